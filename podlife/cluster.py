@@ -1,0 +1,183 @@
+"""The kind cluster the scenarios run on: one control plane, two workers.
+
+``up`` creates the cluster or reuses a healthy one (a cluster left broken, for instance
+after the container engine restarted, is deleted and created again), loads the web and
+PostgreSQL images, and waits, through watches, for every node to be Ready and every
+kube-system pod to be Running.  The kind calls go through pytest-kind's KindCluster,
+given our own kind and kubectl so nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client, config
+from pytest_kind import KindCluster
+
+from podlife.artefacts import versions
+from podlife.engine import ensure_docker
+from podlife.images import Toolset, prepare
+from podlife.paths import cache_dir
+from podlife.steps import StepFailed, log_path, output, say, step
+from podlife.wait import WaitTimeout
+from podlife.watch import wait_for
+
+NAME = os.environ.get("PODLIFE_CLUSTER", "podlife")
+POD_SUBNET = "10.244.0.0/16"
+READY_TIMEOUT_S = 300
+
+
+def cluster_dir() -> Path:
+    path = cache_dir() / "cluster" / NAME
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def kubeconfig_path() -> Path:
+    return cluster_dir() / "kubeconfig"
+
+
+def kind_config(tools: Toolset) -> dict[str, Any]:
+    """The cluster's kind configuration (written next to the kubeconfig for people to read)."""
+    node = {"image": tools.node_image}
+    cfg: dict[str, Any] = {
+        "kind": "Cluster",
+        "apiVersion": "kind.x-k8s.io/v1alpha4",
+        "networking": {"podSubnet": POD_SUBNET},
+        # Exactly one control plane: more would need kind's load-balancer image.
+        "nodes": [{"role": "control-plane", **node}, {"role": "worker", **node}, {"role": "worker", **node}],
+    }
+    if tools.airgapped:
+        pins = versions()
+        # kindnetd cannot be built here: podlife-netsync in the node image wires pods instead.
+        cfg["networking"].update(disableDefaultCNI=True, kubeProxyMode="nftables")
+        cfg["kubeadmConfigPatches"] = [
+            yaml.safe_dump(
+                {
+                    "kind": "ClusterConfiguration",
+                    "imageRepository": "podlife.local/k8s",
+                    "dns": {"imageTag": pins["COREDNS_VERSION"]},
+                    "etcd": {"local": {"imageTag": pins["ETCD_VERSION"].lstrip("v") + "-0"}},
+                }
+            )
+        ]
+    return cfg
+
+
+def kind_cluster(tools: Toolset) -> KindCluster:
+    return KindCluster(
+        NAME, kubeconfig=kubeconfig_path(), kind_path=tools.kind, kubectl_path=tools.kubectl
+    )
+
+
+def exists(tools: Toolset) -> bool:
+    kind = str(tools.kind or "kind")
+    return NAME in output([kind, "get", "clusters"]).split()
+
+
+def node_containers(tools: Toolset) -> list[str]:
+    return output([str(tools.kind or "kind"), "get", "nodes", "--name", NAME]).split()
+
+
+def healthy(tools: Toolset) -> str | None:
+    """None when the running cluster can be reused, else why it cannot."""
+    nodes = node_containers(tools)
+    if len(nodes) != 3:
+        return f"{len(nodes)} node containers instead of 3"
+    for node in nodes:
+        state = output(["docker", "inspect", "-f", "{{.State.Running}} {{.Config.Image}}", node]).split()
+        if state[0] != "true":
+            return f"node {node} is not running"
+        if state[1] != tools.node_image:
+            return f"node {node} runs {state[1]}, not {tools.node_image}"
+        image_id = output(["docker", "inspect", "-f", "{{.Image}}", node]).strip()
+        if image_id != output(["docker", "image", "inspect", "-f", "{{.Id}}", tools.node_image]).strip():
+            return f"node {node} was created from an older build of {tools.node_image}"
+    if not kubeconfig_path().exists():
+        return "its kubeconfig is missing"
+    try:
+        wait_ready(timeout=60)
+    except (WaitTimeout, Exception) as exc:
+        return f"it is not ready: {exc}"
+    return None
+
+
+def api() -> client.CoreV1Api:
+    return client.CoreV1Api(config.new_client_from_config(str(kubeconfig_path())))
+
+
+def wait_ready(timeout: float = READY_TIMEOUT_S) -> None:
+    """Every node Ready, then every kube-system pod Running with all containers ready."""
+    core = api()
+
+    def node_ready(node: Any) -> bool:
+        return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
+
+    wait_for(
+        core.list_node, lambda nodes: len(nodes) == 3 and all(map(node_ready, nodes.values())),
+        what="3 nodes Ready", timeout=timeout,
+        describe=lambda nodes: {n: node_ready(o) for n, o in nodes.items()},
+    )
+
+    def pod_up(pod: Any) -> bool:
+        statuses = pod.status.container_statuses or []
+        return pod.status.phase == "Running" and bool(statuses) and all(s.ready for s in statuses)
+
+    wait_for(
+        core.list_namespaced_pod, lambda pods: bool(pods) and all(map(pod_up, pods.values())),
+        what="every kube-system pod Running and ready", timeout=timeout,
+        describe=lambda pods: {n: p.status.phase for n, p in pods.items()}, namespace="kube-system",
+    )
+
+
+def up() -> Path:
+    """Create or reuse the cluster; return the kubeconfig path."""
+    ensure_docker()
+    tools = prepare()
+    cluster = kind_cluster(tools)
+    if exists(tools):
+        reason = healthy(tools)
+        if reason is None:
+            say(f"reusing cluster {NAME}")
+        else:
+            say(f"cluster {NAME} cannot be reused ({reason}): recreating it")
+            down(tools)
+    if not exists(tools):
+        cfg_path = cluster_dir() / "kind.yaml"
+        cfg_path.write_text(yaml.safe_dump(kind_config(tools), sort_keys=False))
+        log = log_path("kind-create")
+        with step(f"kind create cluster {NAME} ({tools.node_image})", log), log.open("ab") as out:
+            proc = subprocess.run(
+                [str(tools.kind or "kind"), "create", "cluster", "--name", NAME, "--config", str(cfg_path),
+                 "--kubeconfig", str(kubeconfig_path()), "--wait", "0s", "-v", "1"],
+                stdout=out, stderr=subprocess.STDOUT, check=False,
+            )
+        if proc.returncode != 0:
+            raise StepFailed("kind create cluster", f"exit status {proc.returncode}; node logs: "
+                             f"{tools.kind} export logs --name {NAME}", log)
+        with step("wait for nodes Ready and kube-system Running"):
+            try:
+                wait_ready()
+            except WaitTimeout as exc:
+                raise StepFailed("cluster readiness", str(exc) + f"\n  kubelet logs: docker exec {NAME}-worker "
+                                 "journalctl -u kubelet -u podlife-netsync --no-pager") from exc
+    for image in tools.load:
+        with step(f"load {image} into the nodes", log_path("kind-load")):
+            cluster.load_docker_image(image)
+    return kubeconfig_path()
+
+
+def down(tools: Toolset | None = None) -> None:
+    """Delete the cluster (building nothing: any kind binary can delete it)."""
+    kind = str(tools.kind if tools and tools.kind else installed_kind())
+    with step(f"kind delete cluster {NAME}"):
+        subprocess.run([kind, "delete", "cluster", "--name", NAME], check=True, capture_output=True)
+
+
+def installed_kind() -> str:
+    built = cache_dir() / "bin" / "tools" / "kind"
+    return str(built) if built.exists() else "kind"
