@@ -1,0 +1,150 @@
+"""The Flask application: the chapter's HTTP API, with honest errors.
+
+Compatibility with the chapter's transcript is the first rule: its curl commands send
+``-d '{"data":"..."}'`` with a form Content-Type, so /write parses the body as JSON whatever the
+Content-Type says, and the bodies are byte-for-byte the Go original's (``{"success": "true"}`` with its
+space; ``{"success":"true","Lines":[...]}`` with a capital L).
+
+The original's defects are fixed: every error is a JSON body ``{"success":"false","error":"..."}`` with
+the right status (400 bad input, 404 unknown path, 405 wrong method, 413 body over 1 MiB, 503 database
+unavailable) and nothing is written on any error. The full description is ``openapi.yaml``, served at
+GET /openapi.yaml.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from importlib import resources
+
+import orjson
+from flask import Flask, Response, request
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
+
+from service.db import Database, DatabaseUnavailable
+from service.events import log_event_throttled
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_PAGE_LIMIT = 1000
+WRITE_OK = b'{"success": "true"}'  # exactly what the chapter prints, space included
+HTML_OK = b"<html>ok</html>"
+JSON = "application/json"
+MAX_AFTER_ID = 10**18  # beyond any serial id; keeps the parameter a plain bigint
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+log = logging.getLogger("service")
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """The one error shape of the service."""
+    body = orjson.dumps({"success": "false", "error": message})
+    return Response(body, status=status, mimetype=JSON, headers=headers)
+
+
+def _parse_line(raw: bytes) -> str:
+    """Validate a /write body and return its ``data``; raise BadRequest with a clear message otherwise."""
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise BadRequest('the body is not valid JSON (expected {"data": "..."})') from None
+    if not isinstance(payload, dict):
+        raise BadRequest('the body must be a JSON object like {"data": "..."}')
+    if "data" not in payload:
+        raise BadRequest('the JSON object has no "data" field')
+    data = payload["data"]
+    if not isinstance(data, str):
+        raise BadRequest('"data" must be a string')
+    if "\x00" in data:
+        raise BadRequest(
+            '"data" must not contain NUL (\\u0000) characters: PostgreSQL text cannot store them'
+        )
+    return data
+
+
+def _read_body() -> bytes:
+    """The request body, at most MAX_BODY_BYTES; 413 beyond, also for a chunked body without a length.
+
+    Flask's limit is set one byte higher: werkzeug stops a chunked body silently at the limit, so reading
+    MAX_BODY_BYTES + 1 bytes is how an over-long body is told from one of exactly 1 MiB.
+    """
+    raw = request.get_data(cache=False)
+    if len(raw) > MAX_BODY_BYTES:
+        raise RequestEntityTooLarge()
+    return raw
+
+
+def _page_argument(name: str, low: int, high: int) -> int | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
+        raise BadRequest(f"query parameter {name} must be an integer between {low} and {high}")
+    return int(raw)
+
+
+def create_app(db: Database, quit_enabled: bool = False, on_quit: Callable[[], None] | None = None) -> Flask:
+    """Build the app. ``on_quit`` runs after /quit's response has been written (see service.server)."""
+    app = Flask("service")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1  # see _read_body
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    @app.post("/write")
+    def write() -> Response:
+        data = _parse_line(_read_body())
+        db.insert_line(data)
+        return Response(WRITE_OK, mimetype=JSON)
+
+    @app.get("/read")
+    def read() -> Response:
+        after_id = _page_argument("after_id", 0, MAX_AFTER_ID)
+        limit = _page_argument("limit", 1, MAX_PAGE_LIMIT)
+        if after_id is not None and limit is None:
+            limit = MAX_PAGE_LIMIT  # paging asked for: never an unbounded page
+        lines = db.read_lines_json(after_id, limit)
+        return Response(f'{{"success":"true","Lines":{lines}}}', mimetype=JSON)
+
+    @app.get("/ping")
+    def ping() -> Response:
+        return Response(HTML_OK, mimetype="text/html")
+
+    @app.get("/ready")
+    def ready() -> Response:
+        db.ping()
+        return Response(b'{"success":"true","ready":"true"}', mimetype=JSON)
+
+    @app.get("/openapi.yaml")
+    def openapi() -> Response:
+        text = resources.files("service").joinpath("openapi.yaml").read_bytes()
+        return Response(text, mimetype="application/yaml")
+
+    if quit_enabled:
+
+        @app.get("/quit")
+        def quit_() -> Response:
+            response = Response(HTML_OK, mimetype="text/html")
+            if on_quit is not None:
+                # call_on_close runs when the server closes the response iterable, i.e. after the body
+                # has been written to the socket: the client always gets the whole reply.
+                response.call_on_close(on_quit)
+            return response
+
+    @app.errorhandler(DatabaseUnavailable)
+    def database_unavailable(exc: DatabaseUnavailable) -> Response:
+        log_event_throttled("db_unavailable", error=str(exc))
+        return error_response(503, "database unavailable", {"Retry-After": "1"})
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        message = exc.description or exc.name
+        if exc.code == 413:
+            message = f"the body is larger than {MAX_BODY_BYTES} bytes"
+        return error_response(exc.code or 500, message, headers)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.exception("unexpected error")
+        return error_response(500, "internal error")
+
+    return app
