@@ -25,6 +25,11 @@ install -m0755 "$here/node/podlife-netsync" "$root/usr/local/bin/podlife-netsync
 install -m0644 "$here/node/podlife-netsync.service" "$root/etc/systemd/system/podlife-netsync.service"
 # Our components are named podlife.local/k8s/*, and so is the pod sandbox image.
 sed -i "s#sandbox_image = .*#sandbox_image = \"podlife.local/k8s/pause:$PAUSE_VERSION\"#" "$root/etc/containerd/config.toml"
+# Without CAP_SYS_RESOURCE in the host's bounding set (this project's machines) no process
+# in a node may lower its oom_score_adj, as runc does for every pod container: containerd
+# must clamp the value to its own, as kind's entrypoint arranges for rootless nodes.  The
+# clamp is harmless where the capability exists, so the image is the same on every host.
+sed -i 's/restrict_oom_score_adj = false/restrict_oom_score_adj = true/' "$root/etc/containerd/config.toml"
 # kind's base spec for every container: mount product files, no rlimits.
 chroot "$root" sh -c 'ctr oci spec' | jq '.hooks.createContainer += [{"path": "/kind/bin/mount-product-files.sh"}] | del(.process.rlimits)' \
   >"$root/etc/containerd/cri-base.json"

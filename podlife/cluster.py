@@ -18,6 +18,7 @@ import yaml
 from kubernetes import client, config
 from pytest_kind import KindCluster
 
+from podlife import netsync
 from podlife.artefacts import versions
 from podlife.engine import ensure_docker
 from podlife.images import Toolset, prepare
@@ -134,10 +135,21 @@ def wait_ready(timeout: float = READY_TIMEOUT_S) -> None:
     )
 
 
+_TOOLS: list[Toolset] = []
+
+
+def current_tools() -> Toolset:
+    """The toolset the last ``up`` used (images, binaries, image map)."""
+    if not _TOOLS:
+        raise RuntimeError("cluster.up() has not run in this process")
+    return _TOOLS[-1]
+
+
 def up() -> Path:
     """Create or reuse the cluster; return the kubeconfig path."""
     ensure_docker()
     tools = prepare()
+    _TOOLS.append(tools)
     cluster = kind_cluster(tools)
     if exists(tools):
         reason = healthy(tools)
@@ -159,6 +171,9 @@ def up() -> Path:
         if proc.returncode != 0:
             raise StepFailed("kind create cluster", f"exit status {proc.returncode}; node logs: "
                              f"{tools.kind} export logs --name {NAME}", log)
+        if tools.airgapped:
+            with step("give podlife-netsync its credentials in every node"):
+                netsync.install(api().api_client, str(tools.kind), NAME, node_containers(tools))
         with step("wait for nodes Ready and kube-system Running"):
             try:
                 wait_ready()

@@ -1,14 +1,20 @@
-"""The one way podlife waits for Kubernetes objects: list, then watch from that version.
+"""The one way podlife waits for Kubernetes objects: a recorded watch.
 
-``wait_for`` keeps a name -> object map current from a watch and returns as soon as the
-predicate holds for it; on timeout it says what it waited for and what it saw last.
-Nothing here sleeps: every decision is taken on an event from the API server.
+A :class:`Watcher` lists a kind of object, then watches it from that resource version in
+a background thread, keeping the current objects and every event with the time it was
+received.  ``wait`` returns as soon as a predicate holds for the current objects, woken by
+events, never by a sleep; on timeout it says what it waited for and what it saw last.
+Scenarios start a watcher before they act, so the history is their timeline.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes import watch
@@ -17,45 +23,119 @@ from kubernetes.client.exceptions import ApiException
 from podlife.wait import WaitTimeout
 
 Objects = dict[str, Any]
+CHUNK_S = 5  # each watch request ends after this long, so stop() takes effect promptly
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime  # when podlife received it (UTC)
+    type: str  # ADDED / MODIFIED / DELETED
+    obj: Any
+
+
+class Watcher:
+    """Keep ``objects`` current from a list+watch and record every event."""
+
+    def __init__(self, list_func: Callable[..., Any], **list_args: Any) -> None:
+        self.list_func, self.list_args = list_func, list_args
+        self.objects: Objects = {}
+        self.events: list[Event] = []
+        self.error: BaseException | None = None
+        self._changed = threading.Condition()
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="podlife-watch")
+
+    def start(self) -> Watcher:
+        self._thread.start()
+        self._ready.wait(30)
+        if self.error:
+            raise self.error
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(CHUNK_S + 5)
+
+    def _record(self, kind: str, obj: Any) -> None:
+        with self._changed:
+            if kind == "DELETED":
+                self.objects.pop(obj.metadata.name, None)
+            else:
+                self.objects[obj.metadata.name] = obj
+            self.events.append(Event(datetime.now(UTC), kind, obj))
+            self._changed.notify_all()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                listing = self.list_func(**self.list_args)
+                with self._changed:
+                    self.objects = {item.metadata.name: item for item in listing.items}
+                    self._changed.notify_all()
+                self._ready.set()
+                version = listing.metadata.resource_version
+                try:
+                    while not self._stop.is_set():
+                        stream = watch.Watch()
+                        for event in stream.stream(
+                            self.list_func, resource_version=version, timeout_seconds=CHUNK_S,
+                            _request_timeout=CHUNK_S + 30, **self.list_args,
+                        ):
+                            version = event["object"].metadata.resource_version
+                            self._record(event["type"], event["object"])
+                            if self._stop.is_set():
+                                break
+                except ApiException as exc:
+                    if exc.status != 410:  # 410 Gone: our version expired; list again
+                        raise
+        except BaseException as exc:  # surfaced by wait()
+            self.error = exc
+            self._ready.set()
+            with self._changed:
+                self._changed.notify_all()
+
+    def wait(
+        self,
+        predicate: Callable[[Objects], Any],
+        *,
+        what: str,
+        timeout: float,
+        describe: Callable[[Objects], object] = lambda objs: sorted(objs),
+    ) -> Any:
+        """Block until ``predicate(objects)`` is truthy; return its value."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                if self.error:
+                    raise RuntimeError(f"the watch behind '{what}' failed: {self.error}") from self.error
+                value = predicate(self.objects)
+                if value:
+                    return value
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise WaitTimeout(what, timeout, describe(self.objects))
+                self._changed.wait(remaining)
+
+
+@contextmanager
+def watching(list_func: Callable[..., Any], **list_args: Any) -> Iterator[Watcher]:
+    watcher = Watcher(list_func, **list_args).start()
+    try:
+        yield watcher
+    finally:
+        watcher.stop()
 
 
 def wait_for(
     list_func: Callable[..., Any],
-    predicate: Callable[[Objects], bool],
+    predicate: Callable[[Objects], Any],
     *,
     what: str,
     timeout: float,
     describe: Callable[[Objects], object] = lambda objs: sorted(objs),
     **list_args: Any,
-) -> Objects:
-    """Return the objects once ``predicate(objects)`` holds; raise WaitTimeout otherwise."""
-    deadline = time.monotonic() + timeout
-    objects: Objects = {}
-    while True:
-        listing = list_func(**list_args)
-        objects = {item.metadata.name: item for item in listing.items}
-        if predicate(objects):
-            return objects
-        version = listing.metadata.resource_version
-        stream = watch.Watch()
-        try:
-            while (remaining := deadline - time.monotonic()) > 0:
-                for event in stream.stream(
-                    list_func, resource_version=version, timeout_seconds=max(1, int(remaining)), **list_args
-                ):
-                    obj = event["object"]
-                    version = obj.metadata.resource_version
-                    if event["type"] == "DELETED":
-                        objects.pop(obj.metadata.name, None)
-                    elif event["type"] in ("ADDED", "MODIFIED"):
-                        objects[obj.metadata.name] = obj
-                    if predicate(objects):
-                        return objects
-                    if time.monotonic() > deadline:
-                        break
-            raise WaitTimeout(what, timeout, describe(objects))
-        except ApiException as exc:
-            if exc.status != 410:  # 410 Gone: our version expired; list again
-                raise
-        finally:
-            stream.stop()
+) -> Any:
+    """One-off wait: watch, wait for the predicate, stop watching."""
+    with watching(list_func, **list_args) as watcher:
+        return watcher.wait(predicate, what=what, timeout=timeout, describe=describe)

@@ -1,0 +1,121 @@
+"""Pods as the scenarios see them: manifests in, container facts out.
+
+Manifests are loaded as a user would apply them, with only their image names mapped to
+the images present in the cluster (see :mod:`podlife.images`).  The helpers that read a
+pod's status return plain values so that evidence stays numbers and ids.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client, utils
+
+
+def load(path: Path, image_map: dict[str, str]) -> list[dict[str, Any]]:
+    """The manifest's documents, images mapped."""
+    try:
+        docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"cannot read manifest {path}: {exc}") from exc
+    if not docs:
+        raise ValueError(f"manifest {path} holds no Kubernetes object")
+    for doc in docs:
+        for container in containers_of(doc):
+            container["image"] = image_map.get(container["image"], container["image"])
+    return docs
+
+
+def containers_of(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    spec = doc.get("spec", {})
+    pod_spec = spec.get("template", {}).get("spec", spec) if doc.get("kind") != "Pod" else spec
+    yield from pod_spec.get("initContainers", []) or []
+    yield from pod_spec.get("containers", []) or []
+
+
+def pod_doc(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    pods = [d for d in docs if d.get("kind") == "Pod"]
+    if len(pods) != 1:
+        raise ValueError(f"expected exactly one Pod in the manifest, found {len(pods)}")
+    return pods[0]
+
+
+def apply(api: client.ApiClient, namespace: str, docs: list[dict[str, Any]]) -> None:
+    for doc in docs:
+        utils.create_from_dict(api, copy.deepcopy(doc), namespace=namespace)
+
+
+def statuses(pod: Any) -> dict[str, Any]:
+    """Container name -> status (init containers included)."""
+    pod_status = pod.status
+    found = (pod_status.init_container_statuses or []) + (pod_status.container_statuses or [])
+    return {s.name: s for s in found}
+
+
+def ready_count(pod: Any) -> tuple[int, int]:
+    """READY as kubectl prints it: ready containers / containers, native sidecars included."""
+    sidecars = {c.name for c in pod.spec.init_containers or [] if c.restart_policy == "Always"}
+    counted = [s for s in statuses(pod).values() if s.name in sidecars] + list(pod.status.container_statuses or [])
+    return sum(1 for s in counted if s.ready), len(pod.spec.containers) + len(sidecars)
+
+
+def all_ready(pod: Any | None) -> bool:
+    if pod is None or pod.status.phase != "Running":
+        return False
+    ready, total = ready_count(pod)
+    return ready == total
+
+
+def started_at(status: Any) -> datetime | None:
+    running = status.state.running if status and status.state else None
+    return running.started_at if running else None
+
+
+def terminated_badly(pod: Any) -> str | None:
+    """Why the pod cannot become ready without a restart, if it cannot."""
+    for name, status in statuses(pod).items():
+        state = status.state
+        if state.terminated and state.terminated.exit_code != 0:
+            return f"{name} terminated with exit code {state.terminated.exit_code}"
+        if state.waiting and state.waiting.reason in ("CrashLoopBackOff", "CreateContainerConfigError"):
+            return f"{name} is waiting: {state.waiting.reason}"
+        if status.restart_count:
+            return f"{name} restarted {status.restart_count} time(s) while starting"
+    return None
+
+
+def describe(pods: dict[str, Any]) -> dict[str, Any]:
+    """A compact summary for timeouts: phase and per-container state."""
+    out = {}
+    for name, pod in pods.items():
+        out[name] = {
+            "phase": pod.status.phase,
+            "containers": {
+                c: (
+                    "running" if s.state.running else
+                    f"waiting:{s.state.waiting.reason}" if s.state.waiting else
+                    f"terminated:{s.state.terminated.exit_code}" if s.state.terminated else "?",
+                    f"restarts={s.restart_count}",
+                    f"ready={s.ready}",
+                )
+                for c, s in statuses(pod).items()
+            },
+        }
+    return out
+
+
+IMAGE_TROUBLE = ("ErrImageNeverPull", "ImagePullBackOff", "ErrImagePull", "InvalidImageName")
+
+
+def image_trouble(pod: Any) -> str | None:
+    """An image the cluster cannot get: a problem of the set-up, not a verdict on a claim."""
+    for name, status in statuses(pod).items():
+        waiting = status.state.waiting if status.state else None
+        if waiting and waiting.reason in IMAGE_TROUBLE:
+            return f"container {name}: {waiting.reason}: {waiting.message}"
+    return None

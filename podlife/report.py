@@ -1,0 +1,55 @@
+"""Reports a person reads first: claims.json, claims.md and the GitHub job summary."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+VERDICT_MARK = {"confirmed": "✅ confirmed", "refined": "🔎 refined", "refuted": "❌ refuted"}
+
+
+def write(results: list[dict[str, Any]], reports: Path, meta: dict[str, Any]) -> None:
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / "claims.json").write_text(json.dumps({"meta": meta, "claims": results}, indent=2, default=str))
+    table = markdown(results, meta)
+    (reports / "claims.md").write_text(table)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a") as out:
+            out.write(table + "\n")
+
+
+def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    lines = [
+        "# podlife: the chapter's claims, measured",
+        "",
+        f"Cluster: {meta.get('cluster', '?')} · run at {meta.get('started', '?')} · "
+        f"{len(results)} claim(s) in {meta.get('duration_s', 0):.0f} s",
+        "",
+    ]
+    section = None
+    for r in results:
+        title = "Counter-examples: each must be refuted" if r.get("counter_example") else r["section"]
+        if title != section:
+            section = title
+            lines += ["", f"## {section}", "", "| claim | the chapter says | verdict | evidence | time |",
+                      "|---|---|---|---|---|"]
+        statement = f"<br>**measured:** {r['statement']}" if r.get("statement") else ""
+        lines.append(
+            f"| `{r['id']}` | {r['sentence']}{statement} | {VERDICT_MARK.get(r['verdict'], r['verdict'])} "
+            f"| {evidence_cell(r['evidence'])} | {r['duration_s']:.1f} s |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def evidence_cell(evidence: dict[str, Any]) -> str:
+    parts = []
+    for key, value in evidence.items():
+        if isinstance(value, dict | list):
+            value = json.dumps(value, default=str)
+            if len(value) > 160:
+                value = value[:157] + "…"
+        parts.append(f"{key}: {value}")
+    return "<br>".join(p.replace("|", "\\|") for p in parts)

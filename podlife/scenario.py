@@ -1,0 +1,129 @@
+"""What a scenario works with: a namespace of its own, a pod watch, a way to reach pods.
+
+A :class:`Scenario` is made per test by the pytest plugin.  Its watcher is started
+before anything is applied, so ``scn.timeline`` holds every status transition with the
+time it was seen; waits are predicates over the watched pods.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client
+
+from podlife import pods
+from podlife.claims import Result
+from podlife.reach import PodEndpoint
+from podlife.watch import Watcher
+
+
+class SetupError(RuntimeError):
+    """The scenario could not run as intended (image missing, API refused): no verdict."""
+
+
+@dataclass
+class Cluster:
+    """The cluster under test, however it was reached."""
+
+    kubeconfig: Path
+    api: client.ApiClient
+    kubectl: Path | str
+    image_map: dict[str, str]
+    description: str
+
+    @property
+    def core(self) -> client.CoreV1Api:
+        return client.CoreV1Api(self.api)
+
+
+@dataclass
+class Scenario:
+    cluster: Cluster
+    claim_id: str
+    namespace: str = ""
+    watcher: Watcher | None = None
+    endpoints: list[PodEndpoint] = field(default_factory=list)
+    results: list[tuple[Result, bool]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.namespace = f"podlife-{self.claim_id}-{secrets.token_hex(3)}"[:63]
+
+    # --- set-up and tear-down (called by the plugin) ---
+    def open(self) -> None:
+        self.cluster.core.create_namespace(
+            client.V1Namespace(metadata=client.V1ObjectMeta(name=self.namespace, labels={"podlife": "scenario"}))
+        )
+        self.watcher = Watcher(self.cluster.core.list_namespaced_pod, namespace=self.namespace).start()
+
+    def close(self, delete: bool) -> None:
+        for endpoint in self.endpoints:
+            endpoint.close()
+        if self.watcher:
+            self.watcher.stop()
+        if delete:
+            self.cluster.core.delete_namespace(self.namespace, propagation_policy="Background")
+
+    # --- what scenarios use ---
+    def load(self, manifest: Path) -> list[dict[str, Any]]:
+        return pods.load(manifest, self.cluster.image_map)
+
+    def apply(self, docs: list[dict[str, Any]]) -> None:
+        pods.apply(self.cluster.api, self.namespace, docs)
+
+    def start(self, docs: list[dict[str, Any]], *, timeout: float = 120) -> tuple[Any, str | None]:
+        """Apply the manifest; return (pod, None) once every container is ready, or
+        (pod, why) as soon as a container fails on the way.  An image the cluster cannot
+        get is a set-up error, never a verdict."""
+        name = pods.pod_doc(docs)["metadata"]["name"]
+        self.apply(docs)
+
+        def settled(objects: dict[str, Any]) -> tuple[Any, str | None] | None:
+            pod = objects.get(name)
+            if pod is None:
+                return None
+            if trouble := pods.image_trouble(pod):
+                raise SetupError(f"pod {name} cannot get its image ({trouble}); was the image loaded?")
+            if pods.all_ready(pod):
+                return pod, None
+            if why := pods.terminated_badly(pod):
+                return pod, why
+            return None
+
+        return self.wait(settled, what=f"pod {name} to have every container ready", timeout=timeout)
+
+    def gone(self, name: str, *, timeout: float = 120) -> None:
+        self.wait(lambda objects: name not in objects, what=f"pod {name} to be deleted", timeout=timeout)
+
+    def pod(self, name: str) -> Any:
+        assert self.watcher
+        return self.watcher.objects.get(name)
+
+    def wait(self, predicate: Any, *, what: str, timeout: float) -> Any:
+        assert self.watcher
+        return self.watcher.wait(predicate, what=what, timeout=timeout, describe=pods.describe)
+
+    def endpoint(self, pod: str, port: int) -> PodEndpoint:
+        ep = PodEndpoint(self.cluster.kubectl, self.cluster.kubeconfig, self.namespace, pod, port)
+        self.endpoints.append(ep)
+        return ep
+
+    def delete_pod(self, name: str) -> None:
+        self.cluster.core.delete_namespaced_pod(name, self.namespace)
+
+    def logs(self, pod: str, container: str, *, previous: bool = False) -> str:
+        return self.cluster.core.read_namespaced_pod_log(
+            pod, self.namespace, container=container, previous=previous, timestamps=True
+        )
+
+    def history(self, name: str) -> list[tuple[datetime, str, Any]]:
+        """Every event seen for the pod ``name``: (time received, type, pod)."""
+        assert self.watcher
+        return [(e.at, e.type, e.obj) for e in list(self.watcher.events) if e.obj.metadata.name == name]
+
+    def record(self, result: Result, *, counter: bool = False) -> Result:
+        self.results.append((result, counter))
+        return result

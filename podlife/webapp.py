@@ -1,0 +1,57 @@
+"""The chapter's web app, spoken to as the chapter's curl commands do.
+
+``curl URL -d '{"data":"..."}'`` sends a form Content-Type; so does :func:`write`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import requests
+
+from podlife.reach import PodEndpoint
+from podlife.wait import poll_until
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+TRANSCRIPT = ("firstline", "secondline", "thirdline")
+
+
+def write(ep: PodEndpoint, line: str) -> dict[str, Any]:
+    resp = ep.request("POST", "/write", data=json.dumps({"data": line}), headers=FORM)
+    resp.raise_for_status()
+    return resp.json()
+
+
+def read(ep: PodEndpoint) -> list[dict[str, Any]]:
+    resp = ep.request("GET", "/read")
+    resp.raise_for_status()
+    return resp.json()["Lines"]
+
+
+def quit_app(ep: PodEndpoint) -> str:
+    resp = ep.request("GET", "/quit")
+    resp.raise_for_status()
+    return resp.text
+
+
+def read_when_answering(ep: PodEndpoint, timeout: float = 60) -> tuple[list[dict[str, Any]], float]:
+    """The lines, as soon as the app answers /read; and how long that took."""
+    started = time.monotonic()
+
+    def attempt() -> list[dict[str, Any]] | None:
+        try:
+            return read(ep)
+        except requests.RequestException:
+            return None
+
+    lines = poll_until(f"{ep.pod} to answer GET /read", attempt, timeout=timeout, interval_max=0.5)
+    return lines, round(time.monotonic() - started, 3)
+
+
+def write_transcript(ep: PodEndpoint) -> list[dict[str, Any]]:
+    """The chapter's three writes, then its read."""
+    for line in TRANSCRIPT:
+        write(ep, line)
+    return read(ep)
