@@ -144,3 +144,26 @@ def test_database_back_empty_after_wipe(own_pg: PostgresServer, make_service) ->
     body = requests.get(f"{service.url}/read", timeout=5).json()
     assert body == {"success": "true", "Lines": [{"id": 1, "data": "fresh"}]}
     assert service.proc.pid == pid and service.proc.poll() is None
+
+
+def test_after_a_restart_reads_never_fail_and_writes_fail_at_most_once_per_worker(
+    own_pg: PostgresServer, make_service
+) -> None:
+    """Pooled connections die with the server; a worker drops them all at the first failure."""
+    service: ServiceProcess = make_service({**own_pg.service_env(), "WEB_WORKERS": "2", "WEB_THREADS": "4"})
+    service.start()
+    with requests.Session() as session:
+        for _ in range(40):  # warm every worker's pool
+            assert session.get(f"{service.url}/read", timeout=5).status_code == 200
+    own_pg.stop("fast")
+    own_pg.start()
+    reads = [requests.get(f"{service.url}/read", timeout=5).status_code for _ in range(20)]
+    assert reads == [200] * 20, "a read on a dead pooled connection is retried on a new one"
+    own_pg.stop("fast")
+    own_pg.start()
+    writes = [requests.post(f"{service.url}/write", json={"data": str(i)}, timeout=5) for i in range(20)]
+    failed = [i for i, response in enumerate(writes) if response.status_code != 200]
+    assert all(writes[i].status_code == 503 for i in failed)
+    assert len(failed) <= 2, f"at most one 503 per worker, got {len(failed)}"
+    stored = {row[1] for row in own_pg.lines()}
+    assert {str(i) for i in range(20) if i not in failed} <= stored
