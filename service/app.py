@@ -18,18 +18,26 @@ import re
 from collections.abc import Callable
 from importlib import resources
 
-import orjson
 from flask import Flask, Response, request
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
 from service.db import Database, DatabaseUnavailable
 from service.events import log_event_throttled
+from service.hotpaths import HotPaths
+from service.protocol import (
+    HTML_OK,
+    JSON,
+    MAX_BODY_BYTES,
+    RETRY_AFTER_S,
+    UNAVAILABLE_MESSAGE,
+    WRITE_OK,
+    BadInput,
+    error_body,
+    parse_line,
+    read_body,
+)
 
-MAX_BODY_BYTES = 1024 * 1024
 MAX_PAGE_LIMIT = 1000
-WRITE_OK = b'{"success": "true"}'  # exactly what the chapter prints, space included
-HTML_OK = b"<html>ok</html>"
-JSON = "application/json"
 MAX_AFTER_ID = 10**18  # beyond any serial id; keeps the parameter a plain bigint
 _DIGITS = re.compile(r"[0-9]{1,19}")
 
@@ -38,28 +46,7 @@ log = logging.getLogger("service")
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     """The one error shape of the service."""
-    body = orjson.dumps({"success": "false", "error": message})
-    return Response(body, status=status, mimetype=JSON, headers=headers)
-
-
-def _parse_line(raw: bytes) -> str:
-    """Validate a /write body and return its ``data``; raise BadRequest with a clear message otherwise."""
-    try:
-        payload = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise BadRequest('the body is not valid JSON (expected {"data": "..."})') from None
-    if not isinstance(payload, dict):
-        raise BadRequest('the body must be a JSON object like {"data": "..."}')
-    if "data" not in payload:
-        raise BadRequest('the JSON object has no "data" field')
-    data = payload["data"]
-    if not isinstance(data, str):
-        raise BadRequest('"data" must be a string')
-    if "\x00" in data:
-        raise BadRequest(
-            '"data" must not contain NUL (\\u0000) characters: PostgreSQL text cannot store them'
-        )
-    return data
+    return Response(error_body(message), status=status, mimetype=JSON, headers=headers)
 
 
 def _read_body() -> bytes:
@@ -91,7 +78,10 @@ def create_app(db: Database, quit_enabled: bool = False, on_quit: Callable[[], N
 
     @app.post("/write")
     def write() -> Response:
-        data = _parse_line(_read_body())
+        try:
+            data = parse_line(_read_body())
+        except BadInput as exc:
+            raise BadRequest(str(exc)) from None
         db.insert_line(data)
         return Response(WRITE_OK, mimetype=JSON)
 
@@ -102,7 +92,7 @@ def create_app(db: Database, quit_enabled: bool = False, on_quit: Callable[[], N
         if after_id is not None and limit is None:
             limit = MAX_PAGE_LIMIT  # paging asked for: never an unbounded page
         lines = db.read_lines_json(after_id, limit)
-        return Response(f'{{"success":"true","Lines":{lines}}}', mimetype=JSON)
+        return Response(read_body(lines), mimetype=JSON)
 
     @app.get("/ping")
     def ping() -> Response:
@@ -132,7 +122,7 @@ def create_app(db: Database, quit_enabled: bool = False, on_quit: Callable[[], N
     @app.errorhandler(DatabaseUnavailable)
     def database_unavailable(exc: DatabaseUnavailable) -> Response:
         log_event_throttled("db_unavailable", error=str(exc))
-        return error_response(503, "database unavailable", {"Retry-After": "1"})
+        return error_response(503, UNAVAILABLE_MESSAGE, {"Retry-After": RETRY_AFTER_S})
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
@@ -147,4 +137,6 @@ def create_app(db: Database, quit_enabled: bool = False, on_quit: Callable[[], N
         log.exception("unexpected error")
         return error_response(500, "internal error")
 
+    # The hot, well-formed requests skip Flask's per-request machinery (see service.hotpaths).
+    app.wsgi_app = HotPaths(app.wsgi_app, db)  # type: ignore[method-assign]
     return app
