@@ -100,7 +100,8 @@ class Artefact:
             dep.ensure()
         if self.up_to_date():
             return
-        with step(f"build {self.name} (inputs {self.inputs})", log_path(f"build-{self.name}")):
+        # the commands inside print their own heartbeat
+        with step(f"build {self.name} (inputs {self.inputs})", log_path(f"build-{self.name}"), heartbeat=False):
             if not self.image:
                 shutil.rmtree(self.out, ignore_errors=True)
                 self.out.mkdir(parents=True)

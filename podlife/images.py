@@ -36,7 +36,7 @@ class Toolset:
     kind: Path | None
     kubectl: Path | None
     node_image: str
-    image_map: dict[str, str]  # manifest image -> image present in the cluster
+    image_map: dict[str, str]  # manifest image -> image present in the cluster (either direction)
     load: tuple[str, ...]  # images to load into the nodes
 
 
@@ -108,7 +108,7 @@ def airgap_graph() -> dict[str, Artefact]:
 
 
 def web_recipe() -> list[Path]:
-    return [REPO / "pyproject.toml", *sorted((REPO / "service").rglob("*"))]
+    return sorted(p for p in (REPO / "service").rglob("*") if p.is_file())
 
 
 def build_web_image(base: Artefact | None) -> Artefact:
@@ -119,23 +119,13 @@ def build_web_image(base: Artefact | None) -> Artefact:
             context = Path(ctx)
             shutil.copytree(REPO / "service", context / "service",
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            shutil.copy2(REPO / "pyproject.toml", context / "pyproject.toml")
-            shutil.copy2(REPO / "README.md", context / "README.md")
             run("pip wheel (service dependencies)",
                 [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", context / "wheels",
-                 *service_requirements()], log=f"build-{art.name}")
+                 "-r", REPO / "service" / "requirements.txt"], log=f"build-{art.name}")
             docker_build(art, context, context / "service" / "Dockerfile",
                          BASE_IMAGE=base.image if base and base.image else UPSTREAM_PYTHON)
 
     return Artefact("web", web_recipe(), builder, after=[base] if base else [], image=WEB_IMAGE)
-
-
-def service_requirements() -> list[str]:
-    """The service's own runtime dependencies: the pyproject extra ``service``."""
-    import tomllib
-
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    return list(project["optional-dependencies"]["service"])
 
 
 def prepare(airgapped: bool | None = None) -> Toolset:
@@ -144,16 +134,16 @@ def prepare(airgapped: bool | None = None) -> Toolset:
         airgapped = not registry_reachable()
     if not airgapped:
         build_web_image(None).ensure()
-        return Toolset(False, which("kind"), which("kubectl"), upstream_node_image(), {}, (WEB_IMAGE,))
+        return Toolset(False, which("kind"), which("kubectl"), upstream_node_image(),
+                       {LOCAL_POSTGRES: UPSTREAM_POSTGRES}, (WEB_IMAGE,))
     graph = airgap_graph()
     for name in ("node", "postgres", "python"):
         graph[name].ensure()
     build_web_image(graph["python"]).ensure()
-    bins = graph
     return Toolset(
         True,
-        bins["tools"].out / "kind",
-        bins["k8s"].out / "kubectl",
+        graph["tools"].out / "kind",
+        graph["k8s"].out / "kubectl",
         graph["node"].image or "",
         {UPSTREAM_POSTGRES: LOCAL_POSTGRES},
         (WEB_IMAGE, LOCAL_POSTGRES),

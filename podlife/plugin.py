@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kubernetes import client
 from kubernetes import config as kube_config
 
 from podlife import evidence, report
@@ -90,7 +91,7 @@ def cluster(request: pytest.FixtureRequest) -> Cluster:
             image_map, desc = tools.image_map, f"kind {kind.NAME} ({tools.node_image}, 3 nodes)"
             kubectl = kubectl or str(tools.kubectl or shutil.which("kubectl") or "kubectl")
         api = kube_config.new_client_from_config(str(kubeconfig))
-        api.call_api("/version", "GET", response_type="object", _return_http_data_only=True)
+        client.VersionApi(api).get_code()  # reachable, or fail here with the reason
     except Exception as exc:
         pytest.fail(f"no cluster to run scenarios on: {exc}", pytrace=False)
     request.config.stash[RESULTS]  # noqa: B018 - make sure the report store exists

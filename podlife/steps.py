@@ -34,19 +34,19 @@ def say(message: str) -> None:
 
 
 @contextmanager
-def step(name: str, log: Path | None = None) -> Iterator[None]:
+def step(name: str, log: Path | None = None, *, heartbeat: bool = True) -> Iterator[None]:
     """Announce a step, print a heartbeat while it runs, report its duration."""
     started = time.monotonic()
     done = threading.Event()
 
-    def heartbeat() -> None:
+    def beat() -> None:
         while not done.wait(HEARTBEAT_S):
             where = f" (log: {log})" if log else ""
             say(f"  ... {name}: {time.monotonic() - started:.0f}s so far{where}")
 
     say(f"{name} ...")
-    ticker = threading.Thread(target=heartbeat, daemon=True)
-    ticker.start()
+    if heartbeat:
+        threading.Thread(target=beat, daemon=True).start()
     try:
         yield
     finally:

@@ -37,7 +37,10 @@ def quit_app(ep: PodEndpoint) -> str:
 
 
 def read_when_answering(ep: PodEndpoint, timeout: float = 60) -> tuple[list[dict[str, Any]], float]:
-    """The lines, as soon as the app answers /read; and how long that took."""
+    """The lines, as soon as the app answers /read; and how long that took.
+
+    A running container is not an answering app: the chapter's pod has no readiness
+    probe, and the app opens its port only once PostgreSQL answered."""
     started = time.monotonic()
 
     def attempt() -> list[dict[str, Any]] | None:
@@ -51,7 +54,8 @@ def read_when_answering(ep: PodEndpoint, timeout: float = 60) -> tuple[list[dict
 
 
 def write_transcript(ep: PodEndpoint) -> list[dict[str, Any]]:
-    """The chapter's three writes, then its read."""
+    """The chapter's three writes, then its read (once the app answers)."""
+    read_when_answering(ep)
     for line in TRANSCRIPT:
         write(ep, line)
     return read(ep)

@@ -149,8 +149,8 @@ def test_quit_restarts_web_only(scn: Scenario, manifest: Path) -> None:
 
 @pytest.mark.claim("quit-restarts-web-only")
 def test_quit_restarts_web_only_counter_example(scn: Scenario) -> None:
-    """restartPolicy: Never — the kubelet leaves the quit web container dead."""
-    result = scn.record(quit_restarts_web_only(scn, COUNTER / "never-restart.yml"), counter=True)
+    """The db container's liveness follows the web's port: /quit takes PostgreSQL down too."""
+    result = scn.record(quit_restarts_web_only(scn, COUNTER / "db-follows-web.yml"), counter=True)
     assert result.verdict is Verdict.REFUTED, result
     with pytest.raises(ClaimRefuted):
         require(result)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from podlife import pods
+from podlife import pods, webapp
 from podlife.claims import CLAIMS, ClaimRefuted, Result, Stopwatch, Verdict, require
 from podlife.scenario import Scenario
 
@@ -54,6 +54,8 @@ def one_run(scn: Scenario, docs: list[dict[str, Any]], name: str) -> dict[str, A
     pod, broken = scn.start(docs)
     if broken:
         raise AssertionError(f"run pod never became ready: {broken}")
+    with scn.endpoint(name, 8080) as ep:
+        webapp.read_when_answering(ep)  # the app logs its wait record before it opens its port
     record = wait_record(scn.logs(name, "web"))
     db_lines = log_lines(scn.logs(name, "db"))
     ready_at = [at for at, text in db_lines if DB_READY in text]
