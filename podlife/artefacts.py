@@ -53,7 +53,7 @@ def hash_files(paths: Iterable[Path]) -> str:
     digest = hashlib.sha256()
     for path in sorted(paths):
         if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(REPO)).encode())
+            digest.update(str(path.relative_to(REPO) if path.is_relative_to(REPO) else path).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -80,7 +80,7 @@ class Artefact:
 
     @cached_property
     def inputs(self) -> str:
-        digest = hashlib.sha256(hash_files(self.recipe + [AIRGAP / "versions.env"]).encode())
+        digest = hashlib.sha256(hash_files([*self.recipe, AIRGAP / "versions.env"]).encode())
         for dep in self.after:
             digest.update(dep.inputs.encode())
         return digest.hexdigest()[:16]
@@ -101,7 +101,9 @@ class Artefact:
         if self.up_to_date():
             return
         # the commands inside print their own heartbeat
-        with step(f"build {self.name} (inputs {self.inputs})", log_path(f"build-{self.name}"), heartbeat=False):
+        with step(
+            f"build {self.name} (inputs {self.inputs})", log_path(f"build-{self.name}"), heartbeat=False
+        ):
             if not self.image:
                 shutil.rmtree(self.out, ignore_errors=True)
                 self.out.mkdir(parents=True)
@@ -109,8 +111,11 @@ class Artefact:
             if not self.image:
                 (self.out / ".inputs").write_text(self.inputs)
         if not self.up_to_date():
-            raise StepFailed(f"build {self.name}", "the build finished but its result is missing", log_path(
-                f"build-{self.name}"))
+            raise StepFailed(
+                f"build {self.name}",
+                "the build finished but its result is missing",
+                log_path(f"build-{self.name}"),
+            )
 
 
 def script(art: Artefact, name: str, *args: str | Path) -> None:

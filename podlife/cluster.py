@@ -70,9 +70,7 @@ def kind_config(tools: Toolset) -> dict[str, Any]:
 
 
 def kind_cluster(tools: Toolset) -> KindCluster:
-    return KindCluster(
-        NAME, kubeconfig=kubeconfig_path(), kind_path=tools.kind, kubectl_path=tools.kubectl
-    )
+    return KindCluster(NAME, kubeconfig=kubeconfig_path(), kind_path=tools.kind, kubectl_path=tools.kubectl)
 
 
 def exists(tools: Toolset) -> bool:
@@ -119,8 +117,10 @@ def wait_ready(timeout: float = READY_TIMEOUT_S) -> None:
         return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
 
     wait_for(
-        core.list_node, lambda nodes: len(nodes) == 3 and all(map(node_ready, nodes.values())),
-        what="3 nodes Ready", timeout=timeout,
+        core.list_node,
+        lambda nodes: len(nodes) == 3 and all(map(node_ready, nodes.values())),
+        what="3 nodes Ready",
+        timeout=timeout,
         describe=lambda nodes: {n: node_ready(o) for n, o in nodes.items()},
     )
 
@@ -129,9 +129,12 @@ def wait_ready(timeout: float = READY_TIMEOUT_S) -> None:
         return pod.status.phase == "Running" and bool(statuses) and all(s.ready for s in statuses)
 
     wait_for(
-        core.list_namespaced_pod, lambda pods: bool(pods) and all(map(pod_up, pods.values())),
-        what="every kube-system pod Running and ready", timeout=timeout,
-        describe=lambda pods: {n: p.status.phase for n, p in pods.items()}, namespace="kube-system",
+        core.list_namespaced_pod,
+        lambda pods: bool(pods) and all(map(pod_up, pods.values())),
+        what="every kube-system pod Running and ready",
+        timeout=timeout,
+        describe=lambda pods: {n: p.status.phase for n, p in pods.items()},
+        namespace="kube-system",
     )
 
 
@@ -164,13 +167,31 @@ def up() -> Path:
         log = log_path("kind-create")
         with step(f"kind create cluster {NAME} ({tools.node_image})", log), log.open("ab") as out:
             proc = subprocess.run(
-                [str(tools.kind or "kind"), "create", "cluster", "--name", NAME, "--config", str(cfg_path),
-                 "--kubeconfig", str(kubeconfig_path()), "--wait", "0s", "-v", "1"],
-                stdout=out, stderr=subprocess.STDOUT, check=False,
+                [
+                    str(tools.kind or "kind"),
+                    "create",
+                    "cluster",
+                    "--name",
+                    NAME,
+                    "--config",
+                    str(cfg_path),
+                    "--kubeconfig",
+                    str(kubeconfig_path()),
+                    "--wait",
+                    "0s",
+                    "-v",
+                    "1",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                check=False,
             )
         if proc.returncode != 0:
-            raise StepFailed("kind create cluster", f"exit status {proc.returncode}; node logs: "
-                             f"{tools.kind} export logs --name {NAME}", log)
+            raise StepFailed(
+                "kind create cluster",
+                f"exit status {proc.returncode}; node logs: {tools.kind} export logs --name {NAME}",
+                log,
+            )
         if tools.airgapped:
             with step("give podlife-netsync its credentials in every node"):
                 netsync.install(api().api_client, str(tools.kind), NAME, node_containers(tools))
@@ -178,8 +199,11 @@ def up() -> Path:
             try:
                 wait_ready()
             except WaitTimeout as exc:
-                raise StepFailed("cluster readiness", str(exc) + f"\n  kubelet logs: docker exec {NAME}-worker "
-                                 "journalctl -u kubelet -u podlife-netsync --no-pager") from exc
+                raise StepFailed(
+                    "cluster readiness",
+                    str(exc) + f"\n  kubelet logs: docker exec {NAME}-worker "
+                    "journalctl -u kubelet -u podlife-netsync --no-pager",
+                ) from exc
     for image in tools.load:
         with step(f"load {image} into the nodes", log_path("kind-load")):
             cluster.load_docker_image(image)

@@ -70,7 +70,11 @@ def start_dockerd() -> None:
     with step("start dockerd", log):
         out = log.open("ab")
         subprocess.Popen(
-            ["dockerd"], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            ["dockerd"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         try:
             poll_until("dockerd to answer `docker info`", docker_answers, timeout=90)

@@ -33,20 +33,25 @@ def collect(api: client.ApiClient, namespace: str, dest: Path) -> Path:
     )
     for pod in core.list_namespaced_pod(namespace).items:
         name = pod.metadata.name
-        (dest / f"{name}.yaml").write_text(yaml.safe_dump(api.sanitize_for_serialization(pod), sort_keys=False))
+        (dest / f"{name}.yaml").write_text(
+            yaml.safe_dump(api.sanitize_for_serialization(pod), sort_keys=False)
+        )
         for container, status in statuses(pod).items():
             write_log(core, namespace, name, container, dest / f"{name}.{container}.log", previous=False)
             if status.restart_count:
-                write_log(core, namespace, name, container, dest / f"{name}.{container}.previous.log",
-                          previous=True)
+                write_log(
+                    core, namespace, name, container, dest / f"{name}.{container}.previous.log", previous=True
+                )
     return dest
 
 
-def write_log(core: client.CoreV1Api, namespace: str, pod: str, container: str, path: Path,
-              *, previous: bool) -> None:
+def write_log(
+    core: client.CoreV1Api, namespace: str, pod: str, container: str, path: Path, *, previous: bool
+) -> None:
     try:
-        text: Any = core.read_namespaced_pod_log(pod, namespace, container=container, previous=previous,
-                                                 timestamps=True)
+        text: Any = core.read_namespaced_pod_log(
+            pod, namespace, container=container, previous=previous, timestamps=True
+        )
     except ApiException as exc:
         text = f"(no log: {exc.status} {exc.reason})\n"
     path.write_text(text)

@@ -9,6 +9,7 @@ Two sources, chosen by what the machine can reach, never by a flag:
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -41,18 +42,25 @@ class Toolset:
 
 
 def upstream_node_image() -> str:
-    return f"kindest/node:{versions()['K8S_VERSION']}"
+    """kind's node image for our Kubernetes version; PODLIFE_NODE_IMAGE picks another
+    (the GitHub workflow's version matrix)."""
+    return os.environ.get("PODLIFE_NODE_IMAGE") or f"kindest/node:{versions()['K8S_VERSION']}"
 
 
 def registry_reachable() -> bool:
     """True when the upstream node image is here or can be pulled (one pull attempt)."""
     image = upstream_node_image()
-    if subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False).returncode == 0:
+    if (
+        subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False).returncode
+        == 0
+    ):
         return True
     say(f"checking for a registry: docker pull {image}")
-    pulled = subprocess.run(["docker", "pull", image], capture_output=True, text=True, timeout=1800, check=False)
+    pulled = subprocess.run(
+        ["docker", "pull", image], capture_output=True, text=True, timeout=1800, check=False
+    )
     if pulled.returncode != 0:
-        say(f"no registry: {pulled.stderr.strip().splitlines()[-1] if pulled.stderr.strip() else 'pull failed'}")
+        say(f"no registry: {(pulled.stderr.strip().splitlines() or ['pull failed'])[-1]}")
     return pulled.returncode == 0
 
 
@@ -63,44 +71,73 @@ def airgap_graph() -> dict[str, Artefact]:
     mirror = debian_mirror()
     a: dict[str, Artefact] = {}
     a["k8s"] = Artefact(
-        "k8s", [AIRGAP / "build-kubernetes.sh"],
+        "k8s",
+        [AIRGAP / "build-kubernetes.sh"],
         lambda art: script(art, "build-kubernetes.sh", art.out, art.out.parent / "k8s-work"),
     )
     a["tools"] = Artefact(
-        "tools", [AIRGAP / "build-go-tools.sh"],
+        "tools",
+        [AIRGAP / "build-go-tools.sh"],
         lambda art: script(art, "build-go-tools.sh", art.out, art.out.parent / "tools-work"),
     )
     a["debian"] = Artefact(
-        "debian", [AIRGAP / "debian-image.sh"],
+        "debian",
+        [AIRGAP / "debian-image.sh"],
         lambda art: script(art, "debian-image.sh", art.image or "", mirror, ""),
         image=f"podlife/debian:{pins['DEBIAN_SUITE']}",
     )
     a["python"] = Artefact(
-        "python", [AIRGAP / "python"],
+        "python",
+        [AIRGAP / "python"],
         lambda art: docker_build(art, AIRGAP / "python", BASE_IMAGE=a["debian"].image or ""),
-        after=[a["debian"]], image=LOCAL_PYTHON,
+        after=[a["debian"]],
+        image=LOCAL_PYTHON,
     )
     a["postgres"] = Artefact(
-        "postgres", sorted((AIRGAP / "postgres").iterdir()),
+        "postgres",
+        sorted((AIRGAP / "postgres").iterdir()),
         lambda art: docker_build(art, AIRGAP / "postgres", BASE_IMAGE=a["debian"].image or ""),
-        after=[a["debian"]], image=LOCAL_POSTGRES,
+        after=[a["debian"]],
+        image=LOCAL_POSTGRES,
     )
     a["node-base"] = Artefact(
-        "node-base", [AIRGAP / "node-base.sh", *sorted((AIRGAP / "node").iterdir())],
-        lambda art: script(art, "node-base.sh", art.image or "", mirror,
-                           (a["tools"].out / "kind-module-dir").read_text().strip(), a["tools"].out / "crictl"),
-        after=[a["tools"]], image=f"podlife/kind-base:{pins['DEBIAN_SUITE']}",
+        "node-base",
+        [AIRGAP / "node-base.sh", *sorted((AIRGAP / "node").iterdir())],
+        lambda art: script(
+            art,
+            "node-base.sh",
+            art.image or "",
+            mirror,
+            (a["tools"].out / "kind-module-dir").read_text().strip(),
+            a["tools"].out / "crictl",
+        ),
+        after=[a["tools"]],
+        image=f"podlife/kind-base:{pins['DEBIAN_SUITE']}",
     )
     a["components"] = Artefact(
-        "components", [AIRGAP / "component-images.sh"],
-        lambda art: script(art, "component-images.sh", a["k8s"].out, a["tools"].out, a["debian"].image or "",
-                           art.out / "components.tar"),
+        "components",
+        [AIRGAP / "component-images.sh"],
+        lambda art: script(
+            art,
+            "component-images.sh",
+            a["k8s"].out,
+            a["tools"].out,
+            a["debian"].image or "",
+            art.out / "components.tar",
+        ),
         after=[a["k8s"], a["tools"], a["debian"]],
     )
     a["node"] = Artefact(
-        "node", [AIRGAP / "node-image.sh"],
-        lambda art: script(art, "node-image.sh", art.image or "", a["node-base"].image or "", a["k8s"].out,
-                           a["components"].out / "components.tar"),
+        "node",
+        [AIRGAP / "node-image.sh"],
+        lambda art: script(
+            art,
+            "node-image.sh",
+            art.image or "",
+            a["node-base"].image or "",
+            a["k8s"].out,
+            a["components"].out / "components.tar",
+        ),
         after=[a["node-base"], a["components"], a["k8s"]],
         image=f"podlife/kind-node:{pins['K8S_VERSION']}",
     )
@@ -117,13 +154,30 @@ def build_web_image(base: Artefact | None) -> Artefact:
     def builder(art: Artefact) -> None:
         with tempfile.TemporaryDirectory(prefix="podlife-web-") as ctx:
             context = Path(ctx)
-            shutil.copytree(REPO / "service", context / "service",
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            run("pip wheel (service dependencies)",
-                [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", context / "wheels",
-                 "-r", REPO / "service" / "requirements.txt"], log=f"build-{art.name}")
-            docker_build(art, context, context / "service" / "Dockerfile",
-                         BASE_IMAGE=base.image if base and base.image else UPSTREAM_PYTHON)
+            shutil.copytree(
+                REPO / "service", context / "service", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
+            run(
+                "pip wheel (service dependencies)",
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "wheel",
+                    "--quiet",
+                    "--wheel-dir",
+                    context / "wheels",
+                    "-r",
+                    REPO / "service" / "requirements.txt",
+                ],
+                log=f"build-{art.name}",
+            )
+            docker_build(
+                art,
+                context,
+                context / "service" / "Dockerfile",
+                BASE_IMAGE=base.image if base and base.image else UPSTREAM_PYTHON,
+            )
 
     return Artefact("web", web_recipe(), builder, after=[base] if base else [], image=WEB_IMAGE)
 
@@ -134,8 +188,15 @@ def prepare(airgapped: bool | None = None) -> Toolset:
         airgapped = not registry_reachable()
     if not airgapped:
         build_web_image(None).ensure()
-        return Toolset(False, which("kind"), which("kubectl"), upstream_node_image(),
-                       {LOCAL_POSTGRES: UPSTREAM_POSTGRES}, (WEB_IMAGE,))
+        return Toolset(
+            False,
+            which("kind"),
+            which("kubectl"),
+            upstream_node_image(),
+            {LOCAL_POSTGRES: UPSTREAM_POSTGRES},
+            (WEB_IMAGE,),
+        )
+    check_build_prerequisites()
     graph = airgap_graph()
     for name in ("node", "postgres", "python"):
         graph[name].ensure()
@@ -153,3 +214,26 @@ def prepare(airgapped: bool | None = None) -> Toolset:
 def which(name: str) -> Path | None:
     found = shutil.which(name)
     return Path(found) if found else None
+
+
+# command or file -> the Debian package that provides it
+PREREQUISITES = {
+    "go": "a Go toolchain >= 1.24 (https://go.dev/dl or your distribution)",
+    "gcc": "gcc",
+    "debootstrap": "debootstrap",
+    "jq": "jq",
+    "/usr/lib/x86_64-linux-gnu/libc.a": "libc6-dev",
+}
+
+
+def check_build_prerequisites() -> None:
+    """Name every missing tool of the air-gapped build at once, before any build starts."""
+    from podlife.steps import StepFailed
+
+    missing = [
+        f"{need} (install: {pkg})"
+        for need, pkg in PREREQUISITES.items()
+        if not (Path(need).exists() if need.startswith("/") else shutil.which(need))
+    ]
+    if missing:
+        raise StepFailed("air-gapped build prerequisites", "missing: " + "; ".join(missing))

@@ -34,24 +34,39 @@ def create_if_missing(create: Any, *args: Any) -> None:
 def install(api: client.ApiClient, kind: str, cluster: str, nodes: list[str]) -> None:
     core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
     meta = client.V1ObjectMeta(name=NAME, namespace=NAMESPACE)
-    create_if_missing(core.create_namespaced_service_account, NAMESPACE, client.V1ServiceAccount(metadata=meta))
-    create_if_missing(rbac.create_cluster_role, client.V1ClusterRole(
-        metadata=client.V1ObjectMeta(name=NAME),
-        rules=[client.V1PolicyRule(api_groups=[""], resources=["nodes"], verbs=["get", "list", "watch"])],
-    ))
-    create_if_missing(rbac.create_cluster_role_binding, client.V1ClusterRoleBinding(
-        metadata=client.V1ObjectMeta(name=NAME),
-        role_ref=client.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=NAME),
-        subjects=[client.RbacV1Subject(kind="ServiceAccount", name=NAME, namespace=NAMESPACE)],
-    ))
-    create_if_missing(core.create_namespaced_secret, NAMESPACE, client.V1Secret(
-        metadata=client.V1ObjectMeta(name=NAME, annotations={"kubernetes.io/service-account.name": NAME}),
-        type="kubernetes.io/service-account-token",
-    ))
+    create_if_missing(
+        core.create_namespaced_service_account, NAMESPACE, client.V1ServiceAccount(metadata=meta)
+    )
+    create_if_missing(
+        rbac.create_cluster_role,
+        client.V1ClusterRole(
+            metadata=client.V1ObjectMeta(name=NAME),
+            rules=[client.V1PolicyRule(api_groups=[""], resources=["nodes"], verbs=["get", "list", "watch"])],
+        ),
+    )
+    create_if_missing(
+        rbac.create_cluster_role_binding,
+        client.V1ClusterRoleBinding(
+            metadata=client.V1ObjectMeta(name=NAME),
+            role_ref=client.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=NAME),
+            subjects=[client.RbacV1Subject(kind="ServiceAccount", name=NAME, namespace=NAMESPACE)],
+        ),
+    )
+    create_if_missing(
+        core.create_namespaced_secret,
+        NAMESPACE,
+        client.V1Secret(
+            metadata=client.V1ObjectMeta(name=NAME, annotations={"kubernetes.io/service-account.name": NAME}),
+            type="kubernetes.io/service-account-token",
+        ),
+    )
     encoded = wait_for(
-        core.list_namespaced_secret, lambda s: NAME in s and (s[NAME].data or {}).get("token"),
-        what=f"the token of service account {NAME}", timeout=60,
-        namespace=NAMESPACE, field_selector=f"metadata.name={NAME}",
+        core.list_namespaced_secret,
+        lambda s: NAME in s and (s[NAME].data or {}).get("token"),
+        what=f"the token of service account {NAME}",
+        timeout=60,
+        namespace=NAMESPACE,
+        field_selector=f"metadata.name={NAME}",
     )
     token = base64.b64decode(encoded).decode()
     internal = yaml.safe_load(output([kind, "get", "kubeconfig", "--internal", "--name", cluster]))
@@ -61,9 +76,21 @@ def install(api: client.ApiClient, kind: str, cluster: str, nodes: list[str]) ->
     text = yaml.safe_dump(internal).encode()
     for node in nodes:
         proc = subprocess.run(
-            ["docker", "exec", "-i", node, "sh", "-c",
-             f"mkdir -p /etc/podlife && umask 077 && cat > {PATH_IN_NODE}.tmp && mv {PATH_IN_NODE}.tmp {PATH_IN_NODE}"],
-            input=text, capture_output=True, check=False,
+            [
+                "docker",
+                "exec",
+                "-i",
+                node,
+                "sh",
+                "-c",
+                f"mkdir -p /etc/podlife && umask 077 && cat > {PATH_IN_NODE}.tmp"
+                f" && mv {PATH_IN_NODE}.tmp {PATH_IN_NODE}",
+            ],
+            input=text,
+            capture_output=True,
+            check=False,
         )
         if proc.returncode != 0:
-            raise StepFailed("netsync credentials", f"cannot write {PATH_IN_NODE} into {node}: {proc.stderr!r}")
+            raise StepFailed(
+                "netsync credentials", f"cannot write {PATH_IN_NODE} into {node}: {proc.stderr!r}"
+            )

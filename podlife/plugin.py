@@ -35,11 +35,21 @@ STARTED = pytest.StashKey[float]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("podlife")
-    group.addoption("--pod-manifest", default=str(MANIFESTS / "webpod.yml"),
-                    help="the chapter's pod manifest to test (default: manifests/webpod.yml)")
-    group.addoption("--claim", action="append", default=[], metavar="ID",
-                    help=f"run only this claim (repeatable); ids: {', '.join(CLAIMS)}")
-    group.addoption("--runs", type=int, default=10, help="fresh pods for the start-up order claims (default 10)")
+    group.addoption(
+        "--pod-manifest",
+        default=str(MANIFESTS / "webpod.yml"),
+        help="the chapter's pod manifest to test (default: manifests/webpod.yml)",
+    )
+    group.addoption(
+        "--claim",
+        action="append",
+        default=[],
+        metavar="ID",
+        help=f"run only this claim (repeatable); ids: {', '.join(CLAIMS)}",
+    )
+    group.addoption(
+        "--runs", type=int, default=10, help="fresh pods for the start-up order claims (default 10)"
+    )
     group.addoption("--keep-failed", action="store_true", help="keep the namespace of a failed scenario")
     group.addoption("--reports", default=str(REPO / "reports"), help="where reports go (default: reports/)")
 
@@ -94,7 +104,7 @@ def cluster(request: pytest.FixtureRequest) -> Cluster:
         client.VersionApi(api).get_code()  # reachable, or fail here with the reason
     except Exception as exc:
         pytest.fail(f"no cluster to run scenarios on: {exc}", pytrace=False)
-    request.config.stash[RESULTS]  # noqa: B018 - make sure the report store exists
+    request.config.stash[RESULTS]
     request.config._podlife_cluster = desc  # type: ignore[attr-defined]
     return Cluster(kubeconfig, api, kubectl, image_map, desc)
 

@@ -60,7 +60,9 @@ def statuses(pod: Any) -> dict[str, Any]:
 def ready_count(pod: Any) -> tuple[int, int]:
     """READY as kubectl prints it: ready containers / containers, native sidecars included."""
     sidecars = {c.name for c in pod.spec.init_containers or [] if c.restart_policy == "Always"}
-    counted = [s for s in statuses(pod).values() if s.name in sidecars] + list(pod.status.container_statuses or [])
+    counted = [s for s in statuses(pod).values() if s.name in sidecars] + list(
+        pod.status.container_statuses or []
+    )
     return sum(1 for s in counted if s.ready), len(pod.spec.containers) + len(sidecars)
 
 
@@ -97,9 +99,13 @@ def describe(pods: dict[str, Any]) -> dict[str, Any]:
             "phase": pod.status.phase,
             "containers": {
                 c: (
-                    "running" if s.state.running else
-                    f"waiting:{s.state.waiting.reason}" if s.state.waiting else
-                    f"terminated:{s.state.terminated.exit_code}" if s.state.terminated else "?",
+                    "running"
+                    if s.state.running
+                    else f"waiting:{s.state.waiting.reason}"
+                    if s.state.waiting
+                    else f"terminated:{s.state.terminated.exit_code}"
+                    if s.state.terminated
+                    else "?",
                     f"restarts={s.restart_count}",
                     f"ready={s.ready}",
                 )

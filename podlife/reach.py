@@ -39,16 +39,30 @@ class PodEndpoint:
                 return self._local
             self.close()
             self._proc = subprocess.Popen(
-                [self.kubectl, "--kubeconfig", str(self.kubeconfig), "-n", self.namespace, "port-forward",
-                 "--address", "127.0.0.1", f"pod/{self.pod}", f":{self.port}"],
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                [
+                    self.kubectl,
+                    "--kubeconfig",
+                    str(self.kubeconfig),
+                    "-n",
+                    self.namespace,
+                    "port-forward",
+                    "--address",
+                    "127.0.0.1",
+                    f"pod/{self.pod}",
+                    f":{self.port}",
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
             )
             self.forwards_started += 1
             first = self._first_line()
             match = FORWARDING.search(first or "")
             if not match:
                 self.close()
-                raise ConnectionError(f"port-forward to {self.namespace}/{self.pod}:{self.port} did not start: {first!r}")
+                raise ConnectionError(
+                    f"port-forward to {self.namespace}/{self.pod}:{self.port} did not start: {first!r}"
+                )
             self._local = int(match.group(1))
             threading.Thread(target=self._drain, daemon=True).start()
             return self._local

@@ -34,8 +34,13 @@ def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         title = "Counter-examples: each must be refuted" if r.get("counter_example") else r["section"]
         if title != section:
             section = title
-            lines += ["", f"## {section}", "", "| claim | the chapter says | verdict | evidence | time |",
-                      "|---|---|---|---|---|"]
+            lines += [
+                "",
+                f"## {section}",
+                "",
+                "| claim | the chapter says | verdict | evidence | time |",
+                "|---|---|---|---|---|",
+            ]
         statement = f"<br>**measured:** {r['statement']}" if r.get("statement") else ""
         lines.append(
             f"| `{r['id']}` | {r['sentence']}{statement} | {VERDICT_MARK.get(r['verdict'], r['verdict'])} "

@@ -55,7 +55,9 @@ class Scenario:
     # --- set-up and tear-down (called by the plugin) ---
     def open(self) -> None:
         self.cluster.core.create_namespace(
-            client.V1Namespace(metadata=client.V1ObjectMeta(name=self.namespace, labels={"podlife": "scenario"}))
+            client.V1Namespace(
+                metadata=client.V1ObjectMeta(name=self.namespace, labels={"podlife": "scenario"})
+            )
         )
         self.watcher = Watcher(self.cluster.core.list_namespaced_pod, namespace=self.namespace).start()
 

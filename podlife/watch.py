@@ -79,8 +79,11 @@ class Watcher:
                     while not self._stop.is_set():
                         stream = watch.Watch()
                         for event in stream.stream(
-                            self.list_func, resource_version=version, timeout_seconds=CHUNK_S,
-                            _request_timeout=CHUNK_S + 30, **self.list_args,
+                            self.list_func,
+                            resource_version=version,
+                            timeout_seconds=CHUNK_S,
+                            _request_timeout=CHUNK_S + 30,
+                            **self.list_args,
                         ):
                             version = event["object"].metadata.resource_version
                             self._record(event["type"], event["object"])

@@ -42,8 +42,14 @@ def ready_2_of_2(scn: Scenario, manifest: Path) -> Result:
     }
     holds = not broken and ready == total == 2 and pod.status.phase == "Running"
     statement = "" if holds else f"the pod did not reach 2/2 Running: {broken or evidence['ready']}"
-    return Result(CLAIMS["ready-2-of-2"], Verdict.CONFIRMED if holds else Verdict.REFUTED, evidence, statement,
-                  clock.elapsed(), str(manifest))
+    return Result(
+        CLAIMS["ready-2-of-2"],
+        Verdict.CONFIRMED if holds else Verdict.REFUTED,
+        evidence,
+        statement,
+        clock.elapsed(),
+        str(manifest),
+    )
 
 
 @pytest.mark.claim("ready-2-of-2")
@@ -93,24 +99,29 @@ def quit_restarts_web_only(scn: Scenario, manifest: Path) -> Result:
         after_lines, answered_s = webapp.read_when_answering(ep)
         web, db = pods.statuses(pod)["web"], pods.statuses(pod)["db"]
         last = web.last_state.terminated
-        rounds.append({
-            "quit_body": body,
-            "web_restart_count": web.restart_count,
-            "web_last_exit_code": last.exit_code if last else None,
-            "web_last_reason": last.reason if last else None,
-            "web_container_id": web.container_id,
-            "db_container_id": db.container_id,
-            "db_restart_count": db.restart_count,
-            "answered_again_s": round(time.monotonic() - quit_at, 3),
-            "read_wait_s": answered_s,
-            "lines": len(after_lines),
-        })
+        rounds.append(
+            {
+                "quit_body": body,
+                "web_restart_count": web.restart_count,
+                "web_last_exit_code": last.exit_code if last else None,
+                "web_last_reason": last.reason if last else None,
+                "web_container_id": web.container_id,
+                "db_container_id": db.container_id,
+                "db_restart_count": db.restart_count,
+                "answered_again_s": round(time.monotonic() - quit_at, 3),
+                "read_wait_s": answered_s,
+                "lines": len(after_lines),
+            }
+        )
         if web.restart_count != before["web"].restart_count + n:
             failures.append(f"web restartCount {web.restart_count} after {n} quit(s)")
         if not last or last.exit_code == 0:
             failures.append(f"web's last termination is not an error exit: {last}")
-        if db.container_id != before["db"].container_id or db.restart_count != 0 or \
-                pods.started_at(db) != pods.started_at(before["db"]):
+        if (
+            db.container_id != before["db"].container_id
+            or db.restart_count != 0
+            or pods.started_at(db) != pods.started_at(before["db"])
+        ):
             failures.append("the db container changed")
         if pod.metadata.uid != uid:
             failures.append("the pod was replaced")
@@ -125,8 +136,14 @@ def quit_restarts_web_only(scn: Scenario, manifest: Path) -> Result:
         "db_started_at": pods.started_at(before["db"]),
         "rounds": rounds,
     }
-    return Result(CLAIMS["quit-restarts-web-only"], Verdict.REFUTED if failures else Verdict.CONFIRMED, evidence,
-                  "; ".join(failures), clock.elapsed(), str(manifest))
+    return Result(
+        CLAIMS["quit-restarts-web-only"],
+        Verdict.REFUTED if failures else Verdict.CONFIRMED,
+        evidence,
+        "; ".join(failures),
+        clock.elapsed(),
+        str(manifest),
+    )
 
 
 def restart_counts_decreasing(scn: Scenario, name: str) -> list[str]:
@@ -187,8 +204,14 @@ def delete_loses_data(scn: Scenario, manifest: Path, *, adjust: Any = None) -> R
     }
     lost = after == [] and first.metadata.uid != second.metadata.uid
     statement = "" if lost else f"the recreated pod still returned {len(after)} line(s)"
-    return Result(CLAIMS["delete-loses-data"], Verdict.CONFIRMED if lost else Verdict.REFUTED, evidence,
-                  statement, clock.elapsed(), str(manifest))
+    return Result(
+        CLAIMS["delete-loses-data"],
+        Verdict.CONFIRMED if lost else Verdict.REFUTED,
+        evidence,
+        statement,
+        clock.elapsed(),
+        str(manifest),
+    )
 
 
 @pytest.mark.claim("delete-loses-data")
@@ -199,16 +222,20 @@ def test_delete_loses_data(scn: Scenario, manifest: Path) -> None:
 @pytest.mark.claim("delete-loses-data")
 def test_delete_loses_data_counter_example(scn: Scenario) -> None:
     """The database's files on a hostPath of one node: the recreated pod finds them."""
-    node = next(n.metadata.name for n in scn.cluster.core.list_node().items
-                if "node-role.kubernetes.io/control-plane" not in (n.metadata.labels or {}))
+    node = next(
+        n.metadata.name
+        for n in scn.cluster.core.list_node().items
+        if "node-role.kubernetes.io/control-plane" not in (n.metadata.labels or {})
+    )
 
     def pin_and_isolate(docs: list[dict[str, Any]]) -> None:
         spec = pods.pod_doc(docs)["spec"]
         spec["nodeName"] = node
         spec["volumes"][0]["hostPath"]["path"] = f"/var/lib/podlife-counter/{scn.namespace}"
 
-    result = scn.record(delete_loses_data(scn, COUNTER / "db-on-hostpath.yml", adjust=pin_and_isolate),
-                        counter=True)
+    result = scn.record(
+        delete_loses_data(scn, COUNTER / "db-on-hostpath.yml", adjust=pin_and_isolate), counter=True
+    )
     assert result.verdict is Verdict.REFUTED, result
     with pytest.raises(ClaimRefuted):
         require(result)

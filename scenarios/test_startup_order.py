@@ -9,6 +9,7 @@ answered).  Times come from the API, the kubelet's log timestamps and the app's 
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from datetime import datetime
 from pathlib import Path
@@ -22,16 +23,15 @@ from podlife.scenario import Scenario
 
 FIXED = Path(__file__).resolve().parent.parent / "manifests" / "webpod-ordered.yml"
 DB_READY = "database system is ready to accept connections"
+FRACTION = re.compile(r"\.(\d+)")
 
 
 def stamp(text: str) -> datetime:
-    """RFC 3339 with up to nanoseconds (kubelet) or milliseconds (the app)."""
-    text = text.replace("Z", "+00:00")
-    if "." in text:
-        head, rest = text.split(".", 1)
-        digits = "".join(ch for ch in rest if ch.isdigit())
-        text = f"{head}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
-    return datetime.fromisoformat(text)
+    """RFC 3339 with up to nanoseconds (kubelet) or milliseconds (the app), as UTC."""
+    match = FRACTION.search(text)
+    if match:  # Python takes at most microseconds
+        text = text[: match.start()] + "." + match.group(1)[:6].ljust(6, "0") + text[match.end() :]
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def log_lines(log: str) -> list[tuple[datetime, str]]:
@@ -98,20 +98,24 @@ def startup_order(scn: Scenario, manifest: Path, runs: int) -> Result:
     }
     if early == 0:
         verdict = Verdict.REFUTED
-        statement = (f"in all {runs} runs the database accepted connections before the web container "
-                     "started: start-up was ordered")
+        statement = (
+            f"in all {runs} runs the database accepted connections before the web container "
+            "started: start-up was ordered"
+        )
     elif web_first in (0, runs):
         verdict = Verdict.REFINED
         first = "web" if web_first == runs else "db"
         statement = (
-            f"The kubelet starts the containers one after another in spec order ({first} first in {runs}/{runs} "
-            f"runs, web ahead by {statistics.median(leads):.0f} ms on median): start order is deterministic and "
-            f"not parallel. What is not guaranteed is readiness: the web container was running before "
-            f"PostgreSQL accepted connections in {early}/{runs} runs and waited up to {max(waits)} ms."
+            f"Start-up is not parallel: the kubelet starts a pod's containers one after another in spec "
+            f"order ({first} started first in {runs}/{runs} runs, {abs(statistics.median(leads)):.0f} ms "
+            f"ahead on median). What is not deterministic is readiness: the web container was running "
+            f"before PostgreSQL accepted connections in {early}/{runs} runs and waited up to {max(waits)} ms."
         )
     else:
         verdict = Verdict.CONFIRMED
-        statement = f"web started first in {web_first}/{runs} runs; web ran before the database in {early}/{runs}"
+        statement = (
+            f"web started first in {web_first}/{runs} runs; web ran before the database in {early}/{runs}"
+        )
     return Result(CLAIMS["startup-order"], verdict, evidence, statement, clock.elapsed(), str(manifest))
 
 
