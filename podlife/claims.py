@@ -24,25 +24,89 @@ class Claim:
     id: str
     section: str
     sentence: str
+    fixes: str = ""  # for a fix: the id of the problem claim it is measured beside
 
 
-# The chapter's claims, in the order the chapter makes them.
+PLAIN_SIGHT = "Hiding in plain sight"
+LIFE_CYCLE = "Life Cycle"
+ARCHITECTURE = "Architectural thoughts"
+LEARNINGS = "Learnings"
+FIXES = "Conclusion: the fixes"
+
+# The chapter's claims, in the order the chapter makes them, then the fixes it points to.
 CLAIMS: dict[str, Claim] = {
     c.id: c
     for c in (
-        Claim("ready-2-of-2", "Life Cycle", "web2 2/2 Running"),
+        Claim("shared-network", PLAIN_SIGHT, "containers in a pod share the network layer and port space"),
+        Claim("shared-ipc", PLAIN_SIGHT, "IPC namespace (pipes and semaphores etc)"),
+        Claim("ready-2-of-2", LIFE_CYCLE, "web2 2/2 Running"),
         Claim(
             "quit-restarts-web-only",
-            "Life Cycle",
+            LIFE_CYCLE,
             "So even though the container restarted, the data still persisted as the database container "
             "didn't die.",
         ),
-        Claim("delete-loses-data", "Life Cycle", "So we lost all the data!!!!"),
+        Claim("delete-loses-data", LIFE_CYCLE, "So we lost all the data!!!!"),
+        Claim(
+            "no-horizontal-scale",
+            ARCHITECTURE,
+            "Its impossible to horizontally scale this pod as the databases would be replicated as well.",
+        ),
+        Claim(
+            "db-crash-loses-data",
+            ARCHITECTURE,
+            "When one container dies, it is restarted, although if the postgres container dies, it loses data.",
+        ),
+        Claim(
+            "update-needs-downtime",
+            ARCHITECTURE,
+            "Updating the application container is going to be complicated and will definitely take a down "
+            "time.",
+        ),
+        Claim(
+            "unschedulable-together",
+            ARCHITECTURE,
+            "The lack of resources in one node will cause the pod to be un-schedule-able.",
+        ),
+        Claim("bare-pod-not-rescheduled", ARCHITECTURE, "There is a kinda-high-availability going on."),
+        Claim(
+            "kill-one-container",
+            LEARNINGS,
+            "Killing one container in a pod does not restart all others. The container that died is "
+            "resurrected. This increments the Restarts of the pod though!",
+        ),
         Claim(
             "startup-order",
-            "Learnings",
+            LEARNINGS,
             "Boot up order of containers in the pod is not deterministic. Boot up of containers happens in "
             "parallel.",
+        ),
+        Claim("same-node", LEARNINGS, "All containers in a pod are scheduled on the same node."),
+        Claim(
+            "ordered-start",
+            FIXES,
+            "There are ways to guarantee startup order, one example is init-containers",
+            "startup-order",
+        ),
+        Claim(
+            "storage-ladder",
+            FIXES,
+            "Shared volumes (we will learn about volumes later).",
+            "delete-loses-data",
+        ),
+        Claim(
+            "separated-survives",
+            FIXES,
+            "Keeping application pods separate from database pods is a good idea as these pods have "
+            "different needs and scale differently.",
+            "no-horizontal-scale",
+        ),
+        Claim(
+            "rolling-update-no-downtime",
+            FIXES,
+            "Separating your state-less components (application servers) and state-ful components "
+            "(databases, redis etc) will help you manage each better.",
+            "update-needs-downtime",
         ),
     )
 }
