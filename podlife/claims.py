@@ -55,7 +55,8 @@ CLAIMS: dict[str, Claim] = {
         Claim(
             "db-crash-loses-data",
             ARCHITECTURE,
-            "When one container dies, it is restarted, although if the postgres container dies, it loses data.",
+            "When one container dies, it is restarted, although if the postgres container dies, it loses "
+            "data.",
         ),
         Claim(
             "update-needs-downtime",

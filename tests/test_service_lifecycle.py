@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import socket
@@ -105,7 +106,7 @@ class _Result:
 
 
 def _run_service(env: dict[str, str]) -> _Result:
-    clean_env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("db_")}
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith("db_")}
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "service"],
