@@ -207,14 +207,14 @@ def test_sigterm_finishes_in_flight_request_and_exits_0_quickly(pg: PostgresServ
     idle.close()
 
 
-def test_sigterm_idle_service_exits_0_within_2s(pg: PostgresServer, make_service) -> None:
+def test_sigterm_idle_service_exits_0_within_2_5s(pg: PostgresServer, make_service) -> None:
     service = make_service(pg.service_env()).start()
     with requests.Session() as session:  # leaves a kept-alive connection open
         assert session.get(f"{service.url}/ping", timeout=5).status_code == 200
         started = time.monotonic()
         service.signal(signal.SIGTERM)
         assert service.wait(10) == 0
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < 2.5
 
 
 # -- /quit ----------------------------------------------------------------------------------------------
