@@ -8,7 +8,8 @@ space; ``{"success":"true","Lines":[...]}`` with a capital L).
 The original's defects are fixed: every error is a JSON body ``{"success":"false","error":"..."}`` with
 the right status (400 bad input, 404 unknown path, 405 wrong method, 413 body over 1 MiB, 503 database
 unavailable) and nothing is written on any error. The full description is ``openapi.yaml``, served at
-GET /openapi.yaml.
+GET /openapi.yaml. The three hot requests are answered by service.hotpaths in front of this app, with
+the same bytes (the wire format is shared in service.protocol).
 """
 
 from __future__ import annotations
@@ -74,7 +75,6 @@ def create_app(db: Database, quit_enabled: bool = False, on_quit: Callable[[], N
     """Build the app. ``on_quit`` runs after /quit's response has been written (see service.server)."""
     app = Flask("service")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1  # see _read_body
-    app.json.sort_keys = False  # type: ignore[attr-defined]
 
     @app.post("/write")
     def write() -> Response:
