@@ -29,6 +29,10 @@ from podlife.watch import wait_for
 
 NAME = os.environ.get("PODLIFE_CLUSTER", "podlife")
 POD_SUBNET = "10.244.0.0/16"
+# A NodePort of the control plane published on the host's loopback: Services are reached
+# through kube-proxy from this machine, as a load balancer would reach them.
+SERVICE_NODE_PORT = 30080
+SERVICE_HOST_PORT = int(os.environ.get("PODLIFE_SERVICE_PORT", "30080"))
 READY_TIMEOUT_S = 300
 
 
@@ -50,7 +54,22 @@ def kind_config(tools: Toolset) -> dict[str, Any]:
         "apiVersion": "kind.x-k8s.io/v1alpha4",
         "networking": {"podSubnet": POD_SUBNET},
         # Exactly one control plane: more would need kind's load-balancer image.
-        "nodes": [{"role": "control-plane", **node}, {"role": "worker", **node}, {"role": "worker", **node}],
+        "nodes": [
+            {
+                "role": "control-plane",
+                **node,
+                "extraPortMappings": [
+                    {
+                        "containerPort": SERVICE_NODE_PORT,
+                        "hostPort": SERVICE_HOST_PORT,
+                        "listenAddress": "127.0.0.1",
+                        "protocol": "TCP",
+                    }
+                ],
+            },
+            {"role": "worker", **node},
+            {"role": "worker", **node},
+        ],
     }
     if tools.airgapped:
         pins = versions()
@@ -98,6 +117,9 @@ def healthy(tools: Toolset) -> str | None:
             return f"node {node} was created from an older build of {tools.node_image}"
     if not kubeconfig_path().exists():
         return "its kubeconfig is missing"
+    written = cluster_dir() / "kind.yaml"
+    if not written.exists() or yaml.safe_load(written.read_text()) != kind_config(tools):
+        return "it was created with another configuration"
     try:
         wait_ready(timeout=60)
     except (WaitTimeout, Exception) as exc:

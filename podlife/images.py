@@ -207,7 +207,8 @@ def prepare(airgapped: bool | None = None) -> Toolset:
         graph["k8s"].out / "kubectl",
         graph["node"].image or "",
         {UPSTREAM_POSTGRES: LOCAL_POSTGRES},
-        (WEB_IMAGE, LOCAL_POSTGRES),
+        # the Debian base serves helper pods (storage provisioner helpers, in-cluster clients)
+        (WEB_IMAGE, LOCAL_POSTGRES, graph["debian"].image or ""),
     )
 
 
