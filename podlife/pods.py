@@ -125,3 +125,23 @@ def image_trouble(pod: Any) -> str | None:
         if waiting and waiting.reason in IMAGE_TROUBLE:
             return f"container {name}: {waiting.reason}: {waiting.message}"
     return None
+
+
+def expected_pods(docs: list[dict[str, Any]]) -> int:
+    """How many pods a manifest makes: bare pods plus the replicas of its workloads."""
+    count = 0
+    for doc in docs:
+        kind = doc.get("kind")
+        if kind == "Pod":
+            count += 1
+        elif kind in ("Deployment", "StatefulSet", "ReplicaSet"):
+            count += int(doc.get("spec", {}).get("replicas", 1))
+    return count
+
+
+def holder(objects: dict[str, Any], container: str) -> Any:
+    """The (first) pod that runs a container of this name."""
+    for pod in sorted(objects.values(), key=lambda p: p.metadata.name):
+        if container in statuses(pod):
+            return pod
+    raise AssertionError(f"no pod runs a container named {container!r}")

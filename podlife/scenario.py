@@ -97,6 +97,25 @@ class Scenario:
 
         return self.wait(settled, what=f"pod {name} to have every container ready", timeout=timeout)
 
+    def start_all(self, docs: list[dict[str, Any]], *, timeout: float = 180) -> dict[str, Any]:
+        """Apply a manifest of several objects; return the pods once all expected pods
+        (bare pods plus workload replicas) have every container ready."""
+        expected = pods.expected_pods(docs)
+        self.apply(docs)
+
+        def settled(objects: dict[str, Any]) -> dict[str, Any] | None:
+            live = {n: p for n, p in objects.items() if not p.metadata.deletion_timestamp}
+            for pod in live.values():
+                if trouble := pods.image_trouble(pod):
+                    raise SetupError(f"pod {pod.metadata.name} cannot get its image ({trouble})")
+                if why := pods.terminated_badly(pod):
+                    raise AssertionError(f"pod {pod.metadata.name} failed while starting: {why}")
+            if len(live) == expected and all(pods.all_ready(p) for p in live.values()):
+                return dict(live)
+            return None
+
+        return self.wait(settled, what=f"{expected} pod(s) with every container ready", timeout=timeout)
+
     def gone(self, name: str, *, timeout: float = 120) -> None:
         self.wait(lambda objects: name not in objects, what=f"pod {name} to be deleted", timeout=timeout)
 

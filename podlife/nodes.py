@@ -1,0 +1,53 @@
+"""Acting on a kind node from outside: its container runtime and the node container itself.
+
+Some claims need to act below the API: kill a container with SIGKILL through the node's
+runtime, find which node runs a container, stop a whole node.  That needs the kind node
+containers on this machine's Docker; on any other cluster these scenarios end with a
+SetupError that says so (never a verdict, never a skip).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from podlife.scenario import SetupError
+
+
+def docker(*args: str, timeout: float = 60) -> str:
+    proc = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise SetupError(f"docker {' '.join(args[:3])} failed: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def require_node_access(node: str) -> None:
+    try:
+        docker("inspect", "-f", "{{.State.Running}}", node)
+    except (SetupError, OSError) as exc:
+        raise SetupError(
+            f"this scenario acts on the node {node} through Docker (kind clusters only): {exc}"
+        ) from exc
+
+
+def container_ids(node: str) -> set[str]:
+    """Every container the node's runtime runs, as full ids."""
+    listing = json.loads(docker("exec", node, "crictl", "ps", "-o", "json"))
+    return {c["id"] for c in listing.get("containers", [])}
+
+
+def kill_container(node: str, container_id: str) -> int:
+    """SIGKILL the container's main process through the node; return the pid killed."""
+    cid = container_id.split("://", 1)[-1]
+    info = json.loads(docker("exec", node, "crictl", "inspect", cid))
+    pid = int(info["info"]["pid"])
+    docker("exec", node, "kill", "-KILL", str(pid))
+    return pid
+
+
+def stop_node(node: str) -> None:
+    docker("stop", "--time", "10", node, timeout=120)
+
+
+def start_node(node: str) -> None:
+    docker("start", node, timeout=120)
