@@ -92,3 +92,12 @@ def test_settings_errors_name_the_setting(env: dict[str, str], named: str) -> No
 
 def test_empty_password_is_allowed() -> None:
     assert Settings.from_env({**BASE_ENV, "db_pass": ""}).db_pass == ""
+
+
+def test_missing_postgresql_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests import pg
+
+    monkeypatch.setattr(pg.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(pg.glob, "glob", lambda _pattern: [])
+    with pytest.raises(pg.PostgresMissing, match=r"apt-get install postgresql"):
+        pg.find_bindir()
