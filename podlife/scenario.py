@@ -116,6 +116,27 @@ class Scenario:
 
         return self.wait(settled, what=f"{expected} pod(s) with every container ready", timeout=timeout)
 
+    def quiet(self, name: str, *, keep: list[str], seconds: float) -> list[str]:
+        """Watch the pod for ``seconds``; return the changes seen to containers other than
+        ``keep`` (restarts, new container ids, a new pod).  Chaos scenarios call this to
+        prove that exactly the intended container changed."""
+        pod = self.pod(name)
+        base = {c: (s.container_id, s.restart_count) for c, s in pods.statuses(pod).items() if c not in keep}
+        uid = pod.metadata.uid
+
+        def changed(objects: dict[str, Any]) -> list[str] | None:
+            now = objects.get(name)
+            if now is None or now.metadata.uid != uid:
+                return [f"pod {name} was replaced"]
+            seen = {c: (s.container_id, s.restart_count) for c, s in pods.statuses(now).items() if c in base}
+            diff = [f"{c}: {base[c]} -> {seen.get(c)}" for c in base if seen.get(c) != base[c]]
+            return diff or None
+
+        try:
+            return self.wait(changed, what=f"no change to {sorted(base)} for {seconds:.0f}s", timeout=seconds)
+        except TimeoutError:
+            return []
+
     def gone(self, name: str, *, timeout: float = 120) -> None:
         self.wait(lambda objects: name not in objects, what=f"pod {name} to be deleted", timeout=timeout)
 

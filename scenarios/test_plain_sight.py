@@ -31,8 +31,8 @@ BIND = (
 # The web container holds a port for 15 s in a detached process, and says so once it listens.
 HOLD = (
     "python3 -c \"import socket, time; s = socket.socket(); s.bind(('0.0.0.0', {port})); s.listen(); "
-    "time.sleep(15)\" </dev/null >/dev/null 2>&1 & "
-    "python3 -c \"import socket, time\nfor _ in range(100):\n  try:\n    "
+    'time.sleep(15)" </dev/null >/dev/null 2>&1 & '
+    'python3 -c "import socket, time\nfor _ in range(100):\n  try:\n    '
     "socket.create_connection(('127.0.0.1', {port}), 1); print('holding {port}'); break\n  "
     "except OSError: time.sleep(0.05)\nelse: raise SystemExit('never listened')\""
 )
