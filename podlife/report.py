@@ -1,4 +1,5 @@
-"""Reports a person reads first: claims.json, claims.md and the GitHub job summary."""
+"""Reports a person reads first: claims.json, claims.md (each problem next to its fix, then
+every claim), claims.html (the same pairs with pictures) and the GitHub job summary."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+
+from podlife import html_report
 
 VERDICT_MARK = {"confirmed": "✅ confirmed", "refined": "🔎 refined", "refuted": "❌ refuted"}
 
@@ -15,6 +18,7 @@ def write(results: list[dict[str, Any]], reports: Path, meta: dict[str, Any]) ->
     (reports / "claims.json").write_text(json.dumps({"meta": meta, "claims": results}, indent=2, default=str))
     table = markdown(results, meta)
     (reports / "claims.md").write_text(table)
+    html_report.write(results, reports, meta)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a") as out:
@@ -29,6 +33,7 @@ def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         f"{len(results)} claim(s) in {meta.get('duration_s', 0):.0f} s",
         "",
     ]
+    lines += problems_and_fixes(results)
     section = None
     for r in results:
         title = "Counter-examples: each must be refuted" if r.get("counter_example") else r["section"]
@@ -58,3 +63,25 @@ def evidence_cell(evidence: dict[str, Any]) -> str:
                 value = value[:157] + "…"
         parts.append(f"{key}: {value}")
     return "<br>".join(p.replace("|", "\\|") for p in parts)
+
+
+def problems_and_fixes(results: list[dict[str, Any]]) -> list[str]:
+    """Each problem the chapter shows beside the fix it points to (CLAIMS' ``fixes``)."""
+    paired = html_report.pairs(results)
+    if not paired:
+        return []
+    main = {r["id"]: r for r in results if not r.get("counter_example")}
+
+    def verdict(claim_id: str) -> str:
+        r = main.get(claim_id)
+        return VERDICT_MARK.get(r["verdict"], r["verdict"]) if r else "not run"
+
+    lines = [
+        "",
+        "## Problems and their fixes",
+        "",
+        "| problem | verdict | fix | verdict |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| `{p}` | {verdict(p)} | `{f}` | {verdict(f)} |" for p, f in paired]
+    return lines

@@ -1,0 +1,323 @@
+"""claims.html: each problem the chapter shows next to the fix it points to, with small
+pictures a person reads at a glance.
+
+- start-up order (``startup-order`` / ``ordered-start``): per run, when PostgreSQL started
+  and began accepting connections, when the web app first tried and when it got through;
+- updates (``update-needs-downtime`` / ``rolling-update-no-downtime``): requests per second,
+  the failed ones in red, with the moment of the update;
+- the storage ladder and the separated architecture's steps as small tables.
+
+Pictures are PNG (matplotlib, Agg backend) embedded in the page, so the report is one
+file.  The page is built from whatever results exist: a claim that did not run shows as
+"not run", and a picture that cannot be drawn from its evidence says why instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from podlife.claims import CLAIMS
+
+VERDICT_COLOUR = {"confirmed": "#1a7f37", "refined": "#9a6700", "refuted": "#cf222e"}
+FRACTION = re.compile(r"\.(\d+)")
+
+
+# ---------------------------------------------------------------- data the pictures read
+def request_series(
+    samples: Iterable[Any], *, marks: dict[str, float] | None = None, bin_s: float = 1.0
+) -> dict[str, Any]:
+    """A request loop's samples (``podlife.traffic.Sample``) as counts per ``bin_s``:
+    what the update pictures draw.  ``marks`` name moments (seconds since the loop began)."""
+    samples = list(samples)
+    bins = int(max((s.at for s in samples), default=0.0) // bin_s) + 1
+    ok, failed = [0] * bins, [0] * bins
+    for s in samples:
+        (ok if s.ok else failed)[int(s.at // bin_s)] += 1
+    return {"bin_s": bin_s, "ok": ok, "failed": failed, "marks": dict(marks or {})}
+
+
+def pairs(results: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(problem id, fix id) for every fix registered in CLAIMS of which either side ran."""
+    ran = {r["id"] for r in results if not r.get("counter_example")}
+    return [(c.fixes, c.id) for c in CLAIMS.values() if c.fixes and (c.id in ran or c.fixes in ran)]
+
+
+def when(value: Any) -> datetime | None:
+    """A timestamp from evidence: a datetime, or its text as JSON or str() wrote it."""
+    if value is None or isinstance(value, datetime):
+        return value
+    text = str(value).replace("Z", "+00:00").replace(" ", "T", 1)
+    match = FRACTION.search(text)
+    if match:  # Python takes at most microseconds
+        text = text[: match.start()] + "." + match.group(1)[:6].ljust(6, "0") + text[match.end() :]
+    return datetime.fromisoformat(text)
+
+
+# ---------------------------------------------------------------- pictures
+def _figure(width: float = 5.6, height: float = 2.4) -> tuple[Any, Any]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    fig, ax = pyplot.subplots(figsize=(width, height), dpi=100)
+    return fig, ax
+
+
+def _png(fig: Any) -> str:
+    from matplotlib import pyplot
+
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png")
+    pyplot.close(fig)
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return f'<img alt="chart" src="data:image/png;base64,{data}">'
+
+
+def startup_chart(result: dict[str, Any]) -> str:
+    """One row per run: PostgreSQL starting then accepting; the web app waiting then through."""
+    runs = result["evidence"]["per_run"]
+    fig, ax = _figure(height=0.9 + 0.42 * len(runs))
+    end = 0.0
+    for i, run in enumerate(runs):
+        db_start, db_ready = when(run["db_first_log"]), when(run["db_accepting"])
+        web_start = when(run["web_first_attempt"])
+        assert db_start and db_ready and web_start
+        zero = min(db_start, web_start)
+        x = {
+            "db": (db_start - zero).total_seconds(),
+            "ready": (db_ready - zero).total_seconds(),
+            "web": (web_start - zero).total_seconds(),
+        }
+        through = x["web"] + run["web_waited_ms"] / 1000
+        last = max(x["ready"], through) + 0.4
+        end = max(end, last)
+        y = len(runs) - 1 - i
+        ax.broken_barh([(x["db"], x["ready"] - x["db"])], (y + 0.05, 0.4), color="#c8c8c8")
+        ax.broken_barh([(x["ready"], last - x["ready"])], (y + 0.05, 0.4), color="#2da44e")
+        ax.broken_barh([(x["web"], max(through - x["web"], 0.02))], (y - 0.45, 0.4), color="#fb8f44")
+        ax.broken_barh([(through, last - through)], (y - 0.45, 0.4), color="#0969da")
+        attempts = run["web_attempts"]
+        ax.text(
+            last + 0.05,
+            y - 0.25,
+            f"{attempts} attempt{'s' if attempts != 1 else ''}",
+            fontsize=7,
+            va="center",
+        )
+    ax.set_yticks(range(len(runs)), [f"run {len(runs) - i}" for i in range(len(runs))], fontsize=7)
+    ax.set_xlim(0, end * 1.18 + 0.1)
+    ax.set_xlabel("seconds since the first container started", fontsize=8)
+    ax.tick_params(axis="x", labelsize=7)
+    from matplotlib.patches import Patch
+
+    legend = [
+        Patch(color="#c8c8c8", label="db starting"),
+        Patch(color="#2da44e", label="db accepting"),
+        Patch(color="#fb8f44", label="web waiting for db"),
+        Patch(color="#0969da", label="web connected"),
+    ]
+    ax.legend(
+        handles=legend,
+        fontsize=6,
+        ncol=4,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 1.0 + 1.2 / (len(runs) + 3)),
+    )
+    return _png(fig)
+
+
+def requests_chart(result: dict[str, Any]) -> str:
+    """Requests per second, failed ones in red, the update marked; from ``series`` when the
+    scenario recorded it, else from the failure windows every update scenario records."""
+    ev = result["evidence"]
+    fig, ax = _figure()
+    series = ev.get("series")
+    if series:
+        width = series["bin_s"]
+        xs = [i * width for i in range(len(series["ok"]))]
+        ax.bar(xs, series["ok"], width=width, align="edge", color="#2da44e", label="answered")
+        ax.bar(
+            xs,
+            series["failed"],
+            width=width,
+            align="edge",
+            bottom=series["ok"],
+            color="#cf222e",
+            label="failed",
+        )
+        ax.set_ylabel(f"requests per {width:g} s", fontsize=8)
+        marks = series.get("marks", {})
+    else:
+        for start, stop in ev["windows_s"]:
+            ax.axvspan(start, stop, color="#cf222e", alpha=0.7)
+        ax.set_yticks([])
+        marks = {"update": ev["update_at_s"]} if "update_at_s" in ev else {}
+        ends = [stop for _, stop in ev["windows_s"]] + list(marks.values())
+        ax.set_xlim(0, max(ends, default=1.0) * 1.1 + 1)
+        ax.set_ylabel("red: requests failing", fontsize=8)
+    for label, at in marks.items():
+        ax.axvline(at, color="#57606a", linestyle="--", linewidth=1)
+        ax.text(at, ax.get_ylim()[1] * 0.95, f" {label}", fontsize=7, va="top", color="#57606a")
+    ax.set_title(f"{ev.get('failed', '?')} of {ev.get('requests', '?')} requests failed", fontsize=9)
+    ax.set_xlabel("seconds since the request loop began", fontsize=8)
+    ax.tick_params(labelsize=7)
+    if series:
+        ax.legend(fontsize=7, loc="lower right")
+    return _png(fig)
+
+
+def _tone(outcome: str) -> str:
+    if outcome.startswith("kept"):
+        return "#dafbe1"
+    if outcome.startswith("lost"):
+        return "#ffebe9"
+    return "#fff8c5"
+
+
+def ladder_table(result: dict[str, Any]) -> str:
+    """The storage ladder: rows where the data lives, columns what happened."""
+    ladder: dict[str, dict[str, str]] = result["evidence"]["ladder"]
+    columns = list(dict.fromkeys(c for row in ladder.values() for c in row))
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    rows = []
+    for name, cells in ladder.items():
+        tds = "".join(
+            f'<td style="background:{_tone(cells[c])}">{html.escape(cells[c])}</td>'
+            if c in cells
+            else "<td>-</td>"
+            for c in columns
+        )
+        rows.append(f"<tr><th>{html.escape(name)}</th>{tds}</tr>")
+    return f'<table class="grid"><tr><th>data in</th>{head}</tr>{"".join(rows)}</table>'
+
+
+def steps_table(result: dict[str, Any]) -> str:
+    """The separated architecture: each action and the lines read back after it."""
+    rows = []
+    for s in result["evidence"]["steps"]:
+        tone = _tone("kept" if s["intact"] else "lost")
+        read = f"{s['lines']} line(s) {'intact' if s['intact'] else 'changed'}"
+        rows.append(
+            f'<tr><td>{html.escape(s["step"])}</td><td style="background:{tone}">{read}</td>'
+            f"<td>{s['seconds']:.1f} s</td></tr>"
+        )
+    return (
+        f'<table class="grid"><tr><th>action</th><th>read back</th><th>took</th></tr>{"".join(rows)}</table>'
+    )
+
+
+PICTURES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "startup-order": startup_chart,
+    "ordered-start": startup_chart,
+    "update-needs-downtime": requests_chart,
+    "rolling-update-no-downtime": requests_chart,
+    "storage-ladder": ladder_table,
+    "separated-survives": steps_table,
+}
+
+
+def picture(result: dict[str, Any]) -> str:
+    draw = PICTURES.get(result["id"])
+    if draw is None:
+        return ""
+    try:
+        return draw(result)
+    except (KeyError, TypeError, ValueError, AssertionError, IndexError) as exc:
+        return (
+            f'<p class="note">no picture: the evidence lacks what it needs ({type(exc).__name__}: {exc})</p>'
+        )
+
+
+# ---------------------------------------------------------------- the page
+def card(result: dict[str, Any] | None, claim_id: str, role: str) -> str:
+    claim = CLAIMS.get(claim_id)
+    sentence = html.escape(claim.sentence if claim else claim_id)
+    if result is None:
+        return (
+            f'<div class="card missing"><div class="role">{role}</div><h4>{claim_id}</h4>'
+            f'<p class="quote">{sentence}</p><p class="note">not run in this report</p></div>'
+        )
+    verdict = result["verdict"]
+    colour = VERDICT_COLOUR.get(verdict, "#57606a")
+    where = html.escape(str(result.get("manifest", "")))
+    statement = f"<p>{html.escape(result['statement'])}</p>" if result.get("statement") else ""
+    return (
+        f'<div class="card"><div class="role">{role}</div><h4>{claim_id} '
+        f'<span class="verdict" style="background:{colour}">{verdict}</span></h4>'
+        f'<p class="quote">{sentence}</p>{statement}{picture(result)}'
+        f'<p class="note">{result.get("duration_s", 0):.0f} s · {where}</p>'
+        "</div>"
+    )
+
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:1.5em;color:#1f2328;max-width:1300px}
+.pair{display:grid;grid-template-columns:1fr 1fr;gap:1em;margin-bottom:1.6em}
+.card{border:1px solid #d0d7de;border-radius:6px;padding:.6em .9em;overflow-x:auto}
+.card.missing{background:#f6f8fa;color:#57606a}
+.role{font-size:.75em;text-transform:uppercase;color:#57606a}
+h4{margin:.2em 0}
+.verdict{color:#fff;border-radius:1em;padding:.05em .6em;font-size:.8em}
+.quote{font-style:italic;color:#57606a}
+.note{font-size:.8em;color:#57606a}
+img{max-width:100%}
+table.grid{border-collapse:collapse;font-size:.85em}
+table.grid td,table.grid th{border:1px solid #d0d7de;padding:.25em .5em;text-align:left;vertical-align:top}
+"""
+
+
+def render(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    main = {r["id"]: r for r in results if not r.get("counter_example")}
+    counters = [r for r in results if r.get("counter_example")]
+    body = [
+        "<h1>podlife: the chapter's problems and their fixes, measured</h1>",
+        f'<p class="note">Cluster: {html.escape(str(meta.get("cluster", "?")))} · run at '
+        f"{html.escape(str(meta.get('started', '?')))} · {len(results)} result(s) in "
+        f"{float(meta.get('duration_s', 0)):.0f} s</p>",
+        "<h2>Problems and their fixes</h2>",
+    ]
+    paired = pairs(results)
+    if not paired:
+        body.append('<p class="note">no problem or fix ran in this report</p>')
+    for problem, fix in paired:
+        body.append(
+            f'<h3>{problem} → {fix}</h3><div class="pair">'
+            f"{card(main.get(problem), problem, 'the problem')}{card(main.get(fix), fix, 'the fix')}</div>"
+        )
+    if counters:
+        body.append("<h2>Counter-examples: each must be refuted</h2>")
+        body.append(
+            '<div class="pair">' + "".join(card(r, r["id"], "counter-example") for r in counters) + "</div>"
+        )
+    shown = {i for pair in paired for i in pair}
+    others = [r for r in main.values() if r["id"] not in shown]
+    if others:
+        body.append(
+            '<h2>The other claims</h2><table class="grid">'
+            "<tr><th>claim</th><th>verdict</th><th>measured</th></tr>"
+        )
+        for r in others:
+            body.append(
+                f"<tr><td><code>{r['id']}</code></td><td>{r['verdict']}</td>"
+                f"<td>{html.escape(r.get('statement') or '')}</td></tr>"
+            )
+        body.append("</table>")
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>podlife claims</title>'
+        f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>\n"
+    )
+
+
+def write(results: list[dict[str, Any]], reports: Path, meta: dict[str, Any]) -> Path:
+    path = reports / "claims.html"
+    path.write_text(render(results, meta))
+    return path
