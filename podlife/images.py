@@ -23,6 +23,8 @@ from podlife.paths import AIRGAP, REPO
 from podlife.steps import run, say
 
 WEB_IMAGE = "podlife/web:0.1.0"
+# The same image under a second tag: update-needs-downtime changes a running pod's image to it.
+WEB_IMAGE_NEXT = "podlife/web:0.1.0-next"
 UPSTREAM_POSTGRES = "postgres:15.15-bookworm"
 LOCAL_POSTGRES = "podlife/postgres:15-bookworm"
 UPSTREAM_PYTHON = "python:3.11-slim-bookworm"
@@ -188,19 +190,21 @@ def prepare(airgapped: bool | None = None) -> Toolset:
         airgapped = not registry_reachable()
     if not airgapped:
         build_web_image(None).ensure()
+        tag_next()
         return Toolset(
             False,
             which("kind"),
             which("kubectl"),
             upstream_node_image(),
             {LOCAL_POSTGRES: UPSTREAM_POSTGRES},
-            (WEB_IMAGE,),
+            (WEB_IMAGE, WEB_IMAGE_NEXT),
         )
     check_build_prerequisites()
     graph = airgap_graph()
     for name in ("node", "postgres", "python"):
         graph[name].ensure()
     build_web_image(graph["python"]).ensure()
+    tag_next()
     return Toolset(
         True,
         graph["tools"].out / "kind",
@@ -208,8 +212,12 @@ def prepare(airgapped: bool | None = None) -> Toolset:
         graph["node"].image or "",
         {UPSTREAM_POSTGRES: LOCAL_POSTGRES},
         # the Debian base serves helper pods (storage provisioner helpers, in-cluster clients)
-        (WEB_IMAGE, LOCAL_POSTGRES, graph["debian"].image or ""),
+        (WEB_IMAGE, WEB_IMAGE_NEXT, LOCAL_POSTGRES, graph["debian"].image or ""),
     )
+
+
+def tag_next() -> None:
+    subprocess.run(["docker", "tag", WEB_IMAGE, WEB_IMAGE_NEXT], check=True)
 
 
 def which(name: str) -> Path | None:
