@@ -171,7 +171,7 @@ def requests_chart(result: dict[str, Any]) -> str:
     ax.set_xlabel("seconds since the request loop began", fontsize=8)
     ax.tick_params(labelsize=7)
     if series:
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="best")
     return _png(fig)
 
 

@@ -269,9 +269,8 @@ def describe_cell(cell: dict[str, Any]) -> str:
     found, written = cell["lines_found"], cell["lines_written"]
     data = "kept" if found == written else "lost" if found == 0 else f"partly kept ({found}/{written})"
     if cell.get("scheduling", "ready") != "ready":
-        reason = cell["scheduling"].split(":", 1)[0]
         return (
-            f"pod {reason}: {conflict(cell['scheduling'])}; "
+            f"pod stays Pending ({conflict(cell['scheduling'])}); "
             f"recreated back on {cell['returned_to']}: data {data}"
         )
     moved = cell["node_after"] != cell["node_before"]
@@ -280,7 +279,7 @@ def describe_cell(cell: dict[str, Any]) -> str:
 
 def conflict(message: str) -> str:
     """The scheduler's clause about the volume, out of its whole message."""
-    clauses = message.replace(".", ",").split(",")
+    clauses = message.replace(".", ",").replace(":", ",").split(",")
     return next((c.strip() for c in clauses if any(v in c for v in VOLUME_CONFLICTS)), message[:120])
 
 
