@@ -17,7 +17,7 @@ import yaml
 from podlife import html_report, pods, report, storage
 from podlife.claims import CLAIMS
 from podlife.paths import MANIFESTS
-from scenarios.test_storage_ladder import EMPTYDIR, FIX, pinned, prepared
+from scenarios.test_storage_ladder import EMPTYDIR, FIX, describe_cell, pinned, prepared
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -188,3 +188,18 @@ def test_ladder_names_the_class_and_drops_host_ports(path: Path) -> None:
         "values": ["node-a"],
     }
     assert "affinity" not in pod["spec"]  # the row's own documents are left as they were
+
+
+def test_ladder_cell_names_the_schedulers_volume_refusal() -> None:
+    message = (
+        "0/3 nodes are available: 1 node(s) didn't match PersistentVolume's node affinity, "
+        "1 node(s) had untolerated taint(s). preemption: 0/3 nodes are available"
+    )
+    cell = {"lines_found": 3, "lines_written": 3, "scheduling": f"Pending: {message}"}
+    cell |= {"node_before": "a", "returned_to": "a", "node_after": "a"}
+    assert describe_cell(cell) == (
+        "pod stays Pending (1 node(s) didn't match PersistentVolume's node affinity); "
+        "recreated back on a: data kept"
+    )
+    moved = {"lines_found": 0, "lines_written": 3, "node_before": "a", "node_after": "b"}
+    assert describe_cell(moved) == "lost (moved a → b)"
