@@ -18,7 +18,7 @@ import yaml
 from kubernetes import client, config
 from pytest_kind import KindCluster
 
-from podlife import netsync
+from podlife import netsync, storage
 from podlife.artefacts import versions
 from podlife.engine import ensure_docker
 from podlife.images import Toolset, prepare
@@ -229,6 +229,8 @@ def up() -> Path:
     for image in tools.load:
         with step(f"load {image} into the nodes", log_path("kind-load")):
             cluster.load_docker_image(image)
+    with step("node-local storage (StorageClass)"):
+        storage.for_podlife_cluster(kubeconfig_path())
     return kubeconfig_path()
 
 

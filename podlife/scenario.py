@@ -18,7 +18,7 @@ from kubernetes import client
 from podlife import pods
 from podlife.claims import Result
 from podlife.reach import PodEndpoint
-from podlife.watch import Watcher
+from podlife.watch import Watcher, watching
 
 
 class SetupError(RuntimeError):
@@ -67,6 +67,10 @@ class Scenario:
         if self.watcher:
             self.watcher.stop()
         if delete:
+            # NodePorts are cluster-wide: give them back now, not when the namespace is gone.
+            for svc in self.cluster.core.list_namespaced_service(self.namespace).items:
+                if svc.spec.type == "NodePort":
+                    self.cluster.core.delete_namespaced_service(svc.metadata.name, self.namespace)
             self.cluster.core.delete_namespace(self.namespace, propagation_policy="Background")
 
     # --- what scenarios use ---
@@ -136,6 +140,16 @@ class Scenario:
             return self.wait(changed, what=f"no change to {sorted(base)} for {seconds:.0f}s", timeout=seconds)
         except TimeoutError:
             return []
+
+    def node_port_free(self, port: int, *, timeout: float = 120) -> None:
+        """Wait until no Service in the cluster holds this NodePort (one of a failed or
+        still-deleting scenario, say) before a scenario creates its own."""
+        with watching(self.cluster.core.list_service_for_all_namespaces) as services:
+            services.wait(
+                lambda objs: not any(p.node_port == port for s in objs.values() for p in s.spec.ports or []),
+                what=f"NodePort {port} to be free",
+                timeout=timeout,
+            )
 
     def gone(self, name: str, *, timeout: float = 120) -> None:
         self.wait(lambda objects: name not in objects, what=f"pod {name} to be deleted", timeout=timeout)

@@ -18,8 +18,9 @@ from kubernetes import client
 
 from podlife import nodes, pods, webapp
 from podlife.claims import CLAIMS, ClaimRefuted, Result, Stopwatch, Verdict, require
-from podlife.cluster import SERVICE_HOST_PORT
+from podlife.cluster import SERVICE_HOST_PORT, SERVICE_NODE_PORT
 from podlife.execs import run_in
+from podlife.html_report import request_series
 from podlife.images import WEB_IMAGE_NEXT
 from podlife.scenario import Scenario
 from podlife.traffic import RequestLoop, downtime
@@ -200,6 +201,7 @@ def update_needs_downtime(scn: Scenario, manifest: Path) -> Result:
     docs = scn.load(manifest)
     deployment = next((d["metadata"]["name"] for d in docs if d.get("kind") == "Deployment"), None)
     if deployment:
+        scn.node_port_free(SERVICE_NODE_PORT)
         running = scn.start_all(docs)
         url = f"http://127.0.0.1:{SERVICE_HOST_PORT}/ping"
         request = lambda: requests.get(url, timeout=2, headers={"Connection": "close"})  # noqa: E731
@@ -253,6 +255,7 @@ def update_needs_downtime(scn: Scenario, manifest: Path) -> Result:
         )
     measured = downtime(loop.samples)
     evidence = {
+        "series": request_series(loop.samples, marks={"update": updated_at}),
         "how": "rolling update of a Deployment" if deployment else "image of the running pod changed",
         "pods_before": sorted(before),
         "pods_after": sorted(after),

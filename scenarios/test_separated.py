@@ -24,14 +24,13 @@ from kubernetes import client
 
 from podlife import pods, storage, webapp
 from podlife.claims import CLAIMS, ClaimRefuted, Result, Stopwatch, Verdict, require
-from podlife.cluster import SERVICE_HOST_PORT
+from podlife.cluster import SERVICE_HOST_PORT, SERVICE_NODE_PORT
 from podlife.html_report import request_series
 from podlife.images import WEB_IMAGE_NEXT
 from podlife.paths import MANIFESTS
 from podlife.scenario import Scenario
 from podlife.traffic import RequestLoop, downtime
 from podlife.wait import poll_until
-from podlife.watch import Watcher
 
 SEPARATED = MANIFESTS / "separated"
 DB = "db-0"
@@ -69,30 +68,10 @@ def load(scn: Scenario, adjust: Adjust | None) -> list[dict[str, Any]]:
                 template["spec"]["storageClassName"] = storage_class
         if doc["kind"] == "Service" and doc["metadata"]["name"] == "web":
             doc["spec"]["type"] = "NodePort"
-            doc["spec"]["ports"][0]["nodePort"] = SERVICE_HOST_PORT
+            doc["spec"]["ports"][0]["nodePort"] = SERVICE_NODE_PORT
     if adjust:
         adjust(docs)
     return docs
-
-
-def node_port_free(scn: Scenario) -> None:
-    """The NodePort is cluster-wide: wait until no Service (say, of a namespace still being
-    deleted after an earlier scenario) holds it."""
-    services = Watcher(scn.cluster.core.list_service_for_all_namespaces).start()
-    try:
-        services.wait(
-            lambda objs: (
-                not any(p.node_port == SERVICE_HOST_PORT for s in objs.values() for p in s.spec.ports or [])
-            ),
-            what=f"NodePort {SERVICE_HOST_PORT} to be free",
-            timeout=TIMEOUT_S,
-        )
-    finally:
-        services.stop()
-
-
-def release_node_port(scn: Scenario) -> None:
-    scn.cluster.core.delete_namespaced_service("web", scn.namespace)
 
 
 def is_web(pod: Any) -> bool:
@@ -117,7 +96,7 @@ def serving(objects: dict[str, Any], image: str | None = None) -> list[Any]:
 
 def deploy(scn: Scenario, adjust: Adjust | None) -> tuple[ServiceEndpoint, list[dict[str, Any]]]:
     docs = load(scn, adjust)
-    node_port_free(scn)
+    scn.node_port_free(SERVICE_NODE_PORT)
     scn.start_all(docs, timeout=TIMEOUT_S)
     ep = ServiceEndpoint()
     lines = webapp.write_transcript(ep)
@@ -166,50 +145,43 @@ def separated_survives(
             }
         )
 
-    try:
-        if "web" in actions:
-            for victim in sorted(p.metadata.name for p in scn.wait(serving, what="web pods", timeout=10)):
-                began = time.monotonic()
-                scn.delete_pod(victim)
-                scn.wait(
-                    lambda objs, v=victim: v not in objs and len(serving(objs)) == REPLICAS,
-                    what=f"web pod {victim} replaced and gone",
-                    timeout=TIMEOUT_S,
-                )
-                check(f"web pod {victim} deleted", began)
-        if "db" in actions:
+    if "web" in actions:
+        for victim in sorted(p.metadata.name for p in scn.wait(serving, what="web pods", timeout=10)):
             began = time.monotonic()
-            old = scn.pod(DB)
-            claim_before = claim_uid(scn)
-            scn.delete_pod(DB)
-            new = scn.wait(
-                lambda objs: (
-                    (p := objs.get(DB)) and p.metadata.uid != old.metadata.uid and pods.all_ready(p) and p
-                ),
-                what=f"{DB} recreated and ready",
+            scn.delete_pod(victim)
+            scn.wait(
+                lambda objs, v=victim: v not in objs and len(serving(objs)) == REPLICAS,
+                what=f"web pod {victim} replaced and gone",
                 timeout=TIMEOUT_S,
             )
-            db_back_s = round(time.monotonic() - began, 3)
-            scn.wait(
-                lambda objs: len(serving(objs)) == REPLICAS, what="web pods ready again", timeout=TIMEOUT_S
-            )
-            check(
-                f"{DB} deleted",
-                began,
-                db_node=[old.spec.node_name, new.spec.node_name],
-                db_back_s=db_back_s,
-                same_claim=claim_before == claim_uid(scn) if claim_before else None,
-                web_pods_unready_meanwhile=unready_since(scn, began),
-            )
-        if "update" in actions:
-            began = time.monotonic()
-            update_image(scn, WEB_IMAGE_NEXT)
-            scn.wait(
-                rolled_out(WEB_IMAGE_NEXT), what=f"web rolled out to {WEB_IMAGE_NEXT}", timeout=TIMEOUT_S
-            )
-            check(f"rolling update to {WEB_IMAGE_NEXT}", began)
-    finally:
-        release_node_port(scn)
+            check(f"web pod {victim} deleted", began)
+    if "db" in actions:
+        began = time.monotonic()
+        old = scn.pod(DB)
+        claim_before = claim_uid(scn)
+        scn.delete_pod(DB)
+        new = scn.wait(
+            lambda objs: (
+                (p := objs.get(DB)) and p.metadata.uid != old.metadata.uid and pods.all_ready(p) and p
+            ),
+            what=f"{DB} recreated and ready",
+            timeout=TIMEOUT_S,
+        )
+        db_back_s = round(time.monotonic() - began, 3)
+        scn.wait(lambda objs: len(serving(objs)) == REPLICAS, what="web pods ready again", timeout=TIMEOUT_S)
+        check(
+            f"{DB} deleted",
+            began,
+            db_node=[old.spec.node_name, new.spec.node_name],
+            db_back_s=db_back_s,
+            same_claim=claim_before == claim_uid(scn) if claim_before else None,
+            web_pods_unready_meanwhile=unready_since(scn, began),
+        )
+    if "update" in actions:
+        began = time.monotonic()
+        update_image(scn, WEB_IMAGE_NEXT)
+        scn.wait(rolled_out(WEB_IMAGE_NEXT), what=f"web rolled out to {WEB_IMAGE_NEXT}", timeout=TIMEOUT_S)
+        check(f"rolling update to {WEB_IMAGE_NEXT}", began)
     broken = [s["step"] for s in steps if not s["intact"]]
     evidence = {"lines_written": len(lines), "steps": steps}
     statement = (
@@ -287,26 +259,21 @@ def rolling_update_no_downtime(scn: Scenario, *, adjust: Adjust | None = None) -
     clock = Stopwatch()
     ep, _ = deploy(scn, adjust)
     request = lambda: ep.request("GET", "/ping", timeout=2)  # noqa: E731
-    try:
-        with RequestLoop(request, max_seconds=240) as loop:
-            poll_until(
-                "20 answered requests before the update",
-                lambda: sum(s.ok for s in loop.samples) >= 20,
-                timeout=60,
-            )
-            update_at = loop.now()
-            update_image(scn, WEB_IMAGE_NEXT)
-            scn.wait(
-                rolled_out(WEB_IMAGE_NEXT), what=f"web rolled out to {WEB_IMAGE_NEXT}", timeout=TIMEOUT_S
-            )
-            rolled_at = loop.now()
-            poll_until(
-                "20 answered requests after the update",
-                lambda: sum(s.ok for s in loop.samples if s.at > rolled_at) >= 20,
-                timeout=60,
-            )
-    finally:
-        release_node_port(scn)
+    with RequestLoop(request, max_seconds=240) as loop:
+        poll_until(
+            "20 answered requests before the update",
+            lambda: sum(s.ok for s in loop.samples) >= 20,
+            timeout=60,
+        )
+        update_at = loop.now()
+        update_image(scn, WEB_IMAGE_NEXT)
+        scn.wait(rolled_out(WEB_IMAGE_NEXT), what=f"web rolled out to {WEB_IMAGE_NEXT}", timeout=TIMEOUT_S)
+        rolled_at = loop.now()
+        poll_until(
+            "20 answered requests after the update",
+            lambda: sum(s.ok for s in loop.samples if s.at > rolled_at) >= 20,
+            timeout=60,
+        )
     measured = downtime(loop.samples)
     during = sum(update_at <= s.at <= rolled_at for s in loop.samples)
     if during < MIN_REQUESTS_DURING_ROLLOUT:
