@@ -140,6 +140,29 @@ def require(result: Result) -> Result:
     return result
 
 
+def judged(
+    claim_id: str, failures: list[str], evidence: dict[str, Any], clock: Stopwatch, manifest: object
+) -> Result:
+    """The verdict of a claim that holds exactly when none of its checks failed."""
+    return Result(
+        CLAIMS[claim_id],
+        Verdict.REFUTED if failures else Verdict.CONFIRMED,
+        evidence,
+        "; ".join(failures),
+        clock.elapsed(),
+        str(manifest),
+    )
+
+
+def expect_refuted(result: Result) -> None:
+    """A counter-example's check: the claim is refuted, and a refuted claim fails its scenario."""
+    import pytest
+
+    assert result.verdict is Verdict.REFUTED, result
+    with pytest.raises(ClaimRefuted):
+        require(result)
+
+
 @dataclass
 class Stopwatch:
     started: float = field(default_factory=time.monotonic)

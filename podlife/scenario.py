@@ -8,6 +8,7 @@ time it was seen; waits are predicates over the watched pods.
 from __future__ import annotations
 
 import secrets
+import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -169,6 +170,26 @@ class Scenario:
 
     def delete_pod(self, name: str) -> None:
         self.cluster.core.delete_namespaced_pod(name, self.namespace)
+
+    def kubectl(self, *args: str) -> str:
+        """kubectl against the cluster, in the scenario's namespace: for what a person sees."""
+        proc = subprocess.run(
+            [
+                str(self.cluster.kubectl),
+                "--kubeconfig",
+                str(self.cluster.kubeconfig),
+                "-n",
+                self.namespace,
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise SetupError(f"kubectl {' '.join(args)}: {proc.stderr.strip()}")
+        return proc.stdout
 
     def logs(self, pod: str, container: str, *, previous: bool = False) -> str:
         return self.cluster.core.read_namespaced_pod_log(

@@ -17,7 +17,7 @@ import requests
 from kubernetes import client
 
 from podlife import nodes, pods, webapp
-from podlife.claims import CLAIMS, ClaimRefuted, Result, Stopwatch, Verdict, require
+from podlife.claims import Result, Stopwatch, expect_refuted, judged, require
 from podlife.cluster import SERVICE_HOST_PORT, SERVICE_NODE_PORT
 from podlife.execs import run_in
 from podlife.html_report import request_series
@@ -28,12 +28,6 @@ from podlife.wait import WaitTimeout, poll_until
 
 COUNTER = Path(__file__).parent / "counter"
 QUIET_S = 10.0
-
-
-def refute_counter(result: Result) -> None:
-    assert result.verdict is Verdict.REFUTED, result
-    with pytest.raises(ClaimRefuted):
-        require(result)
 
 
 # ---------------------------------------------------------------- db-crash-loses-data
@@ -75,14 +69,7 @@ def db_crash_loses_data(scn: Scenario, manifest: Path) -> Result:
         failures.append(f"more than the db container changed: {others}")
     if after_lines:
         failures.append(f"the restarted database still held {len(after_lines)} line(s)")
-    return Result(
-        CLAIMS["db-crash-loses-data"],
-        Verdict.REFUTED if failures else Verdict.CONFIRMED,
-        evidence,
-        "; ".join(failures),
-        clock.elapsed(),
-        str(manifest),
-    )
+    return judged("db-crash-loses-data", failures, evidence, clock, manifest)
 
 
 @pytest.mark.claim("db-crash-loses-data")
@@ -93,7 +80,7 @@ def test_db_crash_loses_data(scn: Scenario, manifest: Path) -> None:
 @pytest.mark.claim("db-crash-loses-data")
 def test_db_crash_loses_data_counter_example(scn: Scenario) -> None:
     """The database's files on an emptyDir survive the db container's restart."""
-    refute_counter(scn.record(db_crash_loses_data(scn, COUNTER / "db-on-emptydir.yml"), counter=True))
+    expect_refuted(scn.record(db_crash_loses_data(scn, COUNTER / "db-on-emptydir.yml"), counter=True))
 
 
 # ---------------------------------------------------------------- no-horizontal-scale
@@ -169,14 +156,7 @@ def no_horizontal_scale(scn: Scenario, manifest: Path, reads: int = 20) -> Resul
     }
     replicated = len(via_first) == 1 and len(via_second) == 0 and {0, 1} <= set(counts)
     statement = "" if replicated else "both replicas serve the same data: the database was not replicated"
-    return Result(
-        CLAIMS["no-horizontal-scale"],
-        Verdict.CONFIRMED if replicated else Verdict.REFUTED,
-        evidence,
-        statement,
-        clock.elapsed(),
-        str(manifest),
-    )
+    return judged("no-horizontal-scale", [] if replicated else [statement], evidence, clock, manifest)
 
 
 @pytest.mark.claim("no-horizontal-scale")
@@ -187,7 +167,7 @@ def test_no_horizontal_scale(scn: Scenario, manifest: Path) -> None:
 @pytest.mark.claim("no-horizontal-scale")
 def test_no_horizontal_scale_counter_example(scn: Scenario) -> None:
     """Two web replicas sharing one database: every read agrees."""
-    refute_counter(scn.record(no_horizontal_scale(scn, COUNTER / "shared-db.yml"), counter=True))
+    expect_refuted(scn.record(no_horizontal_scale(scn, COUNTER / "shared-db.yml"), counter=True))
 
 
 # ---------------------------------------------------------------- update-needs-downtime
@@ -264,14 +244,7 @@ def update_needs_downtime(scn: Scenario, manifest: Path) -> Result:
     }
     down = measured["failed"] > 0
     statement = "" if down else f"no request failed during the update ({measured['requests']} requests)"
-    return Result(
-        CLAIMS["update-needs-downtime"],
-        Verdict.CONFIRMED if down else Verdict.REFUTED,
-        evidence,
-        statement,
-        clock.elapsed(),
-        str(manifest),
-    )
+    return judged("update-needs-downtime", [] if down else [statement], evidence, clock, manifest)
 
 
 @pytest.mark.claim("update-needs-downtime")
@@ -282,7 +255,7 @@ def test_update_needs_downtime(scn: Scenario, manifest: Path) -> None:
 @pytest.mark.claim("update-needs-downtime")
 def test_update_needs_downtime_counter_example(scn: Scenario) -> None:
     """Stateless web replicas rolled one at a time behind a Service: no request fails."""
-    refute_counter(scn.record(update_needs_downtime(scn, COUNTER / "rolling-web.yml"), counter=True))
+    expect_refuted(scn.record(update_needs_downtime(scn, COUNTER / "rolling-web.yml"), counter=True))
 
 
 # ---------------------------------------------------------------- unschedulable-together
@@ -374,14 +347,7 @@ def unschedulable_together(scn: Scenario, manifest: Path, share: float = 0.6) ->
         and len(set(placed_apart.values())) == len(apart)
     )
     statement = "" if holds else f"the pod of both containers was {outcome}"
-    return Result(
-        CLAIMS["unschedulable-together"],
-        Verdict.CONFIRMED if holds else Verdict.REFUTED,
-        evidence,
-        statement,
-        clock.elapsed(),
-        str(manifest),
-    )
+    return judged("unschedulable-together", [] if holds else [statement], evidence, clock, manifest)
 
 
 @pytest.mark.claim("unschedulable-together")
@@ -392,7 +358,7 @@ def test_unschedulable_together(scn: Scenario, manifest: Path) -> None:
 @pytest.mark.claim("unschedulable-together")
 def test_unschedulable_together_counter_example(scn: Scenario, manifest: Path) -> None:
     """Requests that fit one node together (a fifth of its free CPU each): the pod schedules."""
-    refute_counter(scn.record(unschedulable_together(scn, manifest, share=0.2), counter=True))
+    expect_refuted(scn.record(unschedulable_together(scn, manifest, share=0.2), counter=True))
 
 
 # ---------------------------------------------------------------- bare-pod-not-rescheduled
@@ -459,14 +425,7 @@ def bare_pod_not_rescheduled(scn: Scenario, manifest: Path) -> Result:
             evidence.update(after_node_back=str(exc))
     holds = moved is None
     statement = "" if holds else f"the pod was recreated on {moved} while {node} was down"
-    return Result(
-        CLAIMS["bare-pod-not-rescheduled"],
-        Verdict.CONFIRMED if holds else Verdict.REFUTED,
-        evidence,
-        statement,
-        clock.elapsed(),
-        str(manifest),
-    )
+    return judged("bare-pod-not-rescheduled", [] if holds else [statement], evidence, clock, manifest)
 
 
 def node_condition(scn: Scenario, node: str, *, ready: bool, timeout: float) -> float:
@@ -492,6 +451,6 @@ def test_bare_pod_not_rescheduled(scn: Scenario, manifest: Path) -> None:
 @pytest.mark.claim("bare-pod-not-rescheduled")
 def test_bare_pod_not_rescheduled_counter_example(scn: Scenario) -> None:
     """A Deployment's pod that tolerates no lost node is recreated on the other worker."""
-    refute_counter(
+    expect_refuted(
         scn.record(bare_pod_not_rescheduled(scn, COUNTER / "bare-pod-tolerates-nothing.yml"), counter=True)
     )

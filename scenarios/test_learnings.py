@@ -10,14 +10,13 @@ container runtime, so they prove their target: exactly the intended container ch
 from __future__ import annotations
 
 import copy
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from podlife import nodes, pods, webapp
-from podlife.claims import CLAIMS, ClaimRefuted, Result, Stopwatch, Verdict, require
+from podlife.claims import Result, Stopwatch, expect_refuted, judged, require
 from podlife.scenario import Scenario
 
 COUNTER = Path(__file__).parent / "counter"
@@ -27,42 +26,7 @@ QUIET_S = 10.0  # after the restart, watch this long for any other container to 
 
 def kubectl_restarts(scn: Scenario, pod: str) -> str:
     """The RESTARTS column exactly as `kubectl get pod` prints it."""
-    out = subprocess.run(
-        [
-            str(scn.cluster.kubectl),
-            "--kubeconfig",
-            str(scn.cluster.kubeconfig),
-            "-n",
-            scn.namespace,
-            "get",
-            "pod",
-            pod,
-            "--no-headers",
-            "-o",
-            "custom-columns=X:.metadata.name",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    table = subprocess.run(
-        [
-            str(scn.cluster.kubectl),
-            "--kubeconfig",
-            str(scn.cluster.kubeconfig),
-            "-n",
-            scn.namespace,
-            "get",
-            "pod",
-            out.stdout.strip(),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout.splitlines()
-    header, row = table[0].split(), table[1].split()
+    header, row = (line.split() for line in scn.kubectl("get", "pod", pod).splitlines()[:2])
     return row[header.index("RESTARTS")]
 
 
@@ -119,14 +83,7 @@ def kill_one_container(scn: Scenario, manifest: Path) -> Result:
         failures.append("the pod was replaced")
     if int(restarts_column.split()[0]) != total:
         failures.append(f"kubectl shows RESTARTS {restarts_column}, the containers' sum is {total}")
-    return Result(
-        CLAIMS["kill-one-container"],
-        Verdict.REFUTED if failures else Verdict.CONFIRMED,
-        evidence,
-        "; ".join(failures),
-        clock.elapsed(),
-        str(manifest),
-    )
+    return judged("kill-one-container", failures, evidence, clock, manifest)
 
 
 @pytest.mark.claim("kill-one-container")
@@ -138,9 +95,7 @@ def test_kill_one_container(scn: Scenario, manifest: Path) -> None:
 def test_kill_one_container_counter_example(scn: Scenario) -> None:
     """The db container's liveness follows the web's port: killing web takes db down too."""
     result = scn.record(kill_one_container(scn, COUNTER / "db-follows-web.yml"), counter=True)
-    assert result.verdict is Verdict.REFUTED, result
-    with pytest.raises(ClaimRefuted):
-        require(result)
+    expect_refuted(result)
 
 
 def copies_of(docs: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
@@ -213,13 +168,12 @@ def same_node(scn: Scenario, manifest: Path, copies: int = COPIES) -> Result:
             f"all {copies} copies landed on {workers}: the spread this claim needs did not happen"
         )
     statement = "; ".join(f"copy {i}: {found}" for i, found in split.items())
-    return Result(
-        CLAIMS["same-node"],
-        Verdict.REFUTED if split else Verdict.CONFIRMED,
+    return judged(
+        "same-node",
+        [f"containers of one copy on different nodes: {statement}"] if split else [],
         evidence,
-        f"containers of one copy on different nodes: {statement}" if split else "",
-        clock.elapsed(),
-        str(manifest),
+        clock,
+        manifest,
     )
 
 
@@ -232,6 +186,4 @@ def test_same_node(scn: Scenario, manifest: Path) -> None:
 def test_same_node_counter_example(scn: Scenario) -> None:
     """The web and the db as two pods kept apart: their containers run on different nodes."""
     result = scn.record(same_node(scn, COUNTER / "two-pods.yml", copies=1), counter=True)
-    assert result.verdict is Verdict.REFUTED, result
-    with pytest.raises(ClaimRefuted):
-        require(result)
+    expect_refuted(result)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from podlife import pods, webapp
-from podlife.claims import CLAIMS, ClaimRefuted, Result, Stopwatch, Verdict, require
+from podlife.claims import Result, Stopwatch, expect_refuted, judged, require
 from podlife.scenario import Scenario
 
 COUNTER = Path(__file__).parent / "counter"
@@ -42,14 +42,7 @@ def ready_2_of_2(scn: Scenario, manifest: Path) -> Result:
     }
     holds = not broken and ready == total == 2 and pod.status.phase == "Running"
     statement = "" if holds else f"the pod did not reach 2/2 Running: {broken or evidence['ready']}"
-    return Result(
-        CLAIMS["ready-2-of-2"],
-        Verdict.CONFIRMED if holds else Verdict.REFUTED,
-        evidence,
-        statement,
-        clock.elapsed(),
-        str(manifest),
-    )
+    return judged("ready-2-of-2", [] if holds else [statement], evidence, clock, manifest)
 
 
 @pytest.mark.claim("ready-2-of-2")
@@ -61,9 +54,7 @@ def test_ready_2_of_2(scn: Scenario, manifest: Path) -> None:
 def test_ready_2_of_2_counter_example(scn: Scenario) -> None:
     """The database refuses to initialise without a password: READY never reaches 2/2."""
     result = scn.record(ready_2_of_2(scn, COUNTER / "db-without-password.yml"), counter=True)
-    assert result.verdict is Verdict.REFUTED, result
-    with pytest.raises(ClaimRefuted):
-        require(result)
+    expect_refuted(result)
 
 
 # ---------------------------------------------------------------- quit-restarts-web-only
@@ -136,14 +127,7 @@ def quit_restarts_web_only(scn: Scenario, manifest: Path) -> Result:
         "db_started_at": pods.started_at(before["db"]),
         "rounds": rounds,
     }
-    return Result(
-        CLAIMS["quit-restarts-web-only"],
-        Verdict.REFUTED if failures else Verdict.CONFIRMED,
-        evidence,
-        "; ".join(failures),
-        clock.elapsed(),
-        str(manifest),
-    )
+    return judged("quit-restarts-web-only", failures, evidence, clock, manifest)
 
 
 def restart_counts_decreasing(scn: Scenario, name: str) -> list[str]:
@@ -168,9 +152,7 @@ def test_quit_restarts_web_only(scn: Scenario, manifest: Path) -> None:
 def test_quit_restarts_web_only_counter_example(scn: Scenario) -> None:
     """The db container's liveness follows the web's port: /quit takes PostgreSQL down too."""
     result = scn.record(quit_restarts_web_only(scn, COUNTER / "db-follows-web.yml"), counter=True)
-    assert result.verdict is Verdict.REFUTED, result
-    with pytest.raises(ClaimRefuted):
-        require(result)
+    expect_refuted(result)
 
 
 # ---------------------------------------------------------------- delete-loses-data
@@ -204,14 +186,7 @@ def delete_loses_data(scn: Scenario, manifest: Path, *, adjust: Any = None) -> R
     }
     lost = after == [] and first.metadata.uid != second.metadata.uid
     statement = "" if lost else f"the recreated pod still returned {len(after)} line(s)"
-    return Result(
-        CLAIMS["delete-loses-data"],
-        Verdict.CONFIRMED if lost else Verdict.REFUTED,
-        evidence,
-        statement,
-        clock.elapsed(),
-        str(manifest),
-    )
+    return judged("delete-loses-data", [] if lost else [statement], evidence, clock, manifest)
 
 
 @pytest.mark.claim("delete-loses-data")
@@ -236,6 +211,4 @@ def test_delete_loses_data_counter_example(scn: Scenario) -> None:
     result = scn.record(
         delete_loses_data(scn, COUNTER / "db-on-hostpath.yml", adjust=pin_and_isolate), counter=True
     )
-    assert result.verdict is Verdict.REFUTED, result
-    with pytest.raises(ClaimRefuted):
-        require(result)
+    expect_refuted(result)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from podlife import pods
-from podlife.claims import CLAIMS, ClaimRefuted, Result, Stopwatch, Verdict, require
+from podlife.claims import CLAIMS, Result, Stopwatch, Verdict, expect_refuted, require
 from podlife.scenario import Scenario
 from scenarios.test_startup_order import FIXED, one_run, stamp
 
@@ -73,6 +73,4 @@ def test_ordered_start(scn: Scenario, runs: int) -> None:
 def test_ordered_start_counter_example(scn: Scenario, runs: int) -> None:
     """The same sidecar without its startup probe: the web starts while PostgreSQL initialises."""
     result = scn.record(ordered_start(scn, COUNTER, min(runs, 3)), counter=True)
-    assert result.verdict is Verdict.REFUTED, result
-    with pytest.raises(ClaimRefuted):
-        require(result)
+    expect_refuted(result)

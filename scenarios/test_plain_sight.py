@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from podlife import pods
-from podlife.claims import CLAIMS, ClaimRefuted, Result, Stopwatch, Verdict, require
+from podlife.claims import Result, Stopwatch, expect_refuted, judged, require
 from podlife.execs import run_in
 from podlife.scenario import Scenario
 from podlife.wait import poll_until
@@ -80,14 +80,7 @@ def shared_network(scn: Scenario, manifest: Path) -> Result:
         failures.append("web cannot reach PostgreSQL on 127.0.0.1:5432")
     if taken_code == 0 or "in use" not in taken_out:
         failures.append("db could bind a port the web container holds")
-    return Result(
-        CLAIMS["shared-network"],
-        Verdict.REFUTED if failures else Verdict.CONFIRMED,
-        evidence,
-        "; ".join(failures),
-        clock.elapsed(),
-        str(manifest),
-    )
+    return judged("shared-network", failures, evidence, clock, manifest)
 
 
 def shared_ipc(scn: Scenario, manifest: Path) -> Result:
@@ -114,14 +107,7 @@ def shared_ipc(scn: Scenario, manifest: Path) -> Result:
         failures.append("the containers are in different IPC namespaces")
     if not visible:
         failures.append(f"the semaphore {sem} made in web is not visible in db")
-    return Result(
-        CLAIMS["shared-ipc"],
-        Verdict.REFUTED if failures else Verdict.CONFIRMED,
-        evidence,
-        "; ".join(failures),
-        clock.elapsed(),
-        str(manifest),
-    )
+    return judged("shared-ipc", failures, evidence, clock, manifest)
 
 
 @pytest.mark.claim("shared-network")
@@ -132,9 +118,7 @@ def test_shared_network(scn: Scenario, manifest: Path) -> None:
 @pytest.mark.claim("shared-network")
 def test_shared_network_counter_example(scn: Scenario) -> None:
     result = scn.record(shared_network(scn, TWO_PODS), counter=True)
-    assert result.verdict is Verdict.REFUTED, result
-    with pytest.raises(ClaimRefuted):
-        require(result)
+    expect_refuted(result)
 
 
 @pytest.mark.claim("shared-ipc")
@@ -145,6 +129,4 @@ def test_shared_ipc(scn: Scenario, manifest: Path) -> None:
 @pytest.mark.claim("shared-ipc")
 def test_shared_ipc_counter_example(scn: Scenario) -> None:
     result = scn.record(shared_ipc(scn, TWO_PODS), counter=True)
-    assert result.verdict is Verdict.REFUTED, result
-    with pytest.raises(ClaimRefuted):
-        require(result)
+    expect_refuted(result)

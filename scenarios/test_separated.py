@@ -23,7 +23,7 @@ import requests
 from kubernetes import client
 
 from podlife import pods, storage, webapp
-from podlife.claims import CLAIMS, ClaimRefuted, Result, Stopwatch, Verdict, require
+from podlife.claims import CLAIMS, Result, Stopwatch, Verdict, expect_refuted, require
 from podlife.cluster import SERVICE_HOST_PORT, SERVICE_NODE_PORT
 from podlife.html_report import request_series
 from podlife.images import WEB_IMAGE_NEXT
@@ -246,9 +246,7 @@ def test_separated_survives(scn: Scenario) -> None:
 def test_separated_survives_counter_example(scn: Scenario) -> None:
     """PostgreSQL's files on an emptyDir: the recreated db-0 starts empty."""
     result = scn.record(separated_survives(scn, adjust=db_on_empty_dir, actions=("db",)), counter=True)
-    assert result.verdict is Verdict.REFUTED, result
-    with pytest.raises(ClaimRefuted):
-        require(result)
+    expect_refuted(result)
 
 
 # ---------------------------------------------------------------- rolling-update-no-downtime
@@ -318,6 +316,4 @@ def test_rolling_update_no_downtime(scn: Scenario) -> None:
 def test_rolling_update_no_downtime_counter_example(scn: Scenario) -> None:
     """strategy: Recreate stops every old pod before starting a new one."""
     result = scn.record(rolling_update_no_downtime(scn, adjust=recreate_strategy), counter=True)
-    assert result.verdict is Verdict.REFUTED, result
-    with pytest.raises(ClaimRefuted):
-        require(result)
+    expect_refuted(result)
