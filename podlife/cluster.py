@@ -91,7 +91,10 @@ def kind_config(tools: Toolset) -> dict[str, Any]:
 def kind_cluster(tools: Toolset) -> KindCluster:
     """pytest-kind's handle on the cluster, with our kind and kubectl; where kind is not
     installed (a registry is reachable there), pytest-kind fetches our pinned kind version."""
-    os.environ.setdefault("KIND_VERSION", versions()["KIND_VERSION"])
+    if tools.kind is None:
+        import pytest_kind.cluster
+
+        pytest_kind.cluster.KIND_VERSION = versions()["KIND_VERSION"]  # read at its import; ours is pinned
     return KindCluster(NAME, kubeconfig=kubeconfig_path(), kind_path=tools.kind, kubectl_path=tools.kubectl)
 
 
