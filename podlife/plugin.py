@@ -87,6 +87,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 @pytest.fixture(scope="session")
 def cluster(request: pytest.FixtureRequest) -> Cluster:
     """The cluster under test; a failure to reach one fails the scenario."""
+    # a scenario session starts: evidence bundles of an earlier run would mislead
+    shutil.rmtree(Path(request.config.getoption("reports")) / "evidence", ignore_errors=True)
     given = request.config.getoption("kubeconfig")
     kubectl = request.config.getoption("kind_kubectl_bin")
     try:

@@ -65,14 +65,19 @@ class Scenario:
     def close(self, delete: bool) -> None:
         for endpoint in self.endpoints:
             endpoint.close()
-        if self.watcher:
-            self.watcher.stop()
         if delete:
-            # NodePorts are cluster-wide: give them back now, not when the namespace is gone.
+            # Free what is cluster-wide or per node before the next scenario starts: NodePorts at
+            # once, and the pods (their hostPorts, CPU requests) are awaited through the watch.
             for svc in self.cluster.core.list_namespaced_service(self.namespace).items:
                 if svc.spec.type == "NodePort":
                     self.cluster.core.delete_namespaced_service(svc.metadata.name, self.namespace)
-            self.cluster.core.delete_namespace(self.namespace, propagation_policy="Background")
+            self.cluster.core.delete_collection_namespaced_pod(self.namespace)
+            try:
+                self.wait(lambda objects: not objects, what="the scenario's pods to be gone", timeout=120)
+            finally:
+                self.cluster.core.delete_namespace(self.namespace, propagation_policy="Background")
+        if self.watcher:
+            self.watcher.stop()
 
     # --- what scenarios use ---
     def load(self, manifest: Path) -> list[dict[str, Any]]:

@@ -205,7 +205,10 @@ def test_delete_loses_data_counter_example(scn: Scenario) -> None:
 
     def pin_and_isolate(docs: list[dict[str, Any]]) -> None:
         spec = pods.pod_doc(docs)["spec"]
-        spec["nodeName"] = node
+        spec["nodeName"] = node  # no scheduler: a hostPort still held on the node would fail the pod
+        for container in spec["containers"]:
+            for port in container.get("ports", []):
+                port.pop("hostPort", None)
         spec["volumes"][0]["hostPath"]["path"] = f"/var/lib/podlife-counter/{scn.namespace}"
 
     result = scn.record(
