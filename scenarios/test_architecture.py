@@ -212,7 +212,10 @@ def update_needs_downtime(scn: Scenario, manifest: Path) -> Result:
             scn.cluster.core.patch_namespaced_pod(name, scn.namespace, patch)
 
         def updated(objects: dict[str, Any]) -> dict[str, Any] | None:
-            """Every web runs the new spec: a restarted container, or a replacement pod."""
+            """Every web runs the new spec (a restarted container, or a replacement pod) and every
+            old pod is gone: an old pod's shutdown is part of the update too."""
+            if any(p.metadata.deletion_timestamp for p in objects.values()):
+                return None
             webs = {
                 n: p
                 for n, p in objects.items()
