@@ -71,11 +71,10 @@ class Scenario:
             for svc in self.cluster.core.list_namespaced_service(self.namespace).items:
                 if svc.spec.type == "NodePort":
                     self.cluster.core.delete_namespaced_service(svc.metadata.name, self.namespace)
-            self.cluster.core.delete_collection_namespaced_pod(self.namespace)
-            try:
-                self.wait(lambda objects: not objects, what="the scenario's pods to be gone", timeout=120)
-            finally:
-                self.cluster.core.delete_namespace(self.namespace, propagation_policy="Background")
+            # deleting the namespace takes the workloads with it (their controllers would
+            # replace deleted pods); its pods are awaited through the watch, still running
+            self.cluster.core.delete_namespace(self.namespace, propagation_policy="Foreground")
+            self.wait(lambda objects: not objects, what="the scenario's pods to be gone", timeout=180)
         if self.watcher:
             self.watcher.stop()
 
