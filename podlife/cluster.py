@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from pytest_kind import KindCluster
 from podlife import netsync, storage
 from podlife.artefacts import versions
 from podlife.engine import ensure_docker
-from podlife.images import Toolset, prepare
+from podlife.images import WEB_IMAGE, Toolset, prepare
 from podlife.paths import cache_dir
 from podlife.steps import StepFailed, log_path, output, say, step
 from podlife.wait import WaitTimeout
@@ -215,7 +216,51 @@ def up() -> Path:
     load_images(tools)
     with step("node-local storage (StorageClass)"):
         storage.for_podlife_cluster(kubeconfig_path())
+    with step("cluster DNS: resolve kubernetes.default from a pod"):
+        say(f"kubernetes.default.svc.cluster.local is {resolve_from_a_pod()}")
     return kubeconfig_path()
+
+
+DNS_PROBE = "import socket; print(socket.gethostbyname('kubernetes.default.svc.cluster.local'))"
+
+
+def resolve_from_a_pod(timeout: float = 120) -> str:
+    """Run a pod (the web image has Python) that resolves the API's Service name through
+    CoreDNS and the pod network; return the address it printed."""
+    core = api()
+    name = f"podlife-dns-{int(time.time())}"
+    pod = client.V1Pod(
+        metadata=client.V1ObjectMeta(name=name, labels={"podlife": "dns-check"}),
+        spec=client.V1PodSpec(
+            restart_policy="Never",
+            containers=[
+                client.V1Container(
+                    name="probe",
+                    image=WEB_IMAGE,
+                    image_pull_policy="Never",
+                    command=["python3", "-c", DNS_PROBE],
+                )
+            ],
+        ),
+    )
+    core.create_namespaced_pod("default", pod)
+    try:
+        finished = wait_for(
+            core.list_namespaced_pod,
+            lambda pods: (
+                pods[name] if name in pods and pods[name].status.phase in ("Succeeded", "Failed") else None
+            ),
+            what="the DNS probe pod to finish",
+            timeout=timeout,
+            namespace="default",
+            field_selector=f"metadata.name={name}",
+        )
+        log = core.read_namespaced_pod_log(name, "default").strip()
+        if finished.status.phase != "Succeeded":
+            raise StepFailed("cluster DNS", f"kubernetes.default did not resolve from a pod: {log[-300:]}")
+        return log
+    finally:
+        core.delete_namespaced_pod(name, "default", grace_period_seconds=0)
 
 
 def load_images(tools: Toolset) -> None:
