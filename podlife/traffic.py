@@ -68,6 +68,13 @@ class RequestLoop:
         return round(time.monotonic() - self.started, 3)
 
 
+def answered_from_first(samples: list[Sample]) -> list[Sample]:
+    """The samples from the first answered request on: before it, a new Service or port-forward
+    is still being set up, which is not downtime of the app."""
+    first = next((i for i, s in enumerate(samples) if s.ok), len(samples))
+    return samples[first:]
+
+
 def downtime(samples: list[Sample]) -> dict[str, Any]:
     """Failed requests and the windows in which requests failed, in seconds."""
     windows: list[list[float]] = []

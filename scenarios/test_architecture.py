@@ -23,7 +23,7 @@ from podlife.execs import run_in
 from podlife.html_report import request_series
 from podlife.images import WEB_IMAGE_NEXT
 from podlife.scenario import Scenario
-from podlife.traffic import RequestLoop, downtime
+from podlife.traffic import RequestLoop, answered_from_first, downtime
 from podlife.wait import WaitTimeout, poll_until
 
 COUNTER = Path(__file__).parent / "counter"
@@ -236,7 +236,7 @@ def update_needs_downtime(scn: Scenario, manifest: Path) -> Result:
             lambda: sum(s.ok for s in loop.samples if s.at > updated_at) >= 20,
             timeout=60,
         )
-    measured = downtime(loop.samples)
+    measured = downtime(answered_from_first(loop.samples))
     evidence = {
         "series": request_series(loop.samples, marks={"update": updated_at}),
         "how": "rolling update of a Deployment" if deployment else "image of the running pod changed",
