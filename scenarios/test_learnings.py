@@ -93,7 +93,7 @@ def test_kill_one_container(scn: Scenario, manifest: Path) -> None:
 
 @pytest.mark.claim("kill-one-container")
 def test_kill_one_container_counter_example(scn: Scenario) -> None:
-    """The db container's liveness follows the web's port: killing web takes db down too."""
+    """The db container's liveness follows the web's process: killing web takes db down too."""
     result = scn.record(kill_one_container(scn, COUNTER / "db-follows-web.yml"), counter=True)
     expect_refuted(result)
 

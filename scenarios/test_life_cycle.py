@@ -150,7 +150,7 @@ def test_quit_restarts_web_only(scn: Scenario, manifest: Path) -> None:
 
 @pytest.mark.claim("quit-restarts-web-only")
 def test_quit_restarts_web_only_counter_example(scn: Scenario) -> None:
-    """The db container's liveness follows the web's port: /quit takes PostgreSQL down too."""
+    """The db container's liveness follows the web's process: /quit takes PostgreSQL down too."""
     result = scn.record(quit_restarts_web_only(scn, COUNTER / "db-follows-web.yml"), counter=True)
     expect_refuted(result)
 
