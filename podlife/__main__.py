@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     cl.add_argument("action", choices=["up", "down", "status"])
     args = parser.parse_args(argv)
 
-    from podlife import cluster
+    from podlife import cluster, lock
 
     try:
         if args.action == "up":
@@ -28,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.action == "down":
             cluster.down()
         else:
+            who = lock.holder(cluster.kubeconfig_path())
+            if who:
+                since = who.get("since")
+                print(f"podlife: in use by pid {who.get('pid')} ({who.get('purpose')}) since {since}")
             cluster.wait_ready(timeout=30)
             print(cluster.kubeconfig_path())
     except (StepFailed, WaitTimeout) as exc:

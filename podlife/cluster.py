@@ -23,6 +23,7 @@ from podlife import netsync, storage
 from podlife.artefacts import versions
 from podlife.engine import ensure_docker
 from podlife.images import WEB_IMAGE, Toolset, prepare
+from podlife.lock import exclusive
 from podlife.paths import cache_dir
 from podlife.steps import StepFailed, log_path, output, say, step
 from podlife.wait import WaitTimeout
@@ -178,7 +179,13 @@ def current_tools() -> Toolset:
 
 
 def up() -> Path:
-    """Create or reuse the cluster; return the kubeconfig path."""
+    """Create or reuse the cluster; return the kubeconfig path.  Holds the cluster's
+    lock: a suite running on it makes this fail rather than recreate it underneath."""
+    with exclusive(kubeconfig_path(), "cluster up"):
+        return _bring_up()
+
+
+def _bring_up() -> Path:
     ensure_docker()
     tools = prepare()
     _TOOLS.append(tools)
@@ -291,7 +298,7 @@ def load_images(tools: Toolset) -> None:
 def down(tools: Toolset | None = None) -> None:
     """Delete the cluster (building nothing: any kind binary can delete it)."""
     kind = Path(tools.kind if tools and tools.kind else installed_kind())
-    with step(f"kind delete cluster {NAME}"):
+    with exclusive(kubeconfig_path(), "cluster down"), step(f"kind delete cluster {NAME}"):
         KindCluster(NAME, kubeconfig=kubeconfig_path(), kind_path=kind).delete()
 
 

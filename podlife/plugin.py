@@ -16,6 +16,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from kubernetes import config as kube_config
 
 from podlife import evidence, report
 from podlife.claims import CLAIMS
+from podlife.lock import exclusive
 from podlife.paths import MANIFESTS, REPO
 from podlife.scenario import Cluster, Scenario
 
@@ -85,30 +87,34 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 @pytest.fixture(scope="session")
-def cluster(request: pytest.FixtureRequest) -> Cluster:
-    """The cluster under test; a failure to reach one fails the scenario."""
+def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    """The cluster under test, held for the whole session (podlife.lock: nobody else
+    may recreate it or stop its nodes meanwhile); a failure to reach one fails the scenario."""
     # a scenario session starts: evidence bundles of an earlier run would mislead
     shutil.rmtree(Path(request.config.getoption("reports")) / "evidence", ignore_errors=True)
     given = request.config.getoption("kubeconfig")
     kubectl = request.config.getoption("kind_kubectl_bin")
-    try:
-        if given:
-            kubeconfig, image_map, desc = Path(given), {}, f"kubeconfig {given}"
-            kubectl = kubectl or shutil.which("kubectl") or "kubectl"
-        else:
-            from podlife import cluster as kind
+    with ExitStack() as held:
+        try:
+            if given:
+                kubeconfig, image_map, desc = Path(given), {}, f"kubeconfig {given}"
+                kubectl = kubectl or shutil.which("kubectl") or "kubectl"
+                held.enter_context(exclusive(kubeconfig, "scenarios"))
+            else:
+                from podlife import cluster as kind
 
-            kubeconfig = kind.up()
-            tools = kind.current_tools()
-            image_map, desc = tools.image_map, f"kind {kind.NAME} ({tools.node_image}, 3 nodes)"
-            kubectl = kubectl or str(tools.kubectl or shutil.which("kubectl") or "kubectl")
-        api = kube_config.new_client_from_config(str(kubeconfig))
-        client.VersionApi(api).get_code()  # reachable, or fail here with the reason
-    except Exception as exc:
-        pytest.fail(f"no cluster to run scenarios on: {exc}", pytrace=False)
-    request.config.stash[RESULTS]
-    request.config._podlife_cluster = desc  # type: ignore[attr-defined]
-    return Cluster(kubeconfig, api, kubectl, image_map, desc)
+                held.enter_context(exclusive(kind.kubeconfig_path(), "scenarios"))
+                kubeconfig = kind.up()
+                tools = kind.current_tools()
+                image_map, desc = tools.image_map, f"kind {kind.NAME} ({tools.node_image}, 3 nodes)"
+                kubectl = kubectl or str(tools.kubectl or shutil.which("kubectl") or "kubectl")
+            api = kube_config.new_client_from_config(str(kubeconfig))
+            client.VersionApi(api).get_code()  # reachable, or fail here with the reason
+        except Exception as exc:
+            pytest.fail(f"no cluster to run scenarios on: {exc}", pytrace=False)
+        request.config.stash[RESULTS]
+        request.config._podlife_cluster = desc  # type: ignore[attr-defined]
+        yield Cluster(kubeconfig, api, kubectl, image_map, desc)
 
 
 @pytest.fixture

@@ -1,0 +1,66 @@
+"""podlife.lock: a second user of a cluster fails at once, naming the first; the lock
+goes when its holder does."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from podlife import lock
+from podlife.steps import StepFailed
+
+HOLD = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from podlife import lock
+    with lock.exclusive(Path(sys.argv[1]), "a suite in another process"):
+        print("held", flush=True)
+        sys.stdin.readline()
+    """
+)
+
+
+@pytest.fixture
+def kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PODLIFE_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "kubeconfig"
+
+
+def test_second_user_fails_naming_the_first_and_lock_goes_with_its_holder(kubeconfig: Path) -> None:
+    other = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(kubeconfig)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "held"
+        who = lock.holder(kubeconfig)
+        assert who is not None and who["pid"] == other.pid and who["purpose"] == "a suite in another process"
+        busy = rf"in use by pid {other.pid} \(a suite in another process"
+        with pytest.raises(StepFailed, match=busy), lock.exclusive(kubeconfig, "cluster up"):
+            pytest.fail("acquired a lock another process holds")
+    finally:
+        other.kill()  # killed, not released: the operating system frees the lock
+        other.wait()
+    assert lock.holder(kubeconfig) is None
+    with lock.exclusive(kubeconfig, "cluster up"):
+        assert lock.holder(kubeconfig)["purpose"] == "cluster up"  # type: ignore[index]
+
+
+def test_reentrant_in_one_process_and_released_after_the_outermost(kubeconfig: Path) -> None:
+    with lock.exclusive(kubeconfig, "scenarios"):
+        with lock.exclusive(kubeconfig, "cluster up"):  # the session's own `cluster up`
+            assert lock.holder(kubeconfig)["purpose"] == "scenarios"  # type: ignore[index]
+        assert lock.holder(kubeconfig) is not None
+    assert lock.holder(kubeconfig) is None
+
+
+def test_different_clusters_do_not_block_each_other(kubeconfig: Path, tmp_path: Path) -> None:
+    with lock.exclusive(kubeconfig, "scenarios"), lock.exclusive(tmp_path / "other", "scenarios"):
+        pass
