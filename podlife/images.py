@@ -20,7 +20,7 @@ from pathlib import Path
 
 from podlife.artefacts import Artefact, debian_mirror, docker_build, script, versions
 from podlife.paths import AIRGAP, REPO
-from podlife.steps import run, say
+from podlife.steps import output, run, say
 
 WEB_IMAGE = "podlife/web:0.1.0"
 # The same image under a second tag: update-needs-downtime changes a running pod's image to it.
@@ -217,7 +217,7 @@ def prepare(airgapped: bool | None = None) -> Toolset:
 
 
 def tag_next() -> None:
-    subprocess.run(["docker", "tag", WEB_IMAGE, WEB_IMAGE_NEXT], check=True)
+    output(["docker", "tag", WEB_IMAGE, WEB_IMAGE_NEXT])
 
 
 def which(name: str) -> Path | None:

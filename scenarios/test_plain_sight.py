@@ -28,13 +28,16 @@ BIND = (
 )
 
 
-# The web container holds a port for 15 s in a detached process, and says so once it listens.
+# The web container binds and listens, then forks: the parent's answer means the port is held,
+# and the child keeps the socket (its output detached, so the exec can end) until the pod goes.
 HOLD = (
-    "python3 -c \"import socket, time; s = socket.socket(); s.bind(('0.0.0.0', {port})); s.listen(); "
-    'time.sleep(15)" </dev/null >/dev/null 2>&1 & '
-    'python3 -c "import socket, time\nfor _ in range(100):\n  try:\n    '
-    "socket.create_connection(('127.0.0.1', {port}), 1); print('holding {port}'); break\n  "
-    "except OSError: time.sleep(0.05)\nelse: raise SystemExit('never listened')\""
+    'python3 -c "import os, signal, socket\n'
+    "s = socket.socket(); s.bind(('0.0.0.0', {port})); s.listen()\n"
+    "if os.fork(): print('holding {port}')\n"
+    "else:\n"
+    "  null = os.open(os.devnull, os.O_RDWR)\n"
+    "  for fd in (0, 1, 2): os.dup2(null, fd)\n"
+    '  signal.pause()"'
 )
 
 
