@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from podlife.wait import poll_until
+
 MAX_REQUESTS = 20_000
 MAX_SECONDS = 300.0
 
@@ -66,6 +68,17 @@ class RequestLoop:
 
     def now(self) -> float:
         return round(time.monotonic() - self.started, 3)
+
+    def await_answered(
+        self, count: int, what: str, *, after: float | None = None, timeout: float = 60
+    ) -> None:
+        """Block until ``count`` requests (started after ``after`` s, if given) were answered:
+        a baseline before a scenario acts, and the app seen serving again afterwards."""
+        poll_until(
+            f"{count} answered requests {what}",
+            lambda: sum(s.ok for s in self.samples if after is None or s.at > after) >= count,
+            timeout=timeout,
+        )
 
 
 def answered_from_first(samples: list[Sample]) -> list[Sample]:

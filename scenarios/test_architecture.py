@@ -24,7 +24,7 @@ from podlife.html_report import request_series
 from podlife.images import WEB_IMAGE_NEXT
 from podlife.scenario import Scenario
 from podlife.traffic import RequestLoop, answered_from_first, downtime
-from podlife.wait import WaitTimeout, poll_until
+from podlife.wait import WaitTimeout
 
 COUNTER = Path(__file__).parent / "counter"
 QUIET_S = 10.0
@@ -196,11 +196,7 @@ def update_needs_downtime(scn: Scenario, manifest: Path) -> Result:
         request = lambda: ep.request("GET", "/ping", timeout=2)  # noqa: E731
         before = {name: pods.statuses(pod)["web"].restart_count}
     with RequestLoop(request, max_seconds=180) as loop:
-        poll_until(
-            "20 answered requests before the update",
-            lambda: sum(s.ok for s in loop.samples) >= 20,
-            timeout=60,
-        )
+        loop.await_answered(20, "before the update")
         updated_at = loop.now()
         if deployment:
             patch = {
@@ -231,11 +227,7 @@ def update_needs_downtime(scn: Scenario, manifest: Path) -> Result:
             return new if len(new) == len(webs) == len(before) else None
 
         after = scn.wait(updated, what="every web container to run the new image", timeout=180)
-        poll_until(
-            "20 answered requests after the update",
-            lambda: sum(s.ok for s in loop.samples if s.at > updated_at) >= 20,
-            timeout=60,
-        )
+        loop.await_answered(20, "after the update", after=updated_at)
     measured = downtime(answered_from_first(loop.samples))
     evidence = {
         "series": request_series(loop.samples, marks={"update": updated_at}),

@@ -30,7 +30,6 @@ from podlife.images import WEB_IMAGE_NEXT
 from podlife.paths import MANIFESTS
 from podlife.scenario import Scenario
 from podlife.traffic import RequestLoop, downtime
-from podlife.wait import poll_until
 
 SEPARATED = MANIFESTS / "separated"
 DB = "db-0"
@@ -258,20 +257,12 @@ def rolling_update_no_downtime(scn: Scenario, *, adjust: Adjust | None = None) -
     ep, _ = deploy(scn, adjust)
     request = lambda: ep.request("GET", "/ping", timeout=2)  # noqa: E731
     with RequestLoop(request, max_seconds=240) as loop:
-        poll_until(
-            "20 answered requests before the update",
-            lambda: sum(s.ok for s in loop.samples) >= 20,
-            timeout=60,
-        )
+        loop.await_answered(20, "before the update")
         update_at = loop.now()
         update_image(scn, WEB_IMAGE_NEXT)
         scn.wait(rolled_out(WEB_IMAGE_NEXT), what=f"web rolled out to {WEB_IMAGE_NEXT}", timeout=TIMEOUT_S)
         rolled_at = loop.now()
-        poll_until(
-            "20 answered requests after the update",
-            lambda: sum(s.ok for s in loop.samples if s.at > rolled_at) >= 20,
-            timeout=60,
-        )
+        loop.await_answered(20, "after the update", after=rolled_at)
     measured = downtime(loop.samples)
     during = sum(update_at <= s.at <= rolled_at for s in loop.samples)
     if during < MIN_REQUESTS_DURING_ROLLOUT:
