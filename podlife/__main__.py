@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+from urllib3.exceptions import HTTPError
 
 from podlife.steps import StepFailed
 from podlife.wait import WaitTimeout
@@ -32,12 +37,31 @@ def main(argv: list[str] | None = None) -> int:
             if who:
                 since = who.get("since")
                 print(f"podlife: in use by pid {who.get('pid')} ({who.get('purpose')}) since {since}")
-            cluster.wait_ready(timeout=30)
-            print(cluster.kubeconfig_path())
+            print(status(cluster.kubeconfig_path()))
     except (StepFailed, WaitTimeout) as exc:
         print(f"podlife: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+UP = "python -m podlife cluster up"
+
+
+def status(kubeconfig: Path) -> Path:
+    """Wait briefly for the cluster to be ready; say plainly when there is nothing to reach."""
+    from podlife import cluster
+
+    if not kubeconfig.exists():
+        raise StepFailed("cluster status", f"no kubeconfig at {kubeconfig}; `{UP}` creates one")
+    try:
+        cluster.wait_ready(timeout=30)
+    except (ApiException, HTTPError, ConfigException) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise StepFailed(
+            "cluster status",
+            f"the API server in {kubeconfig} does not answer ({reason}); `{UP}` starts it",
+        ) from exc
+    return kubeconfig
 
 
 if __name__ == "__main__":

@@ -1,0 +1,45 @@
+"""``python -m podlife cluster status`` with nothing to reach: one clear line, exit 1, no traceback."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+import yaml
+
+from podlife import __main__ as cli
+from podlife import cluster
+
+
+def kubeconfig_for(server: str, path: Path) -> Path:
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": server}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "x",
+            }
+        )
+    )
+    return path
+
+
+def test_status_without_kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setattr(cluster, "kubeconfig_path", lambda: tmp_path / "missing")
+    assert cli.main(["cluster", "status"]) == 1
+    err = capsys.readouterr().err
+    assert "no kubeconfig at" in err and "cluster up" in err and "Traceback" not in err
+
+
+def test_status_with_api_server_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as gone:
+        port = gone.getsockname()[1]
+    path = kubeconfig_for(f"http://127.0.0.1:{port}", tmp_path / "kubeconfig")
+    monkeypatch.setattr(cluster, "kubeconfig_path", lambda: path)
+    assert cli.main(["cluster", "status"]) == 1
+    err = capsys.readouterr().err
+    assert "step 'cluster status' failed" in err and "does not answer" in err and str(path) in err
