@@ -62,5 +62,6 @@ def test_exec_against_nothing_fails_clearly() -> None:
         port = closed.getsockname()[1]
     config = client.Configuration()
     config.host = f"http://127.0.0.1:{port}"
-    with pytest.raises(ApiException):
+    with pytest.raises(ApiException) as err:
         run_in(client.ApiClient(config), "ns", "pod", "c", ["true"], timeout=5)
+    assert "Connection refused" in str(err.value)
