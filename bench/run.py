@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,13 +35,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from bench.original import OriginalProcess, build
+from tests.pg import PostgresMissing, PostgresServer
+from tests.service_proc import ServiceProcess
 
-from tests.pg import PostgresMissing, PostgresServer  # noqa: E402
-from tests.service_proc import ServiceProcess  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 WRK_MISSING = "wrk (the HTTP load generator) is not installed: apt-get install wrk"
 MEMORY_FLAT_TOLERANCE_MB = 10.0
@@ -218,6 +217,43 @@ def check_targets(results: dict[str, Result]) -> list[tuple[str, bool, str]]:
     ]
 
 
+SIDE_BY_SIDE = [("write", None, "/write", "write.lua"), ("read@1000", 1000, "/read", "report.lua")]
+
+
+def side_by_side(args: argparse.Namespace, pg: PostgresServer, log_dir: Path) -> int:
+    """The service and the chapter's Go original, same PostgreSQL, same wrk load, in turn: ``--pairs``
+    pairs per endpoint, the order switching every pair; the median ratio service / original."""
+    binary = build(Path(args.against), log_dir)
+    service = ServiceProcess(pg.service_env(), log_dir / "service.log").start()
+    original = OriginalProcess(binary, pg.service_env(), pg.port, log_dir / "original.log").start()
+    assert service.proc is not None and original.proc is not None and pg.proc is not None
+    subjects = {"service": (service.url, service.proc.pid), "original": (original.url, original.proc.pid)}
+    verdicts = []
+    try:
+        for name, lines, path, script in SIDE_BY_SIDE:
+            rps: dict[str, list[float]] = {"service": [], "original": []}
+            for pair in range(args.pairs):
+                for who in ("service", "original") if pair % 2 == 0 else ("original", "service"):
+                    fill_lines(pg, lines or 0)
+                    url, pid = subjects[who]
+                    result = run_wrk(url + path, HERE / script, args, pid, pg.proc.pid, f"{name}:{who}")
+                    rps[who].append(result.rps)
+                    print(result.line(), flush=True)
+            ratio = statistics.median(s / o for s, o in zip(rps["service"], rps["original"], strict=True))
+            verdicts.append((name, ratio, rps))
+            print(f"{name}: service / original = {ratio:.2f} (median of {args.pairs} pairs)\n", flush=True)
+    finally:
+        service.stop()
+        original.stop()
+    for name, ratio, rps in verdicts:
+        med = {who: statistics.median(v) for who, v in rps.items()}
+        print(
+            f"  {'PASS' if ratio >= 1.0 else 'MISS'}  {name:<10} service {med['service']:,.0f} req/s, "
+            f"original {med['original']:,.0f} req/s: {ratio:.2f}x"
+        )
+    return 0 if all(ratio >= 1.0 for _, ratio, _ in verdicts) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
@@ -230,6 +266,13 @@ def main(argv: list[str] | None = None) -> int:
         choices=["write", "read@1000", "read@10000", "ping"],
         help="run only this one (repeatable)",
     )
+    parser.add_argument(
+        "--against",
+        metavar="DIR",
+        help="also build the chapter's Go original from DIR (012/service/web of param108/kubernetes101) "
+        "and measure /write and /read@1000 of both in turn",
+    )
+    parser.add_argument("--pairs", type=int, default=5, help="with --against: pairs per endpoint (default 5)")
     args = parser.parse_args(argv)
     if not 1 <= args.duration <= 120:
         parser.error("--duration must be 1..120 seconds")
@@ -248,6 +291,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s over loopback; PostgreSQL fsync=on")
     results: dict[str, Result] = {}
     log_dir = Path(tempfile.mkdtemp(prefix="podlife-bench-"))
+    if args.against:
+        try:
+            pg.init()
+            return side_by_side(args, pg, log_dir)
+        finally:
+            pg.destroy()
     service: ServiceProcess | None = None
     try:
         pg.init()

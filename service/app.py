@@ -14,7 +14,6 @@ the same bytes (the wire format is shared in service.protocol).
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable
 from importlib import resources
@@ -22,15 +21,13 @@ from importlib import resources
 from flask import Flask, Response, request
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
-from service.db import Database, DatabaseUnavailable
-from service.events import log_event_throttled
+from service.db import Database
+from service.errors import answer_for
 from service.hotpaths import HotPaths
 from service.protocol import (
     HTML_OK,
     JSON,
     MAX_BODY_BYTES,
-    RETRY_AFTER_S,
-    UNAVAILABLE_MESSAGE,
     WRITE_OK,
     BadInput,
     error_body,
@@ -41,8 +38,6 @@ from service.protocol import (
 MAX_PAGE_LIMIT = 1000
 MAX_AFTER_ID = 10**18  # beyond any serial id; keeps the parameter a plain bigint
 _DIGITS = re.compile(r"[0-9]{1,19}")
-
-log = logging.getLogger("service")
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -71,8 +66,15 @@ def _page_argument(name: str, low: int, high: int) -> int | None:
     return int(raw)
 
 
-def create_app(db: Database, quit_enabled: bool = False, on_quit: Callable[[], None] | None = None) -> Flask:
-    """Build the app. ``on_quit`` runs after /quit's response has been written (see service.server)."""
+def create_app(
+    db: Database,
+    quit_enabled: bool = False,
+    on_quit: Callable[[], None] | None = None,
+    *,
+    hot_paths: bool = True,
+) -> Flask:
+    """Build the app. ``on_quit`` runs after /quit's response has been written (see service.server);
+    ``hot_paths=False`` builds Flask alone (the tests compare the two answer for answer)."""
     app = Flask("service")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1  # see _read_body
 
@@ -119,11 +121,6 @@ def create_app(db: Database, quit_enabled: bool = False, on_quit: Callable[[], N
                 response.call_on_close(on_quit)
             return response
 
-    @app.errorhandler(DatabaseUnavailable)
-    def database_unavailable(exc: DatabaseUnavailable) -> Response:
-        log_event_throttled("db_unavailable", error=str(exc))
-        return error_response(503, UNAVAILABLE_MESSAGE, {"Retry-After": RETRY_AFTER_S})
-
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
@@ -133,10 +130,12 @@ def create_app(db: Database, quit_enabled: bool = False, on_quit: Callable[[], N
         return error_response(exc.code or 500, message, headers)
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception) -> Response:
-        log.exception("unexpected error")
-        return error_response(500, "internal error")
+    def failed(exc: Exception) -> Response:  # the database away (503) or anything unexpected (500)
+        status, body, headers = answer_for(exc)
+        return Response(body, status=status, mimetype=JSON, headers=headers)
 
-    # The hot, well-formed requests skip Flask's per-request machinery (see service.hotpaths).
-    app.wsgi_app = HotPaths(app.wsgi_app, db)  # type: ignore[method-assign]
+    if hot_paths:
+        # The hot, well-formed requests skip Flask's per-request machinery (see service.hotpaths):
+        # measured, Flask alone answers /write at 0.96x the chapter's Go original (bench/RESULTS.md).
+        app.wsgi_app = HotPaths(app.wsgi_app, db)  # type: ignore[method-assign]
     return app

@@ -1,8 +1,9 @@
 """One-JSON-object-per-line event log on stdout.
 
-Why JSON lines: the lifecycle scenarios read the service's own account of what happened (for example
-when the database first answered) straight from ``kubectl logs``; one object a line parses without
-guessing. Why stdout: that is what the kubelet captures. gunicorn's own messages stay on stderr.
+Why JSON lines: a person (or a log pipeline) reads the service's own account of what happened (for
+example when the database first answered) from ``kubectl logs``; one object a line parses without
+guessing.  podlife's scenarios never read it: they measure the pod, not this app.  Why stdout: that is
+what the kubelet captures.  gunicorn's own messages stay on stderr.
 
 The database password must never appear in a log line: nothing here prints settings, and every
 driver error message goes through :func:`redact` before it is logged, in case a driver ever quotes it.

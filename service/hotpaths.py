@@ -16,19 +16,16 @@ the schemathesis run go through this shortcut, as every real client does).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from service.db import Database, DatabaseUnavailable
-from service.events import log_event_throttled
+from service.db import Database
+from service.errors import answer_for
 from service.protocol import (
     HTML,
     HTML_OK,
     JSON,
     MAX_BODY_BYTES,
-    RETRY_AFTER_S,
-    UNAVAILABLE_MESSAGE,
     WRITE_OK,
     BadInput,
     error_body,
@@ -37,7 +34,6 @@ from service.protocol import (
 )
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-log = logging.getLogger("service")
 
 _STATUS = {
     200: "200 OK",
@@ -105,14 +101,9 @@ class HotPaths:
         body: bytes | None,
         start_response: Callable[..., Any],
     ) -> list[bytes]:
-        """Run a handler with the Flask app's error answers: 503 for the database, 500 otherwise."""
+        """Run a handler; a failure gets the service's one answer for it (service.errors)."""
         try:
             return handler(body, start_response)
-        except DatabaseUnavailable as exc:
-            log_event_throttled("db_unavailable", error=str(exc))
-            return _respond(
-                start_response, 503, error_body(UNAVAILABLE_MESSAGE), JSON, ("Retry-After", RETRY_AFTER_S)
-            )
-        except Exception:
-            log.exception("unexpected error")
-            return _respond(start_response, 500, error_body("internal error"), JSON)
+        except Exception as exc:
+            status, error, headers = answer_for(exc)
+            return _respond(start_response, status, error, JSON, *headers.items())

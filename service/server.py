@@ -25,8 +25,9 @@ from gunicorn.app.base import BaseApplication
 
 from service.app import create_app
 from service.config import ConfigError, Settings
-from service.db import Database, wait_for_database
+from service.db import Database
 from service.events import log_event
+from service.startup import wait_for_database
 from service.worker import StopListeningThreadWorker
 
 QUIT_EXIT_CODE = 42
