@@ -1,16 +1,30 @@
-"""Claims, verdicts and evidence: the one evidence format of podlife.
+"""Claims, counter-examples, verdicts and evidence: what a scenario declares and returns.
 
-A claim is one sentence of the chapter with a stable id.  A scenario measures, then
-returns a :class:`Result`: the verdict (confirmed / refined / refuted), the evidence as
-numbers and ids, and for ``refined`` the precise statement the data supports.
+A claim is declared once, in its scenario module: its id, the chapter's sentence and
+section, the manifest it measures, its counter-examples and what it needs of the cluster;
+its measurement is the function decorated with ``@CLAIM.measure``.  The pytest plugin turns
+every declared claim into its tests (the claim, and one test per counter-example), and
+the framework (:mod:`podlife.measure`) turns a measurement into a :class:`Result`.
+
+Evidence is numbers and ids.  Where the report draws a picture, the measurement hands it
+a typed value (:class:`StartupTimeline`, :class:`RequestSeries`, :class:`LadderTable`,
+:class:`StepsTable`): the report draws by type, so a renamed field fails loudly.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
+
+PLAIN_SIGHT = "Hiding in plain sight"
+LIFE_CYCLE = "Life Cycle"
+ARCHITECTURE = "Architectural thoughts"
+LEARNINGS = "Learnings"
+FIXES = "Conclusion: the fixes"
+SECTIONS = (PLAIN_SIGHT, LIFE_CYCLE, ARCHITECTURE, LEARNINGS, FIXES)
 
 
 class Verdict(StrEnum):
@@ -20,152 +34,163 @@ class Verdict(StrEnum):
 
 
 @dataclass(frozen=True)
+class Needs:
+    """What a scenario holds of the one cluster while it runs, so that scenarios that would
+    disturb each other never overlap (see :mod:`podlife.resources`).
+
+    - ``nodes``: ``"one"`` puts every pod of the scenario on one worker of its own choosing
+      (it shares that worker with other scenarios); ``"all"`` lets its pods go to any worker
+      (spreading, moving a pod elsewhere).
+    - ``stops_node``: it stops the worker its pod runs on: nothing else may run there meanwhile.
+    - ``cpu``: it measures the workers' free CPU and requests most of it.
+    - ``host_ports``: its pods keep the host ports their manifest binds (one such pod per
+      worker at a time); False: podlife removes them, for a claim they do not touch.
+    """
+
+    nodes: str = "one"
+    stops_node: bool = False
+    cpu: bool = False
+    host_ports: bool = True
+
+
+@dataclass(frozen=True)
+class Counter:
+    """A counter-example: a manifest in which the claim is false, and why."""
+
+    manifest: Path
+    why: str
+    needs: Needs | None = None  # when it differs from the claim's
+
+    @property
+    def name(self) -> str:
+        return self.manifest.stem
+
+
+@dataclass
 class Claim:
+    """One sentence of the chapter, measured; declared once in its scenario module."""
+
     id: str
     section: str
     sentence: str
-    fixes: str = ""  # for a fix: the id of the problem claim it is measured beside
+    counters: tuple[Counter, ...]
+    subject: Path | None = None  # the manifest measured; None: the chapter's pod (--pod-manifest)
+    fixes: str = ""  # for a fix: the id of the problem it is measured beside
+    needs: Needs = field(default_factory=Needs)
+    measurement: Callable[[Any], None] | None = None
+
+    def measure(self, fn: Callable[[Any], None]) -> Callable[[Any], None]:
+        """Decorator: the claim's measurement (it receives a :class:`podlife.measure.Measurement`)."""
+        self.measurement = fn
+        return fn
 
 
-PLAIN_SIGHT = "Hiding in plain sight"
-LIFE_CYCLE = "Life Cycle"
-ARCHITECTURE = "Architectural thoughts"
-LEARNINGS = "Learnings"
-FIXES = "Conclusion: the fixes"
+# ---------------------------------------------------------------- pictures: evidence with a shape
+@dataclass(frozen=True)
+class StartupRun:
+    """One fresh pod: when each container's process started, when PostgreSQL accepted
+    connections, and when the web app first answered (seconds on the node's wall clock)."""
 
-# The chapter's claims, in the order the chapter makes them, then the fixes it points to.
-CLAIMS: dict[str, Claim] = {
-    c.id: c
-    for c in (
-        Claim("shared-network", PLAIN_SIGHT, "containers in a pod share the network layer and port space"),
-        Claim("shared-ipc", PLAIN_SIGHT, "IPC namespace (pipes and semaphores etc)"),
-        Claim("ready-2-of-2", LIFE_CYCLE, "web2 2/2 Running"),
-        Claim(
-            "quit-restarts-web-only",
-            LIFE_CYCLE,
-            "So even though the container restarted, the data still persisted as the database container "
-            "didn't die.",
-        ),
-        Claim("delete-loses-data", LIFE_CYCLE, "So we lost all the data!!!!"),
-        Claim(
-            "no-horizontal-scale",
-            ARCHITECTURE,
-            "Its impossible to horizontally scale this pod as the databases would be replicated as well.",
-        ),
-        Claim(
-            "db-crash-loses-data",
-            ARCHITECTURE,
-            "When one container dies, it is restarted, although if the postgres container dies, it loses "
-            "data.",
-        ),
-        Claim(
-            "update-needs-downtime",
-            ARCHITECTURE,
-            "Updating the application container is going to be complicated and will definitely take a down "
-            "time.",
-        ),
-        Claim(
-            "unschedulable-together",
-            ARCHITECTURE,
-            "The lack of resources in one node will cause the pod to be un-schedule-able.",
-        ),
-        Claim("bare-pod-not-rescheduled", ARCHITECTURE, "There is a kinda-high-availability going on."),
-        Claim(
-            "kill-one-container",
-            LEARNINGS,
-            "Killing one container in a pod does not restart all others. The container that died is "
-            "resurrected. This increments the Restarts of the pod though!",
-        ),
-        Claim(
-            "startup-order",
-            LEARNINGS,
-            "Boot up order of containers in the pod is not deterministic. Boot up of containers happens in "
-            "parallel.",
-        ),
-        Claim("same-node", LEARNINGS, "All containers in a pod are scheduled on the same node."),
-        Claim(
-            "ordered-start",
-            FIXES,
-            "There are ways to guarantee startup order, one example is init-containers",
-            "startup-order",
-        ),
-        Claim(
-            "storage-ladder",
-            FIXES,
-            "Shared volumes (we will learn about volumes later).",
-            "delete-loses-data",
-        ),
-        Claim(
-            "separated-survives",
-            FIXES,
-            "Keeping application pods separate from database pods is a good idea as these pods have "
-            "different needs and scale differently.",
-            "no-horizontal-scale",
-        ),
-        Claim(
-            "rolling-update-no-downtime",
-            FIXES,
-            "Separating your state-less components (application servers) and state-ful components "
-            "(databases, redis etc) will help you manage each better.",
-            "update-needs-downtime",
-        ),
-    )
-}
+    web_started: float
+    db_started: float
+    db_accepting: float
+    web_answered: float | None
+
+
+@dataclass(frozen=True)
+class StartupTimeline:
+    runs: list[StartupRun]
+
+
+@dataclass(frozen=True)
+class RequestSeries:
+    """Requests per ``bin_s``, answered and failed, and named moments (seconds since the loop began)."""
+
+    bin_s: float
+    ok: list[int]
+    failed: list[int]
+    marks: dict[str, float]
+
+
+@dataclass(frozen=True)
+class LadderTable:
+    """Where the data lives (rows) by what happened (columns) -> the outcome measured."""
+
+    rows: dict[str, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Step:
+    step: str
+    lines: int
+    intact: bool
+    seconds: float
+
+
+@dataclass(frozen=True)
+class StepsTable:
+    steps: list[Step]
+
+
+Picture = StartupTimeline | RequestSeries | LadderTable | StepsTable
+PICTURES: dict[str, type] = {t.__name__: t for t in (StartupTimeline, RequestSeries, LadderTable, StepsTable)}
+NESTED = {("StartupTimeline", "runs"): StartupRun, ("StepsTable", "steps"): Step}
+
+
+def picture_dict(picture: Picture | None) -> dict[str, Any] | None:
+    return {"kind": type(picture).__name__, "data": asdict(picture)} if picture is not None else None
+
+
+def picture_from(saved: dict[str, Any]) -> Picture:
+    """The typed picture back from a report's JSON; a field that does not fit raises TypeError."""
+    kind = PICTURES[saved["kind"]]
+    data = dict(saved["data"])
+    for f in fields(kind):
+        inner = NESTED.get((kind.__name__, f.name))
+        if inner:
+            data[f.name] = [inner(**item) for item in data[f.name]]
+    return kind(**data)
 
 
 @dataclass
 class Result:
     """What a scenario measured and concluded."""
 
-    claim: Claim
+    id: str
+    section: str
+    sentence: str
     verdict: Verdict
     evidence: dict[str, Any]
     statement: str = ""  # for refined/refuted: what the data does support
     duration_s: float = 0.0
     manifest: str = ""
+    fixes: str = ""
+    counter_example: bool = False
+    picture: dict[str, Any] | None = None
+    timeline: str = ""  # the merged timeline, when a named check failed
+    test: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.pop("claim")
-        return {"id": self.claim.id, "section": self.claim.section, "sentence": self.claim.sentence, **out}
+        return asdict(self)
 
 
 class ClaimRefuted(AssertionError):
-    """Raised by :func:`require` so that a refuted claim fails its scenario."""
+    """Raised by :func:`require` so that a refuted claim fails its test."""
 
 
 def require(result: Result) -> Result:
     if result.verdict is Verdict.REFUTED:
-        raise ClaimRefuted(f"{result.claim.id}: refuted — {result.statement}\nevidence: {result.evidence}")
+        timeline = f"\n{result.timeline}" if result.timeline else ""
+        raise ClaimRefuted(
+            f"{result.id}: refuted — {result.statement}\nevidence: {result.evidence}{timeline}"
+        )
     return result
 
 
-def judged(
-    claim_id: str, failures: list[str], evidence: dict[str, Any], clock: Stopwatch, manifest: object
-) -> Result:
-    """The verdict of a claim that holds exactly when none of its checks failed."""
-    return Result(
-        CLAIMS[claim_id],
-        Verdict.REFUTED if failures else Verdict.CONFIRMED,
-        evidence,
-        "; ".join(failures),
-        clock.elapsed(),
-        str(manifest),
-    )
-
-
 def expect_refuted(result: Result) -> None:
-    """A counter-example's check: the claim is refuted, and a refuted claim fails its scenario."""
-    import pytest
-
-    assert result.verdict is Verdict.REFUTED, result
-    with pytest.raises(ClaimRefuted):
-        require(result)
-
-
-@dataclass
-class Stopwatch:
-    started: float = field(default_factory=time.monotonic)
-
-    def elapsed(self) -> float:
-        return round(time.monotonic() - self.started, 3)
+    """A counter-example's check: the claim is refuted there (else the claim could not fail)."""
+    if result.verdict is not Verdict.REFUTED:
+        raise AssertionError(
+            f"counter-example {result.manifest} did not refute {result.id}: {result.verdict} "
+            f"— {result.statement}\nevidence: {result.evidence}"
+        )

@@ -2,7 +2,8 @@
 
 For every pod of the scenario's namespace: the pod as YAML, the namespace's events in
 time order, and the logs of every container, including the previous instance of each
-container that restarted.  Enough to see what happened without the cluster.
+container that restarted; and the scenario's merged timeline.  Enough to see what
+happened without the cluster.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from kubernetes.client.exceptions import ApiException
 from podlife.pods import statuses
 
 
-def collect(api: client.ApiClient, namespace: str, dest: Path) -> Path:
+def collect(api: client.ApiClient, namespace: str, dest: Path, timeline: str = "") -> Path:
     core = client.CoreV1Api(api)
     dest.mkdir(parents=True, exist_ok=True)
+    (dest / "timeline.txt").write_text(timeline + "\n")
     events = core.list_namespaced_event(namespace).items
     epoch = datetime.min.replace(tzinfo=UTC)
     events.sort(key=lambda e: e.last_timestamp or e.event_time or e.first_timestamp or epoch)
@@ -36,13 +38,18 @@ def collect(api: client.ApiClient, namespace: str, dest: Path) -> Path:
         (dest / f"{name}.yaml").write_text(
             yaml.safe_dump(api.sanitize_for_serialization(pod), sort_keys=False)
         )
-        for container, status in statuses(pod).items():
+        for container, status in {**statuses(pod), **ephemeral(pod)}.items():
             write_log(core, namespace, name, container, dest / f"{name}.{container}.log", previous=False)
             if status.restart_count:
                 write_log(
                     core, namespace, name, container, dest / f"{name}.{container}.previous.log", previous=True
                 )
     return dest
+
+
+def ephemeral(pod: Any) -> dict[str, Any]:
+    """The pod's probes: their logs are what podlife read."""
+    return {s.name: s for s in pod.status.ephemeral_container_statuses or []}
 
 
 def write_log(

@@ -8,8 +8,9 @@ pictures a person reads at a glance.
 - the storage ladder and the separated architecture's steps as small tables.
 
 Pictures are PNG (matplotlib, Agg backend) embedded in the page, so the report is one
-file.  The page is built from whatever results exist: a claim that did not run shows as
-"not run", and a picture that cannot be drawn from its evidence says why instead.
+file.  Each is drawn from the typed picture a scenario recorded (:mod:`podlife.claims`),
+never by looking up evidence keys: a scenario and the report cannot drift apart silently.
+The page is built from whatever results exist: a claim that did not run shows as "not run".
 """
 
 from __future__ import annotations
@@ -17,47 +18,22 @@ from __future__ import annotations
 import base64
 import html
 import io
-import re
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from podlife.claims import CLAIMS
+from podlife.claims import LadderTable, RequestSeries, StartupTimeline, StepsTable, picture_from
 
 VERDICT_COLOUR = {"confirmed": "#1a7f37", "refined": "#9a6700", "refuted": "#cf222e"}
-FRACTION = re.compile(r"\.(\d+)")
-
-
-# ---------------------------------------------------------------- data the pictures read
-def request_series(
-    samples: Iterable[Any], *, marks: dict[str, float] | None = None, bin_s: float = 1.0
-) -> dict[str, Any]:
-    """A request loop's samples (``podlife.traffic.Sample``) as counts per ``bin_s``:
-    what the update pictures draw.  ``marks`` name moments (seconds since the loop began)."""
-    samples = list(samples)
-    bins = int(max((s.at for s in samples), default=0.0) // bin_s) + 1
-    ok, failed = [0] * bins, [0] * bins
-    for s in samples:
-        (ok if s.ok else failed)[int(s.at // bin_s)] += 1
-    return {"bin_s": bin_s, "ok": ok, "failed": failed, "marks": dict(marks or {})}
 
 
 def pairs(results: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(problem id, fix id) for every fix registered in CLAIMS of which either side ran."""
-    ran = {r["id"] for r in results if not r.get("counter_example")}
-    return [(c.fixes, c.id) for c in CLAIMS.values() if c.fixes and (c.id in ran or c.fixes in ran)]
+    """(problem id, fix id) for every fix among the results, as the fix declares it."""
+    return sorted({(r["fixes"], r["id"]) for r in results if r.get("fixes") and not r.get("counter_example")})
 
 
-def when(value: Any) -> datetime | None:
-    """A timestamp from evidence: a datetime, or its text as JSON or str() wrote it."""
-    if value is None or isinstance(value, datetime):
-        return value
-    text = str(value).replace("Z", "+00:00").replace(" ", "T", 1)
-    match = FRACTION.search(text)
-    if match:  # Python takes at most microseconds
-        text = text[: match.start()] + "." + match.group(1)[:6].ljust(6, "0") + text[match.end() :]
-    return datetime.fromisoformat(text)
+def moment(epoch: float | None, zero: float) -> float | None:
+    return None if epoch is None else epoch - zero
 
 
 # ---------------------------------------------------------------- pictures
@@ -82,48 +58,34 @@ def _png(fig: Any) -> str:
     return f'<img alt="chart" src="data:image/png;base64,{data}">'
 
 
-def startup_chart(result: dict[str, Any]) -> str:
-    """One row per run: PostgreSQL starting then accepting; the web app waiting then through."""
-    runs = result["evidence"]["per_run"]
+def startup_chart(picture: StartupTimeline) -> str:
+    """One row per run: PostgreSQL starting then accepting; the web app waiting then answering."""
+    runs = picture.runs
     fig, ax = _figure(height=0.9 + 0.42 * len(runs))
     end = 0.0
     for i, run in enumerate(runs):
-        db_start, db_ready = when(run["db_first_log"]), when(run["db_accepting"])
-        web_start = when(run["web_first_attempt"])
-        assert db_start and db_ready and web_start
-        zero = min(db_start, web_start)
-        x = {
-            "db": (db_start - zero).total_seconds(),
-            "ready": (db_ready - zero).total_seconds(),
-            "web": (web_start - zero).total_seconds(),
-        }
-        through = x["web"] + run["web_waited_ms"] / 1000
-        last = max(x["ready"], through) + 0.4
+        zero = min(run.db_started, run.web_started)
+        db, ready, web = run.db_started - zero, run.db_accepting - zero, run.web_started - zero
+        answered = moment(run.web_answered, zero)
+        through = answered if answered is not None else web
+        last = max(ready, through) + 0.4
         end = max(end, last)
         y = len(runs) - 1 - i
-        ax.broken_barh([(x["db"], x["ready"] - x["db"])], (y + 0.05, 0.4), color="#c8c8c8")
-        ax.broken_barh([(x["ready"], last - x["ready"])], (y + 0.05, 0.4), color="#2da44e")
-        ax.broken_barh([(x["web"], max(through - x["web"], 0.02))], (y - 0.45, 0.4), color="#fb8f44")
+        ax.broken_barh([(db, ready - db)], (y + 0.05, 0.4), color="#c8c8c8")
+        ax.broken_barh([(ready, last - ready)], (y + 0.05, 0.4), color="#2da44e")
+        ax.broken_barh([(web, max(through - web, 0.02))], (y - 0.45, 0.4), color="#fb8f44")
         ax.broken_barh([(through, last - through)], (y - 0.45, 0.4), color="#0969da")
-        attempts = run["web_attempts"]
-        ax.text(
-            last + 0.05,
-            y - 0.25,
-            f"{attempts} attempt{'s' if attempts != 1 else ''}",
-            fontsize=7,
-            va="center",
-        )
     ax.set_yticks(range(len(runs)), [f"run {len(runs) - i}" for i in range(len(runs))], fontsize=7)
     ax.set_xlim(0, end * 1.18 + 0.1)
-    ax.set_xlabel("seconds since the first container started", fontsize=8)
+    ax.set_xlabel("seconds since the first container's process started", fontsize=8)
     ax.tick_params(axis="x", labelsize=7)
     from matplotlib.patches import Patch
 
     legend = [
         Patch(color="#c8c8c8", label="db starting"),
         Patch(color="#2da44e", label="db accepting"),
-        Patch(color="#fb8f44", label="web waiting for db"),
-        Patch(color="#0969da", label="web connected"),
+        Patch(color="#fb8f44", label="web started, not answering"),
+        Patch(color="#0969da", label="web answering"),
     ]
     ax.legend(
         handles=legend,
@@ -135,43 +97,21 @@ def startup_chart(result: dict[str, Any]) -> str:
     return _png(fig)
 
 
-def requests_chart(result: dict[str, Any]) -> str:
-    """Requests per second, failed ones in red, the update marked; from ``series`` when the
-    scenario recorded it, else from the failure windows every update scenario records."""
-    ev = result["evidence"]
+def requests_chart(series: RequestSeries) -> str:
+    """Requests per second, failed ones in red, the update marked."""
     fig, ax = _figure()
-    series = ev.get("series")
-    if series:
-        width = series["bin_s"]
-        xs = [i * width for i in range(len(series["ok"]))]
-        ax.bar(xs, series["ok"], width=width, align="edge", color="#2da44e", label="answered")
-        ax.bar(
-            xs,
-            series["failed"],
-            width=width,
-            align="edge",
-            bottom=series["ok"],
-            color="#cf222e",
-            label="failed",
-        )
-        ax.set_ylabel(f"requests per {width:g} s", fontsize=8)
-        marks = series.get("marks", {})
-    else:
-        for start, stop in ev["windows_s"]:
-            ax.axvspan(start, stop, color="#cf222e", alpha=0.7)
-        ax.set_yticks([])
-        marks = {"update": ev["update_at_s"]} if "update_at_s" in ev else {}
-        ends = [stop for _, stop in ev["windows_s"]] + list(marks.values())
-        ax.set_xlim(0, max(ends, default=1.0) * 1.1 + 1)
-        ax.set_ylabel("red: requests failing", fontsize=8)
-    for label, at in marks.items():
+    width = series.bin_s
+    xs = [i * width for i in range(len(series.ok))]
+    ax.bar(xs, series.ok, width=width, align="edge", color="#2da44e", label="answered")
+    ax.bar(xs, series.failed, width=width, align="edge", bottom=series.ok, color="#cf222e", label="failed")
+    ax.set_ylabel(f"requests per {width:g} s", fontsize=8)
+    for label, at in series.marks.items():
         ax.axvline(at, color="#57606a", linestyle="--", linewidth=1)
         ax.text(at, ax.get_ylim()[1] * 0.95, f" {label}", fontsize=7, va="top", color="#57606a")
-    ax.set_title(f"{ev.get('failed', '?')} of {ev.get('requests', '?')} requests failed", fontsize=9)
+    ax.set_title(f"{sum(series.failed)} of {sum(series.ok) + sum(series.failed)} requests failed", fontsize=9)
     ax.set_xlabel("seconds since the request loop began", fontsize=8)
     ax.tick_params(labelsize=7)
-    if series:
-        ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=7, loc="best")
     return _png(fig)
 
 
@@ -183,13 +123,12 @@ def _tone(outcome: str) -> str:
     return "#fff8c5"
 
 
-def ladder_table(result: dict[str, Any]) -> str:
+def ladder_table(table: LadderTable) -> str:
     """The storage ladder: rows where the data lives, columns what happened."""
-    ladder: dict[str, dict[str, str]] = result["evidence"]["ladder"]
-    columns = list(dict.fromkeys(c for row in ladder.values() for c in row))
+    columns = list(dict.fromkeys(c for row in table.rows.values() for c in row))
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     rows = []
-    for name, cells in ladder.items():
+    for name, cells in table.rows.items():
         tds = "".join(
             f'<td style="background:{_tone(cells[c])}">{html.escape(cells[c])}</td>'
             if c in cells
@@ -200,47 +139,39 @@ def ladder_table(result: dict[str, Any]) -> str:
     return f'<table class="grid"><tr><th>data in</th>{head}</tr>{"".join(rows)}</table>'
 
 
-def steps_table(result: dict[str, Any]) -> str:
+def steps_table(table: StepsTable) -> str:
     """The separated architecture: each action and the lines read back after it."""
     rows = []
-    for s in result["evidence"]["steps"]:
-        tone = _tone("kept" if s["intact"] else "lost")
-        read = f"{s['lines']} line(s) {'intact' if s['intact'] else 'changed'}"
-        rows.append(
-            f'<tr><td>{html.escape(s["step"])}</td><td style="background:{tone}">{read}</td>'
-            f"<td>{s['seconds']:.1f} s</td></tr>"
-        )
+    for s in table.steps:
+        read = f"{s.lines} line(s) {'intact' if s.intact else 'changed'}"
+        tone = _tone("kept" if s.intact else "lost")
+        cells = f'<td>{html.escape(s.step)}</td><td style="background:{tone}">{read}</td>'
+        rows.append(f"<tr>{cells}<td>{s.seconds:.1f} s</td></tr>")
     return (
         f'<table class="grid"><tr><th>action</th><th>read back</th><th>took</th></tr>{"".join(rows)}</table>'
     )
 
 
-PICTURES: dict[str, Callable[[dict[str, Any]], str]] = {
-    "startup-order": startup_chart,
-    "ordered-start": startup_chart,
-    "update-needs-downtime": requests_chart,
-    "rolling-update-no-downtime": requests_chart,
-    "storage-ladder": ladder_table,
-    "separated-survives": steps_table,
+DRAW: dict[type, Callable[[Any], str]] = {
+    StartupTimeline: startup_chart,
+    RequestSeries: requests_chart,
+    LadderTable: ladder_table,
+    StepsTable: steps_table,
 }
 
 
 def picture(result: dict[str, Any]) -> str:
-    draw = PICTURES.get(result["id"])
-    if draw is None:
+    """The result's picture, drawn by its type (a result without one has none)."""
+    saved = result.get("picture")
+    if not saved:
         return ""
-    try:
-        return draw(result)
-    except (KeyError, TypeError, ValueError, AssertionError, IndexError) as exc:
-        return (
-            f'<p class="note">no picture: the evidence lacks what it needs ({type(exc).__name__}: {exc})</p>'
-        )
+    typed = picture_from(saved)
+    return DRAW[type(typed)](typed)
 
 
 # ---------------------------------------------------------------- the page
 def card(result: dict[str, Any] | None, claim_id: str, role: str) -> str:
-    claim = CLAIMS.get(claim_id)
-    sentence = html.escape(claim.sentence if claim else claim_id)
+    sentence = html.escape(result["sentence"] if result else "")
     if result is None:
         return (
             f'<div class="card missing"><div class="role">{role}</div><h4>{claim_id}</h4>'

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from podlife.scenario import SetupError
+from podlife.errors import SetupError
 
 
 def docker(*args: str, timeout: float = 60) -> str:

@@ -1,41 +1,21 @@
 """Pods as the scenarios see them: manifests in, container facts out.
 
-Manifests are loaded as a user would apply them, with only their image names mapped to
-the images present in the cluster (see :mod:`podlife.images`).  The helpers that read a
-pod's status return plain values so that evidence stays numbers and ids.
+Manifests are applied as a user would apply them (see :mod:`podlife.subject` for how they
+are read).  The helpers that read a pod's status return plain values so that evidence stays
+numbers and ids.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+import re
+from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-import yaml
 from kubernetes import client, utils
 
-
-def load(path: Path, image_map: dict[str, str]) -> list[dict[str, Any]]:
-    """The manifest's documents, images mapped."""
-    try:
-        docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"cannot read manifest {path}: {exc}") from exc
-    if not docs:
-        raise ValueError(f"manifest {path} holds no Kubernetes object")
-    for doc in docs:
-        for container in containers_of(doc):
-            container["image"] = image_map.get(container["image"], container["image"])
-    return docs
-
-
-def containers_of(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    spec = doc.get("spec", {})
-    pod_spec = spec.get("template", {}).get("spec", spec) if doc.get("kind") != "Pod" else spec
-    yield from pod_spec.get("initContainers", []) or []
-    yield from pod_spec.get("containers", []) or []
+from podlife.wait import Impossible
 
 
 def pod_doc(docs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -145,3 +125,43 @@ def holder(objects: dict[str, Any], container: str) -> Any:
         if container in statuses(pod):
             return pod
     raise AssertionError(f"no pod runs a container named {container!r}")
+
+
+def restarted(
+    name: str, container: str, count: int, *, give_up: bool = False
+) -> Callable[[dict[str, Any]], Any]:
+    """A wait predicate: the pod ``name`` once ``container`` has restarted ``count`` times in
+    all and is ready again.  ``give_up``: stop waiting at once when the container has ended
+    for good (its pod's restartPolicy does not restart it)."""
+
+    def seen(objects: dict[str, Any]) -> Any:
+        pod = objects.get(name)
+        status = statuses(pod).get(container) if pod else None
+        if give_up and status and status.state.terminated and pod.spec.restart_policy == "Never":
+            raise Impossible(
+                f"{container} ended ({status.state.terminated.reason}) and restartPolicy is Never"
+            )
+        return pod if status and status.restart_count >= count and status.ready else None
+
+    return seen
+
+
+FRACTION = re.compile(r"\.(\d+)")
+
+
+def stamp(text: str) -> datetime:
+    """An RFC 3339 time with up to nanoseconds (the kubelet's log timestamps), as UTC."""
+    match = FRACTION.search(text)
+    if match:  # Python takes at most microseconds
+        text = text[: match.start()] + "." + match.group(1)[:6].ljust(6, "0") + text[match.end() :]
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def log_lines(log: str) -> list[tuple[datetime, str]]:
+    """A container log read with timestamps: (when the runtime read the line, the line)."""
+    out = []
+    for line in log.splitlines():
+        at, _, text = line.partition(" ")
+        if at:
+            out.append((stamp(at), text))
+    return out

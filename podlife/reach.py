@@ -1,9 +1,11 @@
-"""The one way podlife reaches a pod: ``kubectl port-forward`` on 127.0.0.1.
+"""The one way podlife reaches a pod or a Service from this machine: ``kubectl port-forward``
+on 127.0.0.1, as a person follows the chapter with curl.
 
 Works on any cluster a kubeconfig reaches, keeps traffic on loopback, and survives the
 container restarts the scenarios cause: when a restart breaks the forwarder, the next
-request starts a new one.  Every request is single-shot with a timeout; callers that
-need to wait for an answer use :func:`podlife.wait.poll_until`, bounded in time.
+request starts a new one (for a Service, to whichever of its pods kubectl picks then).
+Every request is single-shot with a timeout; callers that need to wait for an answer use
+:func:`podlife.wait.poll_until`, bounded in time.
 """
 
 from __future__ import annotations
@@ -16,21 +18,19 @@ from typing import Any
 
 import requests
 
-from podlife.steps import StepFailed
-
 FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+)")
 
 
 class PodEndpoint:
-    """HTTP to one pod's port through a (re)started port-forward."""
+    """HTTP to a pod's (``pod/NAME``) or Service's (``svc/NAME``) port through a (re)started
+    port-forward."""
 
-    def __init__(self, kubectl: Path | str, kubeconfig: Path, namespace: str, pod: str, port: int) -> None:
+    def __init__(self, kubectl: Path | str, kubeconfig: Path, namespace: str, target: str, port: int) -> None:
         self.kubectl, self.kubeconfig = str(kubectl), kubeconfig
-        self.namespace, self.pod, self.port = namespace, pod, port
+        self.namespace, self.target, self.port = namespace, target, port
         self._proc: subprocess.Popen[str] | None = None
         self._local: int | None = None
         self._lock = threading.Lock()
-        self.forwards_started = 0
         self.session = requests.Session()
 
     def _ensure(self) -> int:
@@ -48,20 +48,19 @@ class PodEndpoint:
                     "port-forward",
                     "--address",
                     "127.0.0.1",
-                    f"pod/{self.pod}",
+                    self.target,
                     f":{self.port}",
                 ],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
             )
-            self.forwards_started += 1
             first = self._first_line()
             match = FORWARDING.search(first or "")
             if not match:
                 self.close()
                 raise ConnectionError(
-                    f"port-forward to {self.namespace}/{self.pod}:{self.port} did not start: {first!r}"
+                    f"port-forward to {self.namespace}/{self.target}:{self.port} did not start: {first!r}"
                 )
             self._local = int(match.group(1))
             threading.Thread(target=self._drain, daemon=True).start()
@@ -106,9 +105,3 @@ class PodEndpoint:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def require_ok(resp: requests.Response, what: str) -> requests.Response:
-    if resp.status_code != 200:
-        raise StepFailed(what, f"HTTP {resp.status_code}: {resp.text[:200]}")
-    return resp

@@ -9,14 +9,26 @@ from pathlib import Path
 from typing import Any
 
 from podlife import html_report
+from podlife.claims import SECTIONS
 
 VERDICT_MARK = {"confirmed": "✅ confirmed", "refined": "🔎 refined", "refuted": "❌ refuted"}
 
 
-def write(results: list[dict[str, Any]], reports: Path, meta: dict[str, Any]) -> None:
+def ordered(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Claims first, in the chapter's order (section, then as the suite declares them); then
+    the counter-examples in the same order."""
+    section = {name: i for i, name in enumerate(SECTIONS)}
+    return sorted(
+        results, key=lambda r: (r["counter_example"], section.get(r["section"], 99), r.get("order", 0))
+    )
+
+
+def write(results: list[dict[str, Any]], reports: Path, meta: dict[str, Any], schedule: str = "") -> None:
+    """claims.json, claims.md (with the run's schedule), claims.html, and the GitHub job summary."""
+    results = ordered(results)
     reports.mkdir(parents=True, exist_ok=True)
     (reports / "claims.json").write_text(json.dumps({"meta": meta, "claims": results}, indent=2, default=str))
-    table = markdown(results, meta)
+    table = markdown(results, meta) + ("\n" + schedule if schedule else "")
     (reports / "claims.md").write_text(table)
     html_report.write(results, reports, meta)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")

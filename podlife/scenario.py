@@ -1,29 +1,33 @@
-"""What a scenario works with: a namespace of its own, a pod watch, a way to reach pods.
+"""What a scenario works with: a namespace of its own, a recorded pod watch, probes, a
+request loop, and a way to reach pods over HTTP.
 
-A :class:`Scenario` is made per test by the pytest plugin.  Its watcher is started
-before anything is applied, so ``scn.timeline`` holds every status transition with the
-time it was seen; waits are predicates over the watched pods.
+A :class:`Scenario` is opened per test by the framework.  Its watcher is started before
+anything is applied, so its history is the scenario's timeline; every wait is a predicate
+over the watched pods (with an early stop when the awaited state has become impossible).
 """
 
 from __future__ import annotations
 
 import secrets
 import subprocess
+import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client
 
-from podlife import pods
-from podlife.claims import Result
+from podlife import pods, timeline
+from podlife.errors import SetupError
+from podlife.probe import Jobs, ProbeRun, Probes
 from podlife.reach import PodEndpoint
-from podlife.watch import Watcher, watching
+from podlife.traffic import RequestLoop
+from podlife.wait import Impossible, WaitImpossible, WaitTimeout
+from podlife.watch import Watcher, wait_for
 
-
-class SetupError(RuntimeError):
-    """The scenario could not run as intended (image missing, API refused): no verdict."""
+START_TIMEOUT_S = 180
+CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
 
 
 @dataclass
@@ -33,27 +37,43 @@ class Cluster:
     kubeconfig: Path
     api: client.ApiClient
     kubectl: Path | str
-    image_map: dict[str, str]
+    image_map: dict[str, str]  # manifest image -> image present in the cluster
+    probe_image: str  # podlife's probe and request-loop image (a plain Python base)
     description: str
+    _workers: list[str] = field(default_factory=list)
 
     @property
     def core(self) -> client.CoreV1Api:
         return client.CoreV1Api(self.api)
 
+    def workers(self) -> list[str]:
+        """The nodes a scenario's pods may run on: every node but the control plane's, stopped
+        or not (a stopped worker is still one a scenario must not use)."""
+        if not self._workers:
+            self._workers = sorted(
+                n.metadata.name
+                for n in self.core.list_node().items
+                if CONTROL_PLANE not in (n.metadata.labels or {})
+            )
+        return self._workers
+
 
 @dataclass
 class Scenario:
     cluster: Cluster
-    claim_id: str
+    name: str
     namespace: str = ""
     watcher: Watcher | None = None
     endpoints: list[PodEndpoint] = field(default_factory=list)
-    results: list[tuple[Result, bool]] = field(default_factory=list)
+    actions: list[timeline.Entry] = field(default_factory=list)
+    node: str | None = None  # the worker every pod of the scenario is pinned to, if it holds one
+    prefer: str | None = None  # the worker its pods should go to first (one it may stop)
 
     def __post_init__(self) -> None:
-        self.namespace = f"podlife-{self.claim_id}-{secrets.token_hex(3)}"[:63]
+        self.namespace = f"podlife-{self.name}"[:56] + f"-{secrets.token_hex(3)}"
+        self.probes = Probes(self.cluster.api, self.namespace, self.cluster.probe_image, self.wait)
 
-    # --- set-up and tear-down (called by the plugin) ---
+    # --- opened and closed by the framework ---
     def open(self) -> None:
         self.cluster.core.create_namespace(
             client.V1Namespace(
@@ -63,34 +83,39 @@ class Scenario:
         self.watcher = Watcher(self.cluster.core.list_namespaced_pod, namespace=self.namespace).start()
 
     def close(self, delete: bool) -> None:
+        """End the scenario: its namespace is deleted (its workloads with it, so no controller
+        replaces a deleted pod) and its pods are awaited gone, unless it is kept for a look."""
         for endpoint in self.endpoints:
             endpoint.close()
-        if delete:
-            # Free what is cluster-wide or per node before the next scenario starts: NodePorts at
-            # once, and the pods (their hostPorts, CPU requests) are awaited through the watch.
-            for svc in self.cluster.core.list_namespaced_service(self.namespace).items:
-                if svc.spec.type == "NodePort":
-                    self.cluster.core.delete_namespaced_service(svc.metadata.name, self.namespace)
-            # deleting the namespace takes the workloads with it (their controllers would
-            # replace deleted pods); its pods are awaited through the watch, still running
-            self.cluster.core.delete_namespace(self.namespace, propagation_policy="Foreground")
-            self.wait(lambda objects: not objects, what="the scenario's pods to be gone", timeout=180)
-        if self.watcher:
-            self.watcher.stop()
+        try:
+            if delete:
+                self.cluster.core.delete_namespace(self.namespace, propagation_policy="Foreground")
+                self.wait(lambda objects: not objects, what="the scenario's pods to be gone", timeout=300)
+        finally:
+            if self.watcher:
+                self.watcher.stop()
 
-    # --- what scenarios use ---
-    def load(self, manifest: Path) -> list[dict[str, Any]]:
-        return pods.load(manifest, self.cluster.image_map)
-
+    # --- applying and waiting ---
     def apply(self, docs: list[dict[str, Any]]) -> None:
         pods.apply(self.cluster.api, self.namespace, docs)
 
-    def start(self, docs: list[dict[str, Any]], *, timeout: float = 120) -> tuple[Any, str | None]:
-        """Apply the manifest; return (pod, None) once every container is ready, or
-        (pod, why) as soon as a container fails on the way.  An image the cluster cannot
-        get is a set-up error, never a verdict."""
+    def wait(self, predicate: Any, *, what: str, timeout: float) -> Any:
+        assert self.watcher
+        return self.watcher.wait(predicate, what=what, timeout=timeout, describe=pods.describe)
+
+    def settle(
+        self, docs: list[dict[str, Any]], *, timeout: float = START_TIMEOUT_S
+    ) -> tuple[Any, str | None]:
+        """Apply a manifest of one pod; return (pod, None) once every container is ready, or
+        (pod, why) as soon as a container fails on the way.  An image the cluster cannot get
+        is a set-up error, never a verdict."""
         name = pods.pod_doc(docs)["metadata"]["name"]
         self.apply(docs)
+        self.act(f"applied pod {name}")
+        return self.settled(name, timeout=timeout)
+
+    def settled(self, name: str, *, timeout: float = START_TIMEOUT_S) -> tuple[Any, str | None]:
+        """Wait for an applied pod: (pod, None) once ready, (pod, why) once it cannot be."""
 
         def settled(objects: dict[str, Any]) -> tuple[Any, str | None] | None:
             pod = objects.get(name)
@@ -106,11 +131,20 @@ class Scenario:
 
         return self.wait(settled, what=f"pod {name} to have every container ready", timeout=timeout)
 
-    def start_all(self, docs: list[dict[str, Any]], *, timeout: float = 180) -> dict[str, Any]:
-        """Apply a manifest of several objects; return the pods once all expected pods
-        (bare pods plus workload replicas) have every container ready."""
+    def start(self, docs: list[dict[str, Any]], *, timeout: float = START_TIMEOUT_S) -> Any:
+        """Apply a manifest of one pod and return it ready; a pod that cannot get ready is a
+        set-up error (the claim is about what happens to a running pod)."""
+        pod, why = self.settle(docs, timeout=timeout)
+        if why:
+            raise SetupError(f"pod {pod.metadata.name} never became ready: {why}")
+        return pod
+
+    def start_all(self, docs: list[dict[str, Any]], *, timeout: float = START_TIMEOUT_S) -> dict[str, Any]:
+        """Apply a manifest of several objects; return the pods once all expected pods (bare
+        pods plus workload replicas) have every container ready."""
         expected = pods.expected_pods(docs)
         self.apply(docs)
+        self.act(f"applied {len(docs)} object(s), expecting {expected} pod(s)")
 
         def settled(objects: dict[str, Any]) -> dict[str, Any] | None:
             live = {n: p for n, p in objects.items() if not p.metadata.deletion_timestamp}
@@ -118,79 +152,103 @@ class Scenario:
                 if trouble := pods.image_trouble(pod):
                     raise SetupError(f"pod {pod.metadata.name} cannot get its image ({trouble})")
                 if why := pods.terminated_badly(pod):
-                    raise AssertionError(f"pod {pod.metadata.name} failed while starting: {why}")
+                    raise Impossible(f"pod {pod.metadata.name} failed while starting: {why}")
             if len(live) == expected and all(pods.all_ready(p) for p in live.values()):
                 return dict(live)
             return None
 
-        return self.wait(settled, what=f"{expected} pod(s) with every container ready", timeout=timeout)
-
-    def quiet(self, name: str, *, keep: list[str], seconds: float) -> list[str]:
-        """Watch the pod for ``seconds``; return the changes seen to containers other than
-        ``keep`` (restarts, new container ids, a new pod).  Chaos scenarios call this to
-        prove that exactly the intended container changed."""
-        pod = self.pod(name)
-        base = {c: (s.container_id, s.restart_count) for c, s in pods.statuses(pod).items() if c not in keep}
-        uid = pod.metadata.uid
-
-        def changed(objects: dict[str, Any]) -> list[str] | None:
-            now = objects.get(name)
-            if now is None or now.metadata.uid != uid:
-                return [f"pod {name} was replaced"]
-            seen = {c: (s.container_id, s.restart_count) for c, s in pods.statuses(now).items() if c in base}
-            diff = [f"{c}: {base[c]} -> {seen.get(c)}" for c in base if seen.get(c) != base[c]]
-            return diff or None
-
         try:
-            return self.wait(changed, what=f"no change to {sorted(base)} for {seconds:.0f}s", timeout=seconds)
-        except TimeoutError:
-            return []
+            return self.wait(settled, what=f"{expected} pod(s) with every container ready", timeout=timeout)
+        except (WaitImpossible, WaitTimeout) as exc:
+            raise SetupError(str(exc)) from exc
 
-    def node_port_free(self, port: int, *, timeout: float = 120) -> None:
-        """Wait until no Service in the cluster holds this NodePort (one of a failed or
-        still-deleting scenario, say) before a scenario creates its own."""
-        with watching(self.cluster.core.list_service_for_all_namespaces) as services:
-            services.wait(
-                lambda objs: not any(p.node_port == port for s in objs.values() for p in s.spec.ports or []),
-                what=f"NodePort {port} to be free",
-                timeout=timeout,
+    def observe(self, seconds: float, *, until: Any = None, what: str = "") -> Any:
+        """Watch for ``seconds`` (ending early if ``until(objects)`` holds); return its value or
+        None.  Checks then read what the watch recorded (see :mod:`podlife.timeline`)."""
+        try:
+            return self.wait(
+                until or (lambda _: None), what=what or f"{seconds:.0f}s of watching", timeout=seconds
             )
+        except WaitTimeout:
+            return None
 
-    def gone(self, name: str, *, timeout: float = 120) -> None:
+    def gone(self, name: str, *, timeout: float = 180) -> None:
         self.wait(lambda objects: name not in objects, what=f"pod {name} to be deleted", timeout=timeout)
 
+    def delete_pod(self, name: str, *, wait: bool = True) -> None:
+        self.act(f"delete pod {name}")
+        self.cluster.core.delete_namespaced_pod(name, self.namespace)
+        if wait:
+            self.gone(name)
+
+    # --- looking and reaching ---
     def pod(self, name: str) -> Any:
         assert self.watcher
         return self.watcher.objects.get(name)
 
-    def wait(self, predicate: Any, *, what: str, timeout: float) -> Any:
+    def history(self, name: str) -> timeline.History:
+        """Every state the watch saw of the pod ``name`` (any uid), with when it saw it."""
         assert self.watcher
-        return self.watcher.wait(predicate, what=what, timeout=timeout, describe=pods.describe)
+        return [
+            (e.at, e.obj)
+            for e in list(self.watcher.events)
+            if e.obj.metadata.name == name and e.type != "DELETED"
+        ]
 
-    def endpoint(self, pod: str, port: int) -> PodEndpoint:
-        ep = PodEndpoint(self.cluster.kubectl, self.cluster.kubeconfig, self.namespace, pod, port)
+    def act(self, text: str) -> datetime:
+        """Mark what the scenario does now on its timeline; return the moment."""
+        now = datetime.now(UTC)
+        self.actions.append(timeline.Entry(now, "podlife", text))
+        return now
+
+    def timeline(self) -> str:
+        if self.watcher is None:
+            return "(the scenario never opened its watch)"
+        try:
+            events = self.cluster.core.list_namespaced_event(self.namespace).items
+        except client.ApiException:
+            events = []
+        return timeline.render(
+            [*timeline.pod_entries(list(self.watcher.events)), *timeline.event_entries(events), *self.actions]
+        )
+
+    def probe(
+        self, pod: str, target: str | None, jobs: Jobs, *, timeout: float = 120
+    ) -> dict[str, dict[str, Any]]:
+        """Run probe jobs in an ephemeral container of ``pod`` targeting ``target``; their results."""
+        return self.probes.run(pod, target, jobs, timeout)
+
+    def probe_start(self, pod: str, target: str | None, jobs: Jobs) -> ProbeRun:
+        return self.probes.start(pod, target, jobs)
+
+    def endpoint(self, target: str, port: int) -> PodEndpoint:
+        """HTTP to ``pod/NAME`` or ``svc/NAME`` on ``port``, through a port-forward on 127.0.0.1."""
+        ep = PodEndpoint(self.cluster.kubectl, self.cluster.kubeconfig, self.namespace, target, port)
         self.endpoints.append(ep)
         return ep
 
-    def delete_pod(self, name: str) -> None:
-        self.cluster.core.delete_namespaced_pod(name, self.namespace)
+    def request_loop(self, url: str, *, max_seconds: float = 300) -> RequestLoop:
+        return RequestLoop(
+            self.cluster.api,
+            self.namespace,
+            self.cluster.probe_image,
+            url,
+            self.wait,
+            self.node,
+            max_seconds=max_seconds,
+        )
 
     def kubectl(self, *args: str) -> str:
         """kubectl against the cluster, in the scenario's namespace: for what a person sees."""
-        proc = subprocess.run(
-            [
-                str(self.cluster.kubectl),
-                "--kubeconfig",
-                str(self.cluster.kubeconfig),
-                "-n",
-                self.namespace,
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        argv = [
+            str(self.cluster.kubectl),
+            "--kubeconfig",
+            str(self.cluster.kubeconfig),
+            "-n",
+            self.namespace,
+            *args,
+        ]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
         if proc.returncode != 0:
             raise SetupError(f"kubectl {' '.join(args)}: {proc.stderr.strip()}")
         return proc.stdout
@@ -200,11 +258,15 @@ class Scenario:
             pod, self.namespace, container=container, previous=previous, timestamps=True
         )
 
-    def history(self, name: str) -> list[tuple[datetime, str, Any]]:
-        """Every event seen for the pod ``name``: (time received, type, pod)."""
-        assert self.watcher
-        return [(e.at, e.type, e.obj) for e in list(self.watcher.events) if e.obj.metadata.name == name]
+    def node_ready(self, node: str, *, ready: bool, timeout: float) -> float:
+        """Seconds until the node's Ready condition is ``ready``, seen through a node watch."""
+        began = time.monotonic()
 
-    def record(self, result: Result, *, counter: bool = False) -> Result:
-        self.results.append((result, counter))
-        return result
+        def reached(objects: dict[str, Any]) -> bool:
+            conds = (
+                {c.type: c.status for c in objects[node].status.conditions or []} if node in objects else {}
+            )
+            return conds.get("Ready") == "True" if ready else conds.get("Ready") in ("False", "Unknown")
+
+        wait_for(self.cluster.core.list_node, reached, what=f"node {node} Ready={ready}", timeout=timeout)
+        return round(time.monotonic() - began, 1)

@@ -1,89 +1,161 @@
-"""A request loop that measures availability: bounded in count and in time, loopback only.
+"""A request loop that measures availability, run from inside the cluster.
 
-``RequestLoop`` sends one request at a time through a :class:`PodEndpoint` (or any
-callable) from a background thread while a scenario acts, and records each request's
-start time, duration and outcome.  ``downtime`` turns that into the failure windows.
+``RequestLoop`` starts a pod (podlife's probe image, :func:`podlife.inpod.loop`) in the
+scenario's namespace that sends one request at a time to a URL (a pod's address, or a
+Service's name) while the scenario acts, and follows its log: one line per request, with its
+start time, duration and outcome.  Clients inside the cluster are what a Service or a pod
+address serves; nothing leaves the cluster's own network and no port of the host is used.
+The loop is bounded in count and in time.  ``downtime`` turns the samples into failure
+windows; ``series`` into counts per second for the report's picture.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from podlife.wait import poll_until
+from kubernetes import client
+
+from podlife.claims import RequestSeries
+from podlife.errors import SetupError
+from podlife.probe import command
+from podlife.shape import pinned
+from podlife.wait import Impossible, poll_until
 
 MAX_REQUESTS = 20_000
 MAX_SECONDS = 300.0
+POD = "podlife-traffic"
 
 
 @dataclass(frozen=True)
 class Sample:
-    at: float  # seconds since the loop started
+    at: float  # seconds since the loop was started
     took: float  # seconds
     ok: bool
     detail: str  # status code or error class
 
 
+def sample(line: str, zero: float) -> Sample | None:
+    """One line the loop printed, as a sample (None for anything else it printed)."""
+    try:
+        raw = json.loads(line)
+        return Sample(round(raw["at"] - zero, 3), raw["took"], bool(raw["ok"]), str(raw["detail"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 @dataclass
 class RequestLoop:
-    """Call ``request()`` back to back until stopped, or until the count or time bound."""
+    """GET ``url`` from a pod in ``namespace`` until stopped, or until the count or time bound."""
 
-    request: Callable[[], Any]  # returns a response with .status_code, or raises
-    interval: float = 0.02  # pause between requests, so the loop does not starve the cluster
-    max_requests: int = MAX_REQUESTS
+    api: client.ApiClient
+    namespace: str
+    image: str
+    url: str
+    wait: Callable[..., Any]  # the scenario's watch-based wait over its pods
+    node: str | None = None  # the scenario's worker, if it holds one
+    interval: float = 0.02
     max_seconds: float = MAX_SECONDS
     samples: list[Sample] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
+    zero: float = 0.0
     _thread: threading.Thread | None = None
-    started: float = 0.0
 
     def __enter__(self) -> RequestLoop:
-        self.started = time.monotonic()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="podlife-requests")
+        core = client.CoreV1Api(self.api)
+        job = [
+            (
+                "loop",
+                {"url": self.url, "interval": self.interval, "limit": self.max_seconds, "most": MAX_REQUESTS},
+            )
+        ]
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": POD, "labels": {"podlife": "traffic"}},
+            "spec": {
+                "restartPolicy": "Never",
+                "terminationGracePeriodSeconds": 0,
+                "containers": [
+                    {
+                        "name": "loop",
+                        "image": self.image,
+                        "imagePullPolicy": "IfNotPresent",
+                        "command": command(job),
+                    }
+                ],
+            },
+        }
+        if self.node:
+            pod = pinned([pod], self.node)[0]
+        self.zero = time.time()
+        core.create_namespaced_pod(self.namespace, pod)
+
+        def running(objects: dict[str, Any]) -> bool:
+            p = objects.get(POD)
+            waiting = p and p.status.container_statuses and p.status.container_statuses[0].state.waiting
+            if waiting and waiting.reason not in ("ContainerCreating", "PodInitializing"):
+                raise Impossible(f"the request loop's pod is {waiting.reason}: {waiting.message}")
+            return bool(p and p.status.phase in ("Running", "Succeeded", "Failed"))
+
+        self.wait(running, what="the request loop's pod to run", timeout=60)
+        self._thread = threading.Thread(target=self._follow, daemon=True, name="podlife-traffic")
         self._thread.start()
         return self
 
+    def _follow(self) -> None:
+        with client.ApiClient(self.api.configuration) as own:  # a long stream: not on the shared client
+            resp = client.CoreV1Api(own).read_namespaced_pod_log(
+                POD, self.namespace, follow=True, _preload_content=False
+            )
+            buffered = b""
+            for chunk in resp.stream(4096):
+                buffered += chunk
+                *lines, buffered = buffered.split(b"\n")
+                for line in lines:
+                    if (s := sample(line.decode(errors="replace"), self.zero)) is not None:
+                        self.samples.append(s)
+
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
+        try:
+            client.CoreV1Api(self.api).delete_namespaced_pod(POD, self.namespace, grace_period_seconds=0)
+        except client.ApiException as err:
+            if err.status != 404:
+                raise
         if self._thread:
             self._thread.join(30)
 
-    def _run(self) -> None:
-        while not self._stop.is_set() and len(self.samples) < self.max_requests:
-            begun = time.monotonic()
-            if begun - self.started > self.max_seconds:
-                break
-            try:
-                status = self.request().status_code
-                ok, detail = status == 200, str(status)
-            except Exception as exc:  # a failed request is a sample, not a crash
-                ok, detail = False, type(exc).__name__
-            self.samples.append(
-                Sample(round(begun - self.started, 3), round(time.monotonic() - begun, 3), ok, detail)
-            )
-            self._stop.wait(self.interval)
-
     def now(self) -> float:
-        return round(time.monotonic() - self.started, 3)
+        return round(time.time() - self.zero, 3)
 
     def await_answered(
         self, count: int, what: str, *, after: float | None = None, timeout: float = 60
     ) -> None:
         """Block until ``count`` requests (started after ``after`` s, if given) were answered:
         a baseline before a scenario acts, and the app seen serving again afterwards."""
-        poll_until(
-            f"{count} answered requests {what}",
-            lambda: sum(s.ok for s in self.samples if after is None or s.at > after) >= count,
-            timeout=timeout,
-        )
+        try:
+            poll_until(
+                f"{count} answered requests {what}",
+                lambda: sum(s.ok for s in self.samples if after is None or s.at > after) >= count,
+                timeout=timeout,
+            )
+        except TimeoutError as exc:
+            raise SetupError(f"{exc}; the loop saw {summary(self.samples[-20:])}") from exc
+
+
+def summary(samples: list[Sample]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for s in samples:
+        out[s.detail] = out.get(s.detail, 0) + 1
+    return out
 
 
 def answered_from_first(samples: list[Sample]) -> list[Sample]:
-    """The samples from the first answered request on: before it, a new Service or port-forward
-    is still being set up, which is not downtime of the app."""
+    """The samples from the first answered request on: before it, a new Service is still being
+    set up, which is not downtime of the app."""
     first = next((i for i, s in enumerate(samples) if s.ok), len(samples))
     return samples[first:]
 
@@ -93,7 +165,7 @@ def downtime(samples: list[Sample]) -> dict[str, Any]:
     windows: list[list[float]] = []
     for s in samples:
         if not s.ok:
-            if windows and windows[-1][1] is not None and s.at - windows[-1][1] < 1.0:
+            if windows and s.at - windows[-1][1] < 1.0:
                 windows[-1][1] = s.at + s.took
             else:
                 windows.append([s.at, s.at + s.took])
@@ -104,3 +176,13 @@ def downtime(samples: list[Sample]) -> dict[str, Any]:
         "longest_window_s": round(max((b - a for a, b in windows), default=0.0), 3),
         "errors": sorted({s.detail for s in samples if not s.ok}),
     }
+
+
+def series(samples: list[Sample], marks: dict[str, float], bin_s: float = 1.0) -> RequestSeries:
+    """The samples as counts per ``bin_s``: what the report's update pictures draw."""
+    bins = int(max((s.at for s in samples), default=0.0) // bin_s) + 1
+    ok, failed = [0] * bins, [0] * bins
+    for s in samples:
+        if s.at >= 0:
+            (ok if s.ok else failed)[int(s.at // bin_s)] += 1
+    return RequestSeries(bin_s, ok, failed, dict(marks))

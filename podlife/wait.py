@@ -23,6 +23,21 @@ class WaitTimeout(TimeoutError):
         self.what, self.timeout, self.last = what, timeout, last
 
 
+class Impossible(Exception):
+    """Raised by a wait's predicate when the awaited state can no longer come (a container
+    in CrashLoopBackOff while the wait is for it to be ready): the wait stops at once."""
+
+
+class WaitImpossible(RuntimeError):
+    """A wait that stopped early: what it waited for, why that cannot happen, the last state."""
+
+    def __init__(self, what: str, why: str, last: object) -> None:
+        super().__init__(
+            f"stopped waiting for {what}: it cannot happen any more ({why}); last seen: {last!r}"
+        )
+        self.what, self.why, self.last = what, why, last
+
+
 def poll_until(
     what: str,
     probe: Callable[[], T | None],

@@ -20,7 +20,7 @@ from typing import Any
 from kubernetes import watch
 from kubernetes.client.exceptions import ApiException
 
-from podlife.wait import WaitTimeout
+from podlife.wait import Impossible, WaitImpossible, WaitTimeout
 
 Objects = dict[str, Any]
 CHUNK_S = 5  # each watch request ends after this long, so stop() takes effect promptly
@@ -106,13 +106,17 @@ class Watcher:
         timeout: float,
         describe: Callable[[Objects], object] = lambda objs: sorted(objs),
     ) -> Any:
-        """Block until ``predicate(objects)`` is truthy; return its value."""
+        """Block until ``predicate(objects)`` is truthy; return its value.  A predicate that
+        raises :class:`~podlife.wait.Impossible` ends the wait at once (WaitImpossible)."""
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
                 if self.error:
                     raise RuntimeError(f"the watch behind '{what}' failed: {self.error}") from self.error
-                value = predicate(self.objects)
+                try:
+                    value = predicate(self.objects)
+                except Impossible as exc:
+                    raise WaitImpossible(what, str(exc), describe(self.objects)) from None
                 if value:
                     return value
                 remaining = deadline - time.monotonic()

@@ -1,217 +1,191 @@
 """The chapter's "Life Cycle": READY 2/2, /quit restarts only the web container, deleting
-the pod loses the data.  Each claim is a function that measures and returns a verdict;
-the test requires it, and a counter-manifest shows that the same function can refute it.
+the pod loses the data.  Each claim is declared once; podlife makes its tests.
 """
 
 from __future__ import annotations
 
-import time
+import itertools
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from podlife import pods, webapp
-from podlife.claims import Result, Stopwatch, expect_refuted, judged, require
-from podlife.scenario import Scenario
+from podlife import pods, shape, timeline, webapp
+from podlife.claims import LIFE_CYCLE, Claim, Counter, Needs
+from podlife.measure import Measurement
+from podlife.paths import MANIFESTS
+from podlife.wait import WaitImpossible, WaitTimeout
 
 COUNTER = Path(__file__).parent / "counter"
 QUITS = 2  # "do it more than once"
 RESTART_TIMEOUT_S = 90  # the kubelet's crash back-off is 10 s, then 20 s
+STEADY_S = 10.0  # READY 2/2 is a state the pod stays in
+
+READY = Claim(
+    "ready-2-of-2",
+    LIFE_CYCLE,
+    "web2 2/2 Running",
+    counters=(
+        Counter(
+            COUNTER / "db-without-password.yml",
+            "PostgreSQL's entry point refuses to initialise without a password: READY never reaches 2/2.",
+        ),
+    ),
+)
+
+
+@READY.measure
+def ready_2_of_2(m: Measurement) -> None:
+    """Apply the pod: both containers become ready and stay so, READY 2/2, phase Running (a
+    container that is up for a moment and then exits is no 2/2)."""
+    pod, broken = m.settle(m.docs)
+    if not broken:
+        name = pod.metadata.name
+        broken = m.observe(
+            STEADY_S, until=lambda objs: pods.terminated_badly(objs[name]), what="READY 2/2 to last"
+        )
+        pod = m.pod(name)
+    ready, total = pods.ready_count(pod)
+    created = pod.metadata.creation_timestamp
+    m.evidence(
+        pod_uid=pod.metadata.uid,
+        ready=f"{ready}/{total}",
+        phase=pod.status.phase,
+        started_after_s={n: since(created, pods.started_at(s)) for n, s in pods.statuses(pod).items()},
+    )
+    m.check(
+        not broken and ready == total == 2 and pod.status.phase == "Running",
+        f"the pod did not reach 2/2 Running: {broken or f'{ready}/{total}'}",
+    )
 
 
 def since(start: Any, end: Any) -> float | None:
     return round((end - start).total_seconds(), 3) if start and end else None
 
 
-# ---------------------------------------------------------------- ready-2-of-2
-def ready_2_of_2(scn: Scenario, manifest: Path) -> Result:
-    """'web2 2/2 Running': apply the pod; every container becomes ready."""
-    clock = Stopwatch()
-    docs = scn.load(manifest)
-    pod, broken = scn.start(docs)
-    ready, total = pods.ready_count(pod)
-    created = pod.metadata.creation_timestamp
-    conditions = {c.type: c.last_transition_time for c in pod.status.conditions or []}
-    evidence = {
-        "pod_uid": pod.metadata.uid,
-        "ready": f"{ready}/{total}",
-        "phase": pod.status.phase,
-        "started_after_s": {n: since(created, pods.started_at(s)) for n, s in pods.statuses(pod).items()},
-        "ready_after_s": since(created, conditions.get("Ready")) if not broken else None,
-    }
-    holds = not broken and ready == total == 2 and pod.status.phase == "Running"
-    statement = "" if holds else f"the pod did not reach 2/2 Running: {broken or evidence['ready']}"
-    return judged("ready-2-of-2", [] if holds else [statement], evidence, clock, manifest)
+QUIT = Claim(
+    "quit-restarts-web-only",
+    LIFE_CYCLE,
+    "So even though the container restarted, the data still persisted as the database container didn't die.",
+    counters=(
+        Counter(
+            COUNTER / "db-follows-web.yml",
+            "The db container's liveness follows the web's process: /quit takes PostgreSQL down too.",
+        ),
+    ),
+)
 
 
-@pytest.mark.claim("ready-2-of-2")
-def test_ready_2_of_2(scn: Scenario, manifest: Path) -> None:
-    require(scn.record(ready_2_of_2(scn, manifest)))
-
-
-@pytest.mark.claim("ready-2-of-2")
-def test_ready_2_of_2_counter_example(scn: Scenario) -> None:
-    """The database refuses to initialise without a password: READY never reaches 2/2."""
-    result = scn.record(ready_2_of_2(scn, COUNTER / "db-without-password.yml"), counter=True)
-    expect_refuted(result)
-
-
-# ---------------------------------------------------------------- quit-restarts-web-only
-def quit_restarts_web_only(scn: Scenario, manifest: Path) -> Result:
-    """'even though the container restarted, the data still persisted as the database
-    container didn't die': /quit, more than once; only web restarts; the lines stay."""
-    clock = Stopwatch()
-    docs = scn.load(manifest)
-    name = pods.pod_doc(docs)["metadata"]["name"]
-    pod, broken = scn.start(docs)
-    if broken:
-        raise AssertionError(f"the pod never became ready ({broken}); nothing to quit")
-    ep = scn.endpoint(name, 8080)
+@QUIT.measure
+def quit_restarts_web_only(m: Measurement) -> None:
+    """'Die Web container!', more than once: each GET /quit restarts the web container (its
+    restart count +1), the db container stays the same one, and the three lines stay."""
+    web, db, name = m.subject.web, m.subject.db, m.subject.pod
+    m.start(m.docs)
+    ep = m.endpoint(f"pod/{name}", m.subject.port)
     lines = webapp.write_transcript(ep)
-    before, uid = pods.statuses(pod), pod.metadata.uid
-    rounds, failures = [], []
+    begun = m.act("the chapter's three lines written")
+    base = pods.statuses(m.pod(name))[web].restart_count
+    rounds = []
     for n in range(1, QUITS + 1):
-        body = webapp.quit_app(ep)
-        quit_at = time.monotonic()
-
-        def restarted(objects: dict[str, Any], n: int = n) -> Any:
-            p = objects.get(name)
-            if p is None:
-                return None
-            web = pods.statuses(p)["web"]
-            return p if web.restart_count >= before["web"].restart_count + n and web.ready else None
-
+        answer = webapp.quit_app(ep)
+        m.act(f"GET /quit #{n}: {answer}")
         try:
-            pod = scn.wait(restarted, what=f"web restart #{n} after /quit", timeout=RESTART_TIMEOUT_S)
-        except TimeoutError as exc:
-            failures.append(f"web was not restarted after /quit #{n}: {exc}")
+            pod = m.wait(
+                pods.restarted(name, web, base + n), what=f"web restart #{n}", timeout=RESTART_TIMEOUT_S
+            )
+        except WaitTimeout:
+            m.check(False, f"the web container was not restarted after /quit #{n}")
             break
-        after_lines, answered_s = webapp.read_when_answering(ep)
-        web, db = pods.statuses(pod)["web"], pods.statuses(pod)["db"]
-        last = web.last_state.terminated
+        after, _ = webapp.read_when_answering(ep)
+        last = pods.statuses(pod)[web].last_state.terminated
         rounds.append(
             {
-                "quit_body": body,
-                "web_restart_count": web.restart_count,
-                "web_last_exit_code": last.exit_code if last else None,
+                "quit": answer,
+                "web_last_exit": last.exit_code if last else None,
                 "web_last_reason": last.reason if last else None,
-                "web_container_id": web.container_id,
-                "db_container_id": db.container_id,
-                "db_restart_count": db.restart_count,
-                "answered_again_s": round(time.monotonic() - quit_at, 3),
-                "read_wait_s": answered_s,
-                "lines": len(after_lines),
+                "lines": len(after),
             }
         )
-        if web.restart_count != before["web"].restart_count + n:
-            failures.append(f"web restartCount {web.restart_count} after {n} quit(s)")
-        if not last or last.exit_code == 0:
-            failures.append(f"web's last termination is not an error exit: {last}")
-        if (
-            db.container_id != before["db"].container_id
-            or db.restart_count != 0
-            or pods.started_at(db) != pods.started_at(before["db"])
-        ):
-            failures.append("the db container changed")
-        if pod.metadata.uid != uid:
-            failures.append("the pod was replaced")
-        if after_lines != lines:
-            failures.append(f"/read after quit #{n} returned {after_lines}, not the three lines")
-    failures += restart_counts_decreasing(scn, name)
-    evidence = {
-        "pod_uid": pod.metadata.uid,
-        "lines_before": len(lines),
-        "web_restarts_before": before["web"].restart_count,
-        "db_container_id": before["db"].container_id,
-        "db_started_at": pods.started_at(before["db"]),
-        "rounds": rounds,
-    }
-    return judged("quit-restarts-web-only", failures, evidence, clock, manifest)
+        m.check(after == lines, f"/read after /quit #{n} returned {len(after)} line(s), not the three")
+    history = m.history(name)
+    m.expect(timeline.restarted(history, web, len(rounds), since=begun))
+    m.expect(timeline.unchanged(history, db, since=begun))
+    m.expect(timeline.same_pod(history))
+    m.evidence(lines_before=len(lines), rounds=rounds)
 
 
-def restart_counts_decreasing(scn: Scenario, name: str) -> list[str]:
-    """Along the recorded timeline a container's restartCount must never go down."""
-    seen: dict[tuple[str, str], int] = {}
-    problems = []
-    for at, _, pod in scn.history(name):
-        for cname, status in pods.statuses(pod).items():
-            key = (pod.metadata.uid, cname)
-            if status.restart_count < seen.get(key, 0):
-                problems.append(f"{cname} restartCount went down to {status.restart_count} at {at}")
-            seen[key] = status.restart_count
-    return problems
+BACKOFF = Claim(
+    "restart-back-off",
+    LIFE_CYCLE,
+    "Die Web container! [...] What happens if the application crashes ? The /quit end point simulates an "
+    "application crash.",
+    needs=Needs(host_ports=False),  # a minute and a half of restarts: host ports play no part
+    counters=(
+        Counter(COUNTER / "web-never-restarted.yml", "restartPolicy Never: a crashed web stays down."),
+    ),
+)
+BACKOFF_QUITS = 3  # the kubelet waits 10 s, 20 s, 40 s before the restarts (Kubernetes' documented back-off)
 
 
-@pytest.mark.claim("quit-restarts-web-only")
-def test_quit_restarts_web_only(scn: Scenario, manifest: Path) -> None:
-    require(scn.record(quit_restarts_web_only(scn, manifest)))
+@BACKOFF.measure
+def restart_back_off(m: Measurement) -> None:
+    """/quit again as soon as the web is back, three times: the kubelet restarts the web each time,
+    waiting longer before each restart (its crash back-off), and the lines stay."""
+    web, name = m.subject.web, m.subject.pod
+    m.start(m.docs)
+    ep = m.endpoint(f"pod/{name}", m.subject.port)
+    lines = webapp.write_transcript(ep)
+    base, restarts = pods.statuses(m.pod(name))[web].restart_count, 0
+    for n in range(1, BACKOFF_QUITS + 1):
+        m.act(f"GET /quit #{n}: {webapp.quit_app(ep)}")
+        try:
+            m.wait(pods.restarted(name, web, base + n, give_up=True), what=f"web restart #{n}", timeout=180)
+        except WaitImpossible as exc:
+            m.check(False, f"the web container was not restarted after /quit #{n}: {exc.why}")
+            break
+        restarts = n
+        m.check(
+            webapp.read_when_answering(ep, timeout=120)[0] == lines, f"the lines changed after restart #{n}"
+        )
+    runs = timeline.instances(m.history(name), web)
+    delays = [
+        (b["started"] - a["ended"]).total_seconds() for a, b in itertools.pairwise(runs) if a.get("ended")
+    ]
+    m.evidence(lines=len(lines), restarts=restarts, seconds_before_each_restart=delays)
+    m.check(restarts == BACKOFF_QUITS, f"{restarts} restart(s) of {BACKOFF_QUITS}")
+    m.check(
+        all(b > a for a, b in itertools.pairwise(delays)),
+        f"the delays before the restarts did not grow: {delays}",
+    )
 
 
-@pytest.mark.claim("quit-restarts-web-only")
-def test_quit_restarts_web_only_counter_example(scn: Scenario) -> None:
-    """The db container's liveness follows the web's process: /quit takes PostgreSQL down too."""
-    result = scn.record(quit_restarts_web_only(scn, COUNTER / "db-follows-web.yml"), counter=True)
-    expect_refuted(result)
+DELETE = Claim(
+    "delete-loses-data",
+    LIFE_CYCLE,
+    "So we lost all the data!!!!",
+    counters=(
+        Counter(
+            MANIFESTS / "storage" / "webpod-pvc.yml",
+            "PostgreSQL's files on a PersistentVolumeClaim: the claim outlives the pod, and the "
+            "recreated pod finds the lines.",
+        ),
+    ),
+)
 
 
-# ---------------------------------------------------------------- delete-loses-data
-def delete_loses_data(scn: Scenario, manifest: Path, *, adjust: Any = None) -> Result:
+@DELETE.measure
+def delete_loses_data(m: Measurement) -> None:
     """'Lets delete the pod and recreate it. ... So we lost all the data!!!!'"""
-    clock = Stopwatch()
-    docs = scn.load(manifest)
-    if adjust:
-        adjust(docs)
-    name = pods.pod_doc(docs)["metadata"]["name"]
-    first, broken = scn.start(docs)
-    if broken:
-        raise AssertionError(f"the pod never became ready ({broken})")
-    before = webapp.write_transcript(scn.endpoint(name, 8080))
-    deleting = time.monotonic()
-    scn.delete_pod(name)
-    scn.gone(name)
-    deletion_s = round(time.monotonic() - deleting, 3)
-    second, broken = scn.start(docs)
-    if broken:
-        raise AssertionError(f"the recreated pod never became ready ({broken})")
-    after, _ = webapp.read_when_answering(scn.endpoint(name, 8080))
-    evidence = {
-        "first_uid": first.metadata.uid,
-        "second_uid": second.metadata.uid,
-        "first_node": first.spec.node_name,
-        "second_node": second.spec.node_name,
-        "lines_before_delete": len(before),
-        "deletion_s": deletion_s,
-        "lines_after_recreate": len(after),
-    }
-    lost = after == [] and first.metadata.uid != second.metadata.uid
-    statement = "" if lost else f"the recreated pod still returned {len(after)} line(s)"
-    return judged("delete-loses-data", [] if lost else [statement], evidence, clock, manifest)
-
-
-@pytest.mark.claim("delete-loses-data")
-def test_delete_loses_data(scn: Scenario, manifest: Path) -> None:
-    require(scn.record(delete_loses_data(scn, manifest)))
-
-
-@pytest.mark.claim("delete-loses-data")
-def test_delete_loses_data_counter_example(scn: Scenario) -> None:
-    """The database's files on a hostPath of one node: the recreated pod finds them."""
-    node = next(
-        n.metadata.name
-        for n in scn.cluster.core.list_node().items
-        if "node-role.kubernetes.io/control-plane" not in (n.metadata.labels or {})
+    docs, name, port = m.docs, m.subject.pod, m.subject.port
+    first = m.start(docs)
+    before = webapp.write_transcript(m.endpoint(f"pod/{name}", port))
+    m.delete_pod(name)
+    second = m.start(shape.pods_only(docs))  # the pod alone: anything else it uses is still there
+    after, _ = webapp.read_when_answering(m.endpoint(f"pod/{name}", port))
+    m.evidence(
+        pod_uids=[first.metadata.uid, second.metadata.uid],
+        nodes=[first.spec.node_name, second.spec.node_name],
+        lines_before_delete=len(before),
+        lines_after_recreate=len(after),
     )
-
-    def pin_and_isolate(docs: list[dict[str, Any]]) -> None:
-        spec = pods.pod_doc(docs)["spec"]
-        spec["nodeName"] = node  # no scheduler: a hostPort still held on the node would fail the pod
-        for container in spec["containers"]:
-            for port in container.get("ports", []):
-                port.pop("hostPort", None)
-        spec["volumes"][0]["hostPath"]["path"] = f"/var/lib/podlife-counter/{scn.namespace}"
-
-    result = scn.record(
-        delete_loses_data(scn, COUNTER / "db-on-hostpath.yml", adjust=pin_and_isolate), counter=True
-    )
-    expect_refuted(result)
+    m.check(first.metadata.uid != second.metadata.uid, "the pod was not recreated")
+    m.check(after == [], f"the recreated pod still returned {len(after)} line(s)")

@@ -1,149 +1,173 @@
-"""The chapter's "Starting up order" and its learning: "Boot up order of containers in the
-pod is not deterministic. Boot up of containers happens in parallel."
+"""The chapter's "Starting up order" and its learning ("Boot up order of containers in the
+pod is not deterministic. Boot up of containers happens in parallel."), and the fix it
+points to ("There are ways to guarantee startup order, one example is init-containers").
 
-Over N fresh pods: when each container's process started, when PostgreSQL first accepted
-connections, and the web app's own wait record (attempts, first attempt, database
-answered).  Times come from the API, the kubelet's log timestamps and the app's log line.
+Over N fresh pods, measured from outside the web app: when each container's process
+started (its ``/proc`` start time, 10 ms ticks, read by a probe targeting it), when
+PostgreSQL accepted connections (its own log line, timed by the kubelet), and when the web
+app first answered GET /ping (probed every 10 ms from inside the pod's network namespace).
 """
 
 from __future__ import annotations
 
-import json
-import re
 import statistics
-from datetime import datetime
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import pytest
+from podlife import pods, shape
+from podlife.claims import FIXES, LEARNINGS, Claim, Counter, Needs, StartupRun, StartupTimeline
+from podlife.errors import SetupError
+from podlife.measure import Measurement
+from podlife.paths import MANIFESTS
+from podlife.wait import poll_until
 
-from podlife import pods, webapp
-from podlife.claims import CLAIMS, Result, Stopwatch, Verdict, expect_refuted, require
-from podlife.execs import run_in
-from podlife.scenario import Scenario
-
-FIXED = Path(__file__).resolve().parent.parent / "manifests" / "webpod-ordered.yml"
+ORDERED = MANIFESTS / "webpod-ordered.yml"
+COUNTER = Path(__file__).parent / "counter"
 DB_READY = "database system is ready to accept connections"
-FRACTION = re.compile(r"\.(\d+)")
+COUNTER_RUNS = 3  # a counter-example is refuted by one run; three show it is no accident
+AT_ONCE = 2  # fresh pods at a time: a pod's own containers start in its own order whatever runs beside
+
+STARTUP = Claim(
+    "startup-order",
+    LEARNINGS,
+    "Boot up order of containers in the pod is not deterministic. Boot up of containers happens in parallel.",
+    needs=Needs(host_ports=False),  # ten fresh pods; a host port plays no part in how they start
+    counters=(
+        Counter(
+            ORDERED, "PostgreSQL as a native sidecar with a startup probe: the web starts only after it."
+        ),
+    ),
+)
 
 
-def stamp(text: str) -> datetime:
-    """RFC 3339 with up to nanoseconds (kubelet) or milliseconds (the app), as UTC."""
-    match = FRACTION.search(text)
-    if match:  # Python takes at most microseconds
-        text = text[: match.start()] + "." + match.group(1)[:6].ljust(6, "0") + text[match.end() :]
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+@STARTUP.measure
+def startup_order(m: Measurement) -> None:
+    """Refuted if the database always accepted connections before the web container started;
+    refined when the processes always started in one order (readiness is what varies)."""
+    runs, facts = measured_runs(m)
+    n, web, db = len(runs), m.subject.web, m.subject.db
+    early = sum(r.web_started < r.db_accepting for r in runs)
+    leads = [f["web_lead_ms"] for f in facts]
+    order = {web: sum(x > 0 for x in leads), db: sum(x < 0 for x in leads), "same tick": leads.count(0)}
+    waits = [f["web_answered_after_ms"] for f in facts if f["web_answered_after_ms"] is not None]
+    m.draw(StartupTimeline(runs))
+    m.evidence(
+        runs=n,
+        web_running_before_db_accepting=early,
+        started_first=order,
+        web_lead_ms=spread(leads),
+        web_answered_after_ms=spread(waits),
+        per_run=facts,
+    )
+    if not m.check(
+        early > 0,
+        f"in all {n} runs the database accepted connections before the web "
+        "container started: start-up was ordered",
+    ):
+        return
+    first = next((c for c in (web, db) if order[c] == n), None)
+    if first is None:
+        m.state(
+            f"start order varied ({order}); web ran before the db accepted connections in {early}/{n} runs"
+        )
+        return
+    in_spec = first == next(c["name"] for c in spec_order(m))
+    m.refine(
+        f"Start-up is not parallel: the kubelet starts a pod's containers one after another"
+        f"{' in spec order' if in_spec else ''} ({first} started first in {n}/{n} runs, "
+        f"{abs(statistics.median(leads)):.0f} ms ahead on median). What is not deterministic is readiness: "
+        f"the web container was running before PostgreSQL accepted connections in {early}/{n} runs, and "
+        f"first answered up to {max(waits, default=0)} ms after it started."
+    )
 
 
-def log_lines(log: str) -> list[tuple[datetime, str]]:
-    out = []
-    for line in log.splitlines():
-        at, _, text = line.partition(" ")
-        if at:
-            out.append((stamp(at), text))
-    return out
+ORDERED_START = Claim(
+    "ordered-start",
+    FIXES,
+    "There are ways to guarantee startup order, one example is init-containers",
+    subject=ORDERED,
+    fixes="startup-order",
+    needs=Needs(host_ports=False),
+    counters=(
+        Counter(
+            COUNTER / "sidecar-without-startup-probe.yml",
+            "The same sidecar without its startup probe: the web starts while PostgreSQL initialises.",
+        ),
+    ),
+)
 
 
-def wait_record(web_log: str) -> dict[str, Any]:
-    for _, text in log_lines(web_log):
-        if '"db_wait_done"' in text:
-            return json.loads(text)
-    raise AssertionError("the web container logged no db_wait_done record")
+@ORDERED_START.measure
+def ordered_start(m: Measurement) -> None:
+    """Confirmed when, in every run, the web container's process started only after PostgreSQL
+    accepted connections."""
+    runs, facts = measured_runs(m)
+    after_ms = [round((r.web_started - r.db_accepting) * 1000) for r in runs]
+    early = [i + 1 for i, ms in enumerate(after_ms) if ms <= 0]
+    m.draw(StartupTimeline(runs))
+    m.evidence(runs=len(runs), web_started_after_db_accepting_ms=spread(after_ms), per_run=facts)
+    m.check(not early, f"the web container started before PostgreSQL accepted connections in run(s) {early}")
+    m.state(
+        f"in all {len(runs)} runs the web container started {min(after_ms)}-{max(after_ms)} ms "
+        "after PostgreSQL accepted connections"
+    )
 
 
-USER_HZ = 100  # /proc reports process start times in USER_HZ ticks, 100 on Linux
+# ---------------------------------------------------------------- one fresh pod
+def measured_runs(m: Measurement) -> tuple[list[StartupRun], list[dict[str, Any]]]:
+    count = m.runs if m.counter is None else min(m.runs, COUNTER_RUNS)
+    with ThreadPoolExecutor(AT_ONCE) as pool:  # each run is its own pod: two at a time, in any order
+        measured = list(pool.map(lambda i: one_run(m, f"{m.subject.pod}-run{i}"), range(1, count + 1)))
+    return [r for r, _ in measured], [f for _, f in measured]
 
 
-def process_start_ticks(scn: Scenario, pod: str, container: str) -> int:
-    """When the container's main process started, in ticks since boot (10 ms resolution).
-
-    The API's startedAt has whole seconds only; every container of a node shares one
-    kernel, so these ticks order the containers' processes precisely."""
-    ran = run_in(scn.cluster.api, scn.namespace, pod, container, ["cat", "/proc/1/stat"])
-    if ran.code != 0:
-        raise AssertionError(f"cannot read the {container} container's process start: {ran.err}")
-    return int(ran.out.rsplit(")", 1)[1].split()[19])  # field 22, starttime
-
-
-def one_run(scn: Scenario, docs: list[dict[str, Any]], name: str) -> dict[str, Any]:
-    pod, broken = scn.start(docs)
-    if broken:
-        raise AssertionError(f"run pod never became ready: {broken}")
-    with scn.endpoint(name, 8080) as ep:
-        webapp.read_when_answering(ep)  # the app logs its wait record before it opens its port
-    record = wait_record(scn.logs(name, "web"))
-    db_lines = log_lines(scn.logs(name, "db"))
-    ready_at = [at for at, text in db_lines if DB_READY in text]
-    if not ready_at:
-        raise AssertionError("PostgreSQL logged no 'ready to accept connections' line")
-    web_start, db_ready = stamp(record["first_attempt"]), ready_at[-1]
-    ticks = {c: process_start_ticks(scn, name, c) for c in ("web", "db")}
-    status = pods.statuses(pod)
-    scn.delete_pod(name)
-    scn.gone(name)
-    return {
-        "web_started_at": pods.started_at(status["web"]),
-        "db_started_at": pods.started_at(status["db"]),
-        "web_first_attempt": record["first_attempt"],
-        "db_first_log": db_lines[0][0].isoformat(),
-        "db_accepting": db_ready.isoformat(),
-        "web_attempts": record["attempts"],
-        "web_waited_ms": round((stamp(record["db_answered"]) - web_start).total_seconds() * 1000),
-        # how much earlier the web's process started than PostgreSQL's (negative: later)
-        "web_lead_ms": (ticks["db"] - ticks["web"]) * 1000 // USER_HZ,
-        "web_running_before_db_accepting": web_start < db_ready,
+def one_run(m: Measurement, name: str) -> tuple[StartupRun, dict[str, Any]]:
+    """Apply a fresh pod (a name of its own: the last one may still be going away), with a probe
+    waiting on each container from the start; then delete it."""
+    web, db = m.subject.web, m.subject.db
+    m.apply(shape.renamed(m.docs, name))
+    m.act("applied a fresh pod")
+    web_probe = m.probe_start(
+        name, web, [("proc", {}), ("first_answer", {"url": f"http://127.0.0.1:{m.subject.port}/ping"})]
+    )
+    db_probe = m.probe_start(name, db, [("proc", {})])
+    _, why = m.settled(name)
+    if why:
+        raise SetupError(f"pod {name} never became ready: {why}")
+    seen_web, seen_db = web_probe.result(), db_probe.result()
+    accepting = db_accepting(m, name, db)
+    m.delete_pod(name, wait=False)
+    clock = seen_web["proc"]["boot_wall"], seen_web["proc"]["clk_tck"]  # one kernel, one clock
+    web_started, db_started = (clock[0] + p["proc"]["start_ticks"] / clock[1] for p in (seen_web, seen_db))
+    answered = seen_web["first_answer"]
+    run = StartupRun(round(web_started, 3), round(db_started, 3), accepting, answered["answered_at"])
+    return run, {
+        "web_lead_ms": (seen_db["proc"]["start_ticks"] - seen_web["proc"]["start_ticks"]) * 1000 // clock[1],
+        "web_running_before_db_accepting": web_started < accepting,
+        "web_answered_after_ms": round((answered["answered_at"] - web_started) * 1000)
+        if answered["answered_at"]
+        else None,
+        "answered_at_first_probe": answered["attempts"] == 1,
     }
 
 
-def startup_order(scn: Scenario, manifest: Path, runs: int) -> Result:
-    clock = Stopwatch()
-    docs = scn.load(manifest)
-    name = pods.pod_doc(docs)["metadata"]["name"]
-    measured = [one_run(scn, docs, name) for _ in range(runs)]
-    early = sum(r["web_running_before_db_accepting"] for r in measured)
-    leads = [r["web_lead_ms"] for r in measured]
-    order = {"web": sum(x > 0 for x in leads), "db": sum(x < 0 for x in leads), "same tick": leads.count(0)}
-    waits = [r["web_waited_ms"] for r in measured]
-    evidence = {
-        "runs": runs,
-        "web_running_before_db_accepting": early,
-        "started_first": order,
-        "web_lead_ms": {"min": min(leads), "median": statistics.median(leads), "max": max(leads)},
-        "web_waited_ms": {"min": min(waits), "median": statistics.median(waits), "max": max(waits)},
-        "web_attempts": sorted(r["web_attempts"] for r in measured),
-        "per_run": measured,
-    }
-    one_order = next((who for who in ("web", "db") if order[who] == runs), None)
-    if early == 0:
-        verdict = Verdict.REFUTED
-        statement = (
-            f"in all {runs} runs the database accepted connections before the web container "
-            "started: start-up was ordered"
-        )
-    elif one_order:
-        verdict = Verdict.REFINED
-        statement = (
-            f"Start-up is not parallel: the kubelet starts a pod's containers one after another in spec "
-            f"order ({one_order} started first in {runs}/{runs} runs, {abs(statistics.median(leads)):.0f} ms "
-            f"ahead on median). What is not deterministic is readiness: the web container was running "
-            f"before PostgreSQL accepted connections in {early}/{runs} runs and waited up to {max(waits)} ms."
-        )
-    else:
-        verdict = Verdict.CONFIRMED
-        statement = (
-            f"start order varied ({order}); the web ran before the database accepted connections "
-            f"in {early}/{runs} runs"
-        )
-    return Result(CLAIMS["startup-order"], verdict, evidence, statement, clock.elapsed(), str(manifest))
+def db_accepting(m: Measurement, pod: str, db: str) -> float:
+    """When PostgreSQL logged that it accepts connections (the server that accepts TCP, not the
+    entry point's temporary one): awaited with pg_isready over TCP, the image's own tool."""
+    m.await_postgres(pod)
+    lines = poll_until(
+        f"PostgreSQL's '{DB_READY}' line",
+        lambda: [at for at, text in pods.log_lines(m.logs(pod, db)) if DB_READY in text],
+        timeout=30,
+    )
+    return round(lines[-1].timestamp(), 3)
 
 
-@pytest.mark.claim("startup-order")
-def test_startup_order(scn: Scenario, manifest: Path, runs: int) -> None:
-    require(scn.record(startup_order(scn, manifest, runs)))
+def spec_order(m: Measurement) -> list[dict[str, Any]]:
+    spec = pods.pod_doc(m.subject.docs)["spec"]
+    return [*(spec.get("initContainers") or []), *spec["containers"]]
 
 
-@pytest.mark.claim("startup-order")
-def test_startup_order_counter_example(scn: Scenario, runs: int) -> None:
-    """PostgreSQL as a native sidecar with a startup probe: the web starts only after it."""
-    result = scn.record(startup_order(scn, FIXED, min(runs, 3)), counter=True)
-    expect_refuted(result)
+def spread(values: list[int]) -> dict[str, float] | None:
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)} if values else None

@@ -1,47 +1,141 @@
-"""The scenario plugin's promises: bad input is refused clearly; no cluster means failure."""
+"""The scenario plugin's promises: a declared claim becomes its tests; a verdict decides pass or
+fail, anything else is an error with no verdict; bad input is refused clearly, up front; no
+cluster means errors, never a skip."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+
+from podlife.paths import MANIFESTS
 
 pytest_plugins = ["pytester"]
 
 SCENARIO = """
+import os
+from pathlib import Path
+from podlife.claims import LEARNINGS, Claim, Counter
+from podlife.errors import SetupError
+
+HERE = Path(__file__).parent
+TOY = Claim("toy-claim", LEARNINGS, "a toy sentence", counters=(Counter(HERE / "counter.yml", "why not"),))
+
+
+@TOY.measure
+def toy(m):
+    mode = os.environ["TOY_" + ("COUNTER" if m.counter else "CLAIM")]
+    if mode == "setup":
+        raise SetupError("the toy image is missing")
+    m.evidence(mode=mode)
+    m.check(mode == "holds", "the toy claim does not hold")
+"""
+
+FAKE_CLUSTER = """
+pytest_plugins = ["podlife.plugin"]
+
+from pathlib import Path
 import pytest
 
-@pytest.mark.claim("ready-2-of-2")
-def test_needs_a_cluster(scn):
-    pass
+
+@pytest.fixture
+def scn(request):
+    from podlife.measure import Measurement, Options
+    from podlife.plugin import CLAIM
+    from podlife.scenario import Cluster
+
+    claim, counter = request.node.stash[CLAIM]
+    cluster = Cluster(Path("kubeconfig"), None, "kubectl", {}, "python:3", "a fake cluster")
+    yield Measurement(cluster, claim, counter, Options(Path(request.config.getoption("pod_manifest")), 1))
 """
 
 
-def test_unknown_claim_id_is_a_usage_error(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest('pytest_plugins = ["podlife.plugin"]')
-    pytester.makepyfile(test_s=SCENARIO)
-    result = pytester.runpytest_subprocess("--claim", "no-such-claim")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*unknown claim id*no-such-claim*ready-2-of-2*"])
+CLOSED = (
+    "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:9'}}]\n"
+    "users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
+    "current-context: x\n"
+)
 
 
-def test_missing_manifest_is_a_usage_error(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest('pytest_plugins = ["podlife.plugin"]')
-    pytester.makepyfile(test_s=SCENARIO)
-    result = pytester.runpytest_subprocess("--pod-manifest", "nowhere.yml")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*nowhere.yml*no such file*"])
+@pytest.fixture
+def suite(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A toy scenario module; the cluster is a kubeconfig nobody answers (so no run here ever
+    builds or starts one) and the toy's scenario fixture is a fake."""
+    pytester.makeconftest(FAKE_CLUSTER)
+    pytester.makepyfile(test_toy=SCENARIO)
+    (pytester.path / "counter.yml").write_text((MANIFESTS / "webpod.yml").read_text())
+    (pytester.path / "kubeconfig").write_text(CLOSED)
+    return pytester
 
 
-def test_unreachable_cluster_fails_never_skips(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest('pytest_plugins = ["podlife.plugin"]')
-    pytester.makepyfile(test_s=SCENARIO)
-    kubeconfig = pytester.path / "kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:9'}}]\n"
-        "users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
-        "current-context: x\n"
+@pytest.mark.parametrize(
+    ("claim", "counter", "outcomes", "verdicts"),
+    [
+        ("holds", "fails", {"passed": 2}, ["confirmed", "refuted"]),
+        ("fails", "fails", {"failed": 1, "passed": 1}, ["refuted", "refuted"]),
+        ("holds", "holds", {"failed": 1, "passed": 1}, ["confirmed", "confirmed"]),
+        ("setup", "fails", {"errors": 1, "passed": 1}, ["refuted"]),
+    ],
+)
+def test_a_verdict_decides_the_outcome_and_a_setup_error_gives_none(
+    suite: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    claim: str,
+    counter: str,
+    outcomes: dict[str, int],
+    verdicts: list[str],
+) -> None:
+    monkeypatch.setenv("TOY_CLAIM", claim)
+    monkeypatch.setenv("TOY_COUNTER", counter)
+    result = suite.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--reports", "out", "-rA", "--kubeconfig", "kubeconfig"
     )
-    result = pytester.runpytest_subprocess("--kubeconfig", str(kubeconfig))
+    assert result.parseoutcomes() == outcomes
+    result.stdout.fnmatch_lines(["*test_toy_claim*", "*test_toy_claim_counter_example*"])
+    saved = json.loads((suite.path / "out" / "claims.json").read_text())["claims"]
+    assert [c["verdict"] for c in saved] == verdicts
+    if claim == "setup":
+        result.stdout.fnmatch_lines(["*ERROR*test_toy_claim*SetupError*"])
+
+
+def test_unknown_claim_id_is_a_usage_error(suite: pytest.Pytester) -> None:
+    result = suite.runpytest_subprocess("--claim", "no-such-claim", "--kubeconfig", "kubeconfig")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown claim id*no-such-claim*toy-claim*"])
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (None, "*--pod-manifest nowhere.yml: cannot read it*"),
+        ("kind: Pod\n  bad: [", "*--pod-manifest nowhere.yml: not YAML at line 2*"),
+        (
+            "kind: Pod\nmetadata: {name: p}\n"
+            "spec: {containers: [{name: w, image: w, ports: [{containerPort: 1}]}]}\n",
+            "*--pod-manifest nowhere.yml: no database container*",
+        ),
+    ],
+)
+def test_a_manifest_that_cannot_serve_is_a_usage_error(
+    suite: pytest.Pytester, text: str | None, says: str
+) -> None:
+    if text is not None:
+        (suite.path / "nowhere.yml").write_text(text)
+    result = suite.runpytest_subprocess("--pod-manifest", "nowhere.yml", "--kubeconfig", "kubeconfig")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([says])
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_unreachable_cluster_errors_never_skips(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest('pytest_plugins = ["podlife.plugin"]')
+    pytester.makepyfile(test_toy=SCENARIO)
+    (pytester.path / "counter.yml").write_text((MANIFESTS / "webpod.yml").read_text())
+    kubeconfig = pytester.path / "kubeconfig"
+    kubeconfig.write_text(CLOSED)
+    result = pytester.runpytest_subprocess("--kubeconfig", str(kubeconfig), "--reports", "out")
     outcomes = result.parseoutcomes()
-    assert outcomes.get("errors", 0) + outcomes.get("failed", 0) == 1
-    assert "skipped" not in outcomes and "passed" not in outcomes
+    assert outcomes.get("errors", 0) == 2
+    assert "skipped" not in outcomes and "passed" not in outcomes and "failed" not in outcomes
     result.stdout.fnmatch_lines(["*no cluster to run scenarios on*"])
+    assert not (pytester.path / "out" / "claims.json").exists()

@@ -1,4 +1,4 @@
-"""podlife's own machinery, without a cluster: manifests, hashes, reports, parsing."""
+"""podlife's own machinery, without a cluster: subjects, shaping, hashes, verdicts, reports."""
 
 from __future__ import annotations
 
@@ -9,45 +9,131 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from podlife import artefacts, pods, report
-from podlife.claims import CLAIMS, ClaimRefuted, Result, Verdict, require
+from podlife import artefacts, pods, report, shape
+from podlife.claims import ClaimRefuted, Result, Verdict, expect_refuted, require
 from podlife.paths import MANIFESTS, REPO
-from scenarios.test_startup_order import log_lines, stamp
+from podlife.subject import Subject, SubjectError, next_tag, pull_policy
+
+SCRATCH = REPO / "tests" / "subjects" / "scratch-web" / "webpod.yml"
 
 
-def test_load_maps_only_image_names(tmp_path: Path) -> None:
-    docs = pods.load(MANIFESTS / "webpod.yml", {"podlife/postgres:15-bookworm": "elsewhere/pg:1"})
-    pod = pods.pod_doc(docs)
-    images = {c["name"]: c["image"] for c in pod["spec"]["containers"]}
-    assert images["db"] == "elsewhere/pg:1"
-    assert images["web"] == "podlife/web:0.1.0"
-    assert pod["metadata"]["name"] == "web2"
+# ---------------------------------------------------------------- subjects
+def test_the_chapters_pod_is_found_by_what_the_manifest_says() -> None:
+    for path in (MANIFESTS / "webpod.yml", SCRATCH):
+        subject = Subject.load(path)
+        assert (subject.web, subject.db, subject.port, subject.pod) == ("web", "db", 8080, "web2")
+    assert Subject.load(SCRATCH).web_image == "podlife/scratch-web:0.1.0"
 
 
-def test_load_maps_templates_and_init_containers(tmp_path: Path) -> None:
-    path = tmp_path / "d.yml"
+def test_roles_do_not_depend_on_container_names(tmp_path: Path) -> None:
+    path = tmp_path / "p.yml"
     path.write_text(
-        "kind: Deployment\nspec:\n  template:\n    spec:\n      initContainers: [{name: i, image: a}]\n"
-        "      containers: [{name: c, image: a}, {name: d, image: b}]\n"
+        "kind: Pod\nmetadata: {name: shop}\nspec:\n  containers:\n"
+        "  - {name: store, image: mirror.example/postgres:16, env: [{name: POSTGRES_PASSWORD, value: x}]}\n"
+        "  - {name: front, image: shop:2, ports: [{containerPort: 9000}]}\n"
     )
-    doc = pods.load(path, {"a": "x"})[0]
-    spec = doc["spec"]["template"]["spec"]
-    assert [c["image"] for c in spec["initContainers"] + spec["containers"]] == ["x", "x", "b"]
+    subject = Subject.load(path)
+    assert (subject.web, subject.db, subject.port, subject.pod) == ("front", "store", 9000, "shop")
 
 
-@pytest.mark.parametrize("text", ["", "kind: Pod\n  bad: [", "---\n---\n"])
-def test_load_rejects_bad_manifests(tmp_path: Path, text: str) -> None:
+def test_a_directory_and_a_sidecar_database_are_subjects_too() -> None:
+    assert Subject.load(MANIFESTS / "separated").service() == ("web", 80)
+    ordered = Subject.load(MANIFESTS / "webpod-ordered.yml")
+    assert (ordered.web, ordered.db) == ("web", "db")  # db is an init container (a native sidecar)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("kind: Pod\n  bad: [", "not YAML at line"),
+        ("", "holds no Kubernetes object"),
+        ("- a\n- b\n", "not a Kubernetes object"),
+        ("kind: Service\nspec: {}\n", "no Pod"),
+        (
+            "kind: Pod\nspec:\n  containers: [{name: w, image: w, ports: [{containerPort: 80}]}]\n",
+            "no database",
+        ),
+        (
+            "kind: Pod\nspec:\n  containers: [{name: d, image: postgres:15}, {name: w, image: w}]\n",
+            "declared port",
+        ),
+    ],
+)
+def test_a_manifest_that_cannot_serve_is_refused_in_one_line(tmp_path: Path, text: str, says: str) -> None:
     path = tmp_path / "bad.yml"
     path.write_text(text)
-    with pytest.raises(ValueError, match=r"bad\.yml"):
-        pods.load(path, {})
+    with pytest.raises(SubjectError, match=says) as err:
+        Subject.load(path)
+    assert str(err.value).startswith(str(path)) and "\n" not in str(err.value)
 
 
-def test_load_names_a_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"nope\.yml"):
-        pods.load(tmp_path / "nope.yml", {})
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(SubjectError, match=r"nope\.yml: cannot read it"):
+        Subject.load(tmp_path / "nope.yml")
 
 
+def test_loaded_maps_only_image_names_and_leaves_the_subject_alone() -> None:
+    subject = Subject.load(MANIFESTS / "webpod.yml")
+    docs = subject.loaded({"podlife/postgres:15-bookworm": "elsewhere/pg:1"})
+    images = {c["name"]: c["image"] for c in pods.pod_doc(docs)["spec"]["containers"]}
+    assert images == {"web": "podlife/web:0.1.0", "db": "elsewhere/pg:1"}
+    assert subject.images() == {"podlife/web:0.1.0": "Never", "podlife/postgres:15-bookworm": "IfNotPresent"}
+
+
+def test_next_version_is_the_same_image_under_another_tag() -> None:
+    assert next_tag("podlife/web:0.1.0") == "podlife/web:0.1.0-podlife-next"
+    assert next_tag("registry:5000/team/web:2") == "registry:5000/team/web:2-podlife-next"
+    assert next_tag("web") == "web:podlife-next"
+    assert next_tag("web@sha256:" + "0" * 64) == "web:podlife-next"
+
+
+def test_pull_policy_defaults_as_the_api_server_does() -> None:
+    assert pull_policy({"image": "a:1"}) == "IfNotPresent"
+    assert pull_policy({"image": "a"}) == pull_policy({"image": "a:latest"}) == "Always"
+    assert pull_policy({"image": "a:latest", "imagePullPolicy": "Never"}) == "Never"
+
+
+# ---------------------------------------------------------------- shaping
+def test_shaping_returns_changed_copies() -> None:
+    docs = Subject.load(MANIFESTS / "webpod.yml").loaded({})
+    freed = shape.without_host_ports(docs)
+    assert not [p for c in shape.containers(freed[0]) for p in c.get("ports", []) if "hostPort" in p]
+    assert docs[0]["spec"]["containers"][0]["ports"][0]["hostPort"] == 8080
+    away = shape.pinned(docs, "node-a", "NotIn")[0]["spec"]["affinity"]["nodeAffinity"]
+    term = away["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]
+    assert term["matchExpressions"][0] == {
+        "key": "kubernetes.io/hostname",
+        "operator": "NotIn",
+        "values": ["node-a"],
+    }
+    assert "affinity" not in docs[0]["spec"]
+    assert shape.with_image(docs, "web", "x:2")[0]["spec"]["containers"][0]["image"] == "x:2"
+    apart = shape.split(docs[0])
+    assert [(p["metadata"]["name"], len(p["spec"]["containers"])) for p in apart] == [
+        ("web2-web", 1),
+        ("web2-db", 1),
+    ]
+
+
+def test_copies_keep_each_copys_grouping() -> None:
+    docs = Subject.load(REPO / "scenarios" / "counter" / "two-pods.yml").loaded({})
+    copies = shape.copies(docs, 2)
+    assert [p["metadata"]["name"] for p in copies] == ["web2-web-0", "web2-db-0", "web2-web-1", "web2-db-1"]
+    term = copies[2]["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+        0
+    ]
+    assert term["labelSelector"]["matchLabels"] == {"part": "web2-1"}
+    assert copies[2]["metadata"]["labels"]["part"] == "web2-1"
+
+
+def test_as_deployment_puts_a_service_in_front() -> None:
+    pod = pods.pod_doc(Subject.load(MANIFESTS / "webpod.yml").loaded({}))
+    deployment, service = shape.as_deployment(pod, 2, 8080)
+    assert deployment["spec"]["replicas"] == 2
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+
+
+# ---------------------------------------------------------------- pods
 def status(name: str, ready: bool) -> client.V1ContainerStatus:
     return client.V1ContainerStatus(
         name=name,
@@ -78,6 +164,14 @@ def test_ready_count_counts_native_sidecars_like_kubectl() -> None:
     assert not pods.all_ready(pod)
 
 
+def test_kubelet_timestamps_parse_to_the_microsecond() -> None:
+    assert pods.stamp("2026-11-24T19:35:55.123456789Z") == datetime(2026, 11, 24, 19, 35, 55, 123456, UTC)
+    assert pods.stamp("2026-11-24T19:35:55.286Z") == datetime(2026, 11, 24, 19, 35, 55, 286000, UTC)
+    lines = pods.log_lines("2026-11-24T19:00:00.5Z hello world\n2026-11-24T19:00:01Z {}\n")
+    assert [text for _, text in lines] == ["hello world", "{}"]
+
+
+# ---------------------------------------------------------------- artefacts
 def test_input_hash_follows_recipe_contents(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     recipe = REPO / "airgap" / "debian-image.sh"
     first = artefacts.Artefact("t", [recipe], lambda a: None).inputs
@@ -95,31 +189,46 @@ def test_versions_are_pinned() -> None:
     assert pins["K8S_VERSION"].split(".")[1] == pins["K8S_STAGING"].split(".")[1]
 
 
-def test_refuted_claim_fails_its_scenario() -> None:
-    claim = CLAIMS["ready-2-of-2"]
-    assert require(Result(claim, Verdict.CONFIRMED, {})).verdict is Verdict.CONFIRMED
-    assert require(Result(claim, Verdict.REFINED, {})).verdict is Verdict.REFINED
-    with pytest.raises(ClaimRefuted, match="ready-2-of-2"):
-        require(Result(claim, Verdict.REFUTED, {"ready": "1/2"}, "db exited"))
+# ---------------------------------------------------------------- verdicts and reports
+def result(verdict: Verdict, counter: bool = False, **kw: object) -> Result:
+    return Result(
+        "ready-2-of-2",
+        "Life Cycle",
+        "web2 2/2 Running",
+        verdict,
+        {"ready": "1/2|x"},
+        "db exited",
+        counter_example=counter,
+        **kw,
+    )  # type: ignore[arg-type]
+
+
+def test_a_refuted_claim_fails_and_a_counter_example_must_be_refuted() -> None:
+    assert require(result(Verdict.CONFIRMED)).verdict is Verdict.CONFIRMED
+    assert require(result(Verdict.REFINED)).verdict is Verdict.REFINED
+    with pytest.raises(ClaimRefuted, match=r"ready-2-of-2.*\n.*\ntimeline here"):
+        require(result(Verdict.REFUTED, timeline="timeline here"))
+    expect_refuted(result(Verdict.REFUTED, counter=True))
+    for verdict in (Verdict.CONFIRMED, Verdict.REFINED):
+        with pytest.raises(AssertionError, match="did not refute ready-2-of-2"):
+            expect_refuted(result(verdict, counter=True))
 
 
 def test_report_has_every_claim_and_a_counter_section(tmp_path: Path) -> None:
-    results = [
-        Result(CLAIMS["ready-2-of-2"], Verdict.CONFIRMED, {"ready": "2/2"}).as_dict()
-        | {"counter_example": False},
-        Result(CLAIMS["ready-2-of-2"], Verdict.REFUTED, {"ready": "1/2|x"}, "db exited").as_dict()
-        | {"counter_example": True},
-    ]
+    results = [result(Verdict.REFUTED, counter=True).as_dict(), result(Verdict.CONFIRMED).as_dict()]
     report.write(results, tmp_path, {"cluster": "test", "duration_s": 1.0})
     table = (tmp_path / "claims.md").read_text()
     assert "✅ confirmed" in table and "❌ refuted" in table and "Counter-examples" in table
     assert "1/2\\|x" in table  # a pipe in evidence does not break the table
     data = json.loads((tmp_path / "claims.json").read_text())
-    assert [c["verdict"] for c in data["claims"]] == ["confirmed", "refuted"]
+    assert [c["verdict"] for c in data["claims"]] == ["confirmed", "refuted"]  # claims first
 
 
-def test_kubelet_and_app_timestamps_parse_to_the_microsecond() -> None:
-    assert stamp("2026-11-24T19:35:55.123456789Z") == datetime(2026, 11, 24, 19, 35, 55, 123456, UTC)
-    assert stamp("2026-11-24T19:35:55.286Z") == datetime(2026, 11, 24, 19, 35, 55, 286000, UTC)
-    lines = log_lines("2026-11-24T19:00:00.5Z hello world\n2026-11-24T19:00:01Z {}\n")
-    assert [text for _, text in lines] == ["hello world", "{}"]
+def test_every_xdist_process_begins_with_one_of_the_first_tests() -> None:
+    from podlife.plugin import declared_ids, first_of_each
+
+    order = list(range(10))
+    assert first_of_each(order, 4) == [0, 4, 1, 5, 2, 6, 3, 7, 8, 9]  # process i gets [i, 4 + i] first
+    assert first_of_each(order[:5], 4) == [0, 4, 1, 2, 3]
+    ids = declared_ids([str(REPO / "scenarios")])
+    assert {"startup-order", "restart-back-off", "rolling-update-no-downtime"} <= ids and len(ids) == 18

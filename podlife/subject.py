@@ -1,0 +1,169 @@
+"""The subject of a claim: a manifest of the chapter's shape, and which container is which.
+
+The chapter's pod has a web app serving the chapter's API on a declared port and a
+PostgreSQL container.  podlife finds them by what the manifest says, never by our image's
+name: the database is the container that runs PostgreSQL (its image, or the official
+image's documented ``POSTGRES_*`` settings); the web app is another container that declares
+a ``containerPort``.  A manifest that cannot serve is refused up front, in one line naming
+the file and what is missing, before any cluster work.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+POSTGRES_SETTINGS = ("POSTGRES_PASSWORD", "POSTGRES_USER", "POSTGRES_DB")
+WORKLOADS = ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet", "Job")
+
+
+NEXT = "podlife-next"
+
+
+def next_tag(image: str) -> str:
+    """The same image under a second tag, the "next version" an update changes to: so an
+    update changes the version, never the app.  ``web:1.2`` -> ``web:1.2-podlife-next``."""
+    ref = image.split("@", 1)[0]
+    repo, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "")
+    return f"{repo}:{tag}-{NEXT}" if tag else f"{repo}:{NEXT}"
+
+
+def pull_policy(container: dict[str, Any]) -> str:
+    """The container's pull policy, defaulted as the API server defaults it."""
+    if container.get("imagePullPolicy"):
+        return str(container["imagePullPolicy"])
+    image = str(container["image"])
+    last = image.split("@", 1)[0].rsplit("/", 1)[-1]
+    untagged_or_latest = ":" not in last or last.endswith(":latest")
+    return "Always" if untagged_or_latest and "@" not in image else "IfNotPresent"
+
+
+class SubjectError(ValueError):
+    """A manifest podlife cannot measure; the message is one line naming the file."""
+
+
+def read(path: Path) -> list[dict[str, Any]]:
+    """Every document of a manifest file, or of every ``*.yml``/``*.yaml`` in a directory."""
+    files = sorted([*path.glob("*.yml"), *path.glob("*.yaml")]) if path.is_dir() else [path]
+    if not files:
+        raise SubjectError(f"{path}: no manifest files in this directory")
+    docs: list[dict[str, Any]] = []
+    for file in files:
+        try:
+            loaded = list(yaml.safe_load_all(file.read_text()))
+        except OSError as exc:
+            raise SubjectError(f"{file}: cannot read it ({exc.strerror})") from None
+        except yaml.YAMLError as exc:
+            where = getattr(exc, "problem_mark", None)
+            line = f" at line {where.line + 1}" if where else ""
+            raise SubjectError(f"{file}: not YAML{line}: {getattr(exc, 'problem', exc)}") from None
+        for doc in loaded:
+            if doc is None:
+                continue
+            if not isinstance(doc, dict) or "kind" not in doc:
+                raise SubjectError(f"{file}: a document is not a Kubernetes object (no 'kind')")
+            docs.append(doc)
+    if not docs:
+        raise SubjectError(f"{path}: holds no Kubernetes object")
+    return docs
+
+
+def pod_spec(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The pod spec of a Pod or of a workload's template; None for anything else."""
+    if doc.get("kind") == "Pod":
+        return doc.setdefault("spec", {})
+    if doc.get("kind") in WORKLOADS:
+        return doc.setdefault("spec", {}).setdefault("template", {}).setdefault("spec", {})
+    return None
+
+
+def containers(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every container of the document's pod spec, init containers (sidecars) included."""
+    spec = pod_spec(doc)
+    if spec:
+        yield from spec.get("initContainers") or []
+        yield from spec.get("containers") or []
+
+
+def is_postgres(container: dict[str, Any]) -> bool:
+    image = str(container.get("image", "")).split("@")[0].rsplit(":", 1)[0]
+    names = {e.get("name") for e in container.get("env") or []}
+    return image.rsplit("/", 1)[-1] == "postgres" or bool(names & set(POSTGRES_SETTINGS))
+
+
+def declared_port(container: dict[str, Any]) -> int | None:
+    ports = [p.get("containerPort") for p in container.get("ports") or [] if p.get("containerPort")]
+    return int(ports[0]) if ports else None
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A manifest measured by a claim, and the roles of its containers."""
+
+    path: Path
+    docs: list[dict[str, Any]] = field(repr=False)
+    web: str  # the container serving the chapter's API
+    db: str  # the PostgreSQL container
+    port: int  # the web container's declared port
+    web_image: str
+
+    @classmethod
+    def load(cls, path: Path) -> Subject:
+        docs = read(path)
+        everything = [c for d in docs for c in containers(d)]
+        if not everything:
+            raise SubjectError(f"{path}: no Pod (and no workload with a pod template)")
+        db = next((c for c in everything if is_postgres(c)), None)
+        if db is None:
+            raise SubjectError(
+                f"{path}: no database container (one running PostgreSQL: a postgres image, "
+                f"or the settings {', '.join(POSTGRES_SETTINGS)})"
+            )
+        web = next((c for c in everything if c is not db and declared_port(c)), None)
+        if web is None:
+            raise SubjectError(
+                f"{path}: no container that serves the chapter's API on a declared port "
+                "(a container other than the database with ports[].containerPort)"
+            )
+        return cls(path, docs, web["name"], db["name"], declared_port(web) or 0, web["image"])
+
+    @property
+    def pod(self) -> str:
+        """The name of the manifest's one bare Pod (the chapter's ``web2``)."""
+        names = [d["metadata"]["name"] for d in self.docs if d.get("kind") == "Pod"]
+        if len(names) != 1:
+            raise SubjectError(f"{self.path}: expected exactly one Pod, found {len(names)}")
+        return names[0]
+
+    def service(self, docs: list[dict[str, Any]] | None = None) -> tuple[str, int]:
+        """The Service in front of the web container: its name and port."""
+        docs = self.docs if docs is None else docs
+        holder = next(d for d in docs if any(c["name"] == self.web for c in containers(d)))
+        meta = holder["metadata"] if holder["kind"] == "Pod" else holder["spec"]["template"]["metadata"]
+        labels = meta.get("labels") or {}
+        for doc in docs:
+            selector = doc.get("spec", {}).get("selector") if doc.get("kind") == "Service" else None
+            if selector and all(labels.get(k) == v for k, v in selector.items()):
+                return doc["metadata"]["name"], int(doc["spec"]["ports"][0]["port"])
+        raise SubjectError(f"{self.path}: no Service selects the pods of the web container")
+
+    def loaded(self, image_map: dict[str, str]) -> list[dict[str, Any]]:
+        """A fresh copy of the documents, their images mapped to what the cluster holds."""
+        docs = copy.deepcopy(self.docs)
+        for doc in docs:
+            for container in containers(doc):
+                container["image"] = image_map.get(container["image"], container["image"])
+        return docs
+
+    def host_ports(self) -> bool:
+        """Whether any container binds a port of its node."""
+        return any(p.get("hostPort") for d in self.docs for c in containers(d) for p in c.get("ports") or [])
+
+    def images(self) -> dict[str, str]:
+        """Image -> pull policy, for every container (the images a cluster must hold)."""
+        return {c["image"]: pull_policy(c) for d in self.docs for c in containers(d)}

@@ -1,0 +1,108 @@
+"""podlife.resources and podlife.progress: what scenarios hold of the cluster, checked across real
+processes (as pytest-xdist's workers are), and the run's progress and schedule."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from podlife import progress, resources
+from podlife.claims import Needs
+from podlife.errors import SetupError
+from podlife.wait import poll_until
+
+WORKERS = ["w1", "w2"]
+
+
+FORK = multiprocessing.get_context("fork")  # before this process holds a lock: none is inherited
+
+
+def hold_in_another_process(
+    base: Path, needs: Needs, seconds: float, *, go: Any = None, workers: list[str] = WORKERS
+) -> tuple[Any, Any]:
+    """A second process takes ``needs`` (once ``go`` is set, if given) and keeps it ``seconds``."""
+    ready = FORK.Event()
+
+    def hold() -> None:
+        if go is not None:
+            go.wait(10)
+        held = resources.acquire(base, "other", needs, True, workers, timeout=10)
+        ready.set()
+        time.sleep(seconds)  # holding, as a scenario does while it runs
+        held.release()
+
+    proc = FORK.Process(target=hold, daemon=True)
+    proc.start()
+    return proc, ready
+
+
+def test_scenarios_on_one_worker_share_it_and_host_ports_go_one_per_worker(tmp_path: Path) -> None:
+    a = resources.acquire(tmp_path, "a", Needs(), True, WORKERS)
+    b = resources.acquire(tmp_path, "b", Needs(), True, WORKERS)
+    assert {a.node, b.node} == {"w1", "w2"}  # the host port of each worker is taken once
+    c = resources.acquire(tmp_path, "c", Needs(host_ports=False), False, WORKERS)
+    assert c.node in WORKERS  # without host ports it shares a worker
+    with pytest.raises(SetupError, match="hostport-w"):
+        resources.acquire(tmp_path, "d", Needs(), True, WORKERS, timeout=0.5)
+    a.release()
+    assert resources.acquire(tmp_path, "d", Needs(), True, WORKERS, timeout=5).node == a.node
+
+
+def test_a_worker_being_stopped_is_nobody_elses(tmp_path: Path) -> None:
+    proc, ready = hold_in_another_process(tmp_path, Needs(stops_node=True), 3)
+    assert ready.wait(10)
+    held = json.loads((tmp_path / "ledger.json").read_text())["other"]
+    stopped = held["node"]
+    assert held["exclusive"] == [f"node-{stopped}", f"hostport-{stopped}"]
+    one = resources.acquire(tmp_path, "one", Needs(), True, WORKERS, timeout=1)
+    assert one.node != stopped
+    waited: list[str] = []
+    began = time.monotonic()
+    spread = resources.acquire(tmp_path, "all", Needs(nodes="all"), False, WORKERS, waiting=waited.append)
+    assert time.monotonic() - began > 1  # it waited for the stopper to finish
+    assert waited and f"node-{stopped} (other)" in waited[0]
+    assert spread.node is None and sorted(spread.names) == ["node-w1", "node-w2"]
+    proc.join(5)
+
+
+def test_a_stopper_that_waits_reserves_its_worker(tmp_path: Path) -> None:
+    go = FORK.Event()
+    proc, stopping = hold_in_another_process(tmp_path, Needs(stops_node=True), 0, go=go, workers=["w1"])
+    first = resources.acquire(tmp_path, "first", Needs(), True, ["w1"])
+    go.set()
+    poll_until(
+        "the stopper's reservation", lambda: resources.reserved(tmp_path, ["w1"], set()) == {"w1"}, timeout=10
+    )
+    newcomer = resources.acquire(tmp_path, "newcomer", Needs(host_ports=False), False, WORKERS, timeout=2)
+    assert newcomer.node == "w2"  # the reserved worker takes no new scenario
+    first.release()
+    assert stopping.wait(10)
+    proc.join(10)
+
+
+def test_cpu_is_held_by_one_measurement_at_a_time(tmp_path: Path) -> None:
+    held = resources.acquire(tmp_path, "a", Needs(nodes="all", cpu=True), False, WORKERS)
+    with pytest.raises(SetupError, match="cpu"):
+        resources.acquire(tmp_path, "b", Needs(nodes="all", cpu=True), False, WORKERS, timeout=0.3)
+    held.release()
+
+
+def test_progress_status_and_schedule(tmp_path: Path) -> None:
+    log = tmp_path / "progress.jsonl"
+    progress.record(log, "s.py::test_a", "running", node="w1")
+    progress.record(log, "s.py::test_b", "waiting", on="hostport-w1 (test_a)")
+    progress.record(log, "s.py::test_a", "tearing down")
+    progress.record(log, "s.py::test_a", "done")
+    entries = progress.read(log)
+    line = progress.status(entries, 2, entries[0]["at"])
+    assert "done 1/2" in line and "waiting: b (for hostport-w1 (test_a))" in line
+    table = progress.schedule(entries)
+    assert "| `a` |" in table and "| w1 |" in table
+    durations = tmp_path / "durations.json"
+    progress.store_durations(durations, entries)
+    assert set(progress.durations(durations)) == {"s.py::test_a"}

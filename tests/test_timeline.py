@@ -1,0 +1,131 @@
+"""podlife.timeline: the merged timeline and the named checks over a pod's watch history."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kubernetes import client
+
+from podlife import timeline
+from podlife.watch import Event
+
+T0 = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
+
+
+def pod(uid: str, web: tuple[str, int], db: tuple[str, int], *, ready: bool = True) -> client.V1Pod:
+    def status(name: str, cid: str, restarts: int) -> client.V1ContainerStatus:
+        return client.V1ContainerStatus(
+            name=name,
+            container_id=f"containerd://{cid}",
+            restart_count=restarts,
+            ready=ready,
+            image="i",
+            image_id="",
+            state=client.V1ContainerState(running=client.V1ContainerStateRunning(started_at=T0)),
+        )
+
+    return client.V1Pod(
+        metadata=client.V1ObjectMeta(name="web2", uid=uid),
+        spec=client.V1PodSpec(containers=[], node_name="worker"),
+        status=client.V1PodStatus(
+            phase="Running", container_statuses=[status("web", *web), status("db", *db)]
+        ),
+    )
+
+
+def history(*pods: Any) -> timeline.History:
+    return [(T0 + timedelta(seconds=i), p) for i, p in enumerate(pods)]
+
+
+QUITS = history(
+    pod("u1", ("w1", 0), ("d1", 0)),
+    pod("u1", ("w1", 0), ("d1", 0), ready=False),
+    pod("u1", ("w2", 1), ("d1", 0)),
+    pod("u1", ("w3", 2), ("d1", 0)),
+)
+
+
+def test_restarted_counts_restarts_after_the_action() -> None:
+    assert timeline.restarted(QUITS, "web", 2).ok
+    assert not timeline.restarted(QUITS, "web", 1).ok
+    assert timeline.restarted(QUITS, "web", 1, since=T0 + timedelta(seconds=2)).ok
+    check = timeline.restarted(QUITS, "db", 1)
+    assert not check.ok and "restartCount 0 -> 0" in check.detail
+
+
+def test_a_restart_count_that_goes_down_is_no_restart() -> None:
+    reset = history(
+        pod("u1", ("w1", 3), ("d1", 0)), pod("u1", ("w2", 0), ("d1", 0)), pod("u1", ("w3", 1), ("d1", 0))
+    )
+    check = timeline.restarted(reset, "web", -2)
+    assert not check.ok and "went down" in check.detail
+
+
+def test_unchanged_and_same_pod() -> None:
+    assert timeline.unchanged(QUITS, "db").ok
+    assert not timeline.unchanged(QUITS, "web").ok
+    assert timeline.same_pod(QUITS).ok
+    replaced = [*QUITS, (T0 + timedelta(seconds=9), pod("u2", ("w9", 0), ("d9", 0)))]
+    assert not timeline.same_pod(replaced).ok
+    assert not timeline.unchanged(replaced, "db").ok
+    assert not timeline.unchanged([], "db").ok
+
+
+def test_starts_before_reads_one_clock() -> None:
+    assert timeline.starts_before("web", 10.0, "db", 10.12).ok
+    check = timeline.starts_before("web", 10.2, "db", 10.1)
+    assert not check.ok and "-100 ms" in check.detail
+
+
+def test_the_timeline_merges_watch_events_and_actions() -> None:
+    events = [Event(at, "MODIFIED", p) for at, p in QUITS]
+    entries = timeline.pod_entries(events)
+    texts = [e.text for e in entries]
+    assert "web2/web: running, restarts 1, ready" in texts
+    assert texts.count("web2/db: running, restarts 0, ready") == 2  # not ready, then ready again
+    acted = timeline.Entry(T0 + timedelta(seconds=1.5), "podlife", "GET /quit #1")
+    rendered = timeline.render([*entries, acted])
+    lines = rendered.splitlines()
+    assert lines[0].startswith("timeline (0 = 2026-11-25T12:00:00.000")
+    assert any("1.500s  podlife GET /quit #1" in line for line in lines)
+    assert [line for line in lines if "podlife" in line] == [line for line in lines if "GET /quit" in line]
+
+
+def test_instances_pair_each_end_with_the_next_start() -> None:
+    def status(cid: str, started: int, last: tuple[str, int, int] | None) -> client.V1Pod:
+        terminated = (
+            client.V1ContainerState(
+                terminated=client.V1ContainerStateTerminated(
+                    container_id=f"c://{last[0]}",
+                    exit_code=42,
+                    started_at=T0 + timedelta(seconds=last[1]),
+                    finished_at=T0 + timedelta(seconds=last[2]),
+                )
+            )
+            if last
+            else client.V1ContainerState()
+        )
+        s = client.V1ContainerStatus(
+            name="web",
+            container_id=f"c://{cid}",
+            restart_count=0,
+            ready=True,
+            image="i",
+            image_id="",
+            state=client.V1ContainerState(
+                running=client.V1ContainerStateRunning(started_at=T0 + timedelta(seconds=started))
+            ),
+            last_state=terminated,
+        )
+        return client.V1Pod(
+            metadata=client.V1ObjectMeta(name="web2", uid="u"),
+            spec=client.V1PodSpec(containers=[]),
+            status=client.V1PodStatus(container_statuses=[s]),
+        )
+
+    seen = history(status("a", 0, None), status("b", 12, ("a", 0, 10)), status("c", 43, ("b", 12, 22)))
+    runs = timeline.instances(seen, "web")
+    assert [r["id"] for r in runs] == ["c://a", "c://b", "c://c"]
+    assert [(b["started"] - a["ended"]).total_seconds() for a, b in itertools.pairwise(runs)] == [2.0, 21.0]
