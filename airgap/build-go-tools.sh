@@ -13,9 +13,9 @@ export CGO_ENABLED=0 GOFLAGS=-mod=mod
 gobuild() { # NAME MODULE@VERSION PACKAGE [extra go build args]
   local name=$1 mod=$2 pkg=$3; shift 3
   echo "building $name from $mod" >&2
-  mkdir -p "$work/$name"
+  rm -rf "${work:?}/$name" && mkdir -p "$work/$name"   # a fresh module: no requirement of an earlier pin stays
   (cd "$work/$name"
-   [ -f go.mod ] || go mod init "podlife.local/$name" >/dev/null 2>&1
+   go mod init "podlife.local/$name" >/dev/null 2>&1
    go get "$mod"
    go build -trimpath "$@" -o "$out/$name" "$pkg")
 }

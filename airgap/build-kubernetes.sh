@@ -11,10 +11,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
 . "$here/versions.env"
 out=$1 work=$2
-mkdir -p "$out" "$work"
+rm -rf "${work:?}" && mkdir -p "$out" "$work"   # a fresh module: no requirement of an earlier pin stays
 cd "$work"
 export CGO_ENABLED=0 GOFLAGS=-mod=mod
-[ -f go.mod ] || go mod init podlife.local/k8sbuild
+go mod init podlife.local/k8sbuild
 kmod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | jq -r .GoMod)
 for m in $(go mod edit -json "$kmod" | jq -r '.Replace[] | select(.New.Path|startswith("./staging/")) | .Old.Path'); do
   if go mod download "$m@$K8S_STAGING" >/dev/null 2>&1; then

@@ -21,10 +21,6 @@ chmod 0755 "$root"/usr/local/bin/* "$root"/kind/bin/* "$root/kind" "$root/kind/b
 ln -sf /usr/bin/containerd "$root/usr/local/bin/containerd"   # kind's unit starts /usr/local/bin/containerd
 install -m0755 "$crictl" "$root/usr/local/bin/crictl"
 mkdir -p "$root/opt/cni/bin" && cp -a "$root/usr/lib/cni/." "$root/opt/cni/bin/"   # containerd's default bin_dir
-install -m0755 "$here/node/podlife-netsync" "$root/usr/local/bin/podlife-netsync"
-install -m0644 "$here/node/podlife-netsync.service" "$root/etc/systemd/system/podlife-netsync.service"
-# Our components are named podlife.local/k8s/*, and so is the pod sandbox image.
-sed -i "s#sandbox_image = .*#sandbox_image = \"podlife.local/k8s/pause:$PAUSE_VERSION\"#" "$root/etc/containerd/config.toml"
 # Without CAP_SYS_RESOURCE in the host's bounding set (this project's machines) no process
 # in a node may lower its oom_score_adj, as runc does for every pod container: containerd
 # must clamp the value to its own, as kind's entrypoint arranges for rootless nodes.  The
@@ -39,7 +35,7 @@ rm -f "$root"/lib/systemd/system/multi-user.target.wants/* "$root"/etc/systemd/s
   "$root"/lib/systemd/system/local-fs.target.wants/* "$root"/lib/systemd/system/sockets.target.wants/*udev* \
   "$root"/lib/systemd/system/sockets.target.wants/*initctl* "$root"/lib/systemd/system/basic.target.wants/*
 echo "ReadKMsg=no" >>"$root/etc/systemd/journald.conf"
-chroot "$root" systemctl enable kubelet.service containerd.service undo-mount-hacks.service podlife-netsync.service
+chroot "$root" systemctl enable kubelet.service containerd.service undo-mount-hacks.service
 chroot "$root" systemctl mask systemd-binfmt.service
 mkdir -p "$root/etc/kubernetes/manifests"
 rm -f "$root/etc/machine-id"; touch "$root/etc/machine-id"

@@ -1,7 +1,9 @@
-"""Command line: ``python -m podlife cluster up|down|status``.
+"""Command line: ``python -m podlife cluster up|down|status|load IMAGE...|logs DIR``.
 
 ``cluster up`` prints the kubeconfig path as its last line, so scripts can do
-``KUBECONFIG=$(python -m podlife cluster up | tail -n1)``.
+``KUBECONFIG=$(python -m podlife cluster up | tail -n1)``.  ``cluster load`` puts images of
+this machine's Docker into the nodes (your own web image, say); ``cluster logs`` writes the
+nodes' logs (``kind export logs``) into a directory.
 """
 
 from __future__ import annotations
@@ -22,8 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m podlife", description=__doc__)
     sub = parser.add_subparsers(dest="area", required=True)
     cl = sub.add_parser("cluster", help="the kind cluster the scenarios run on")
-    cl.add_argument("action", choices=["up", "down", "status"])
+    cl.add_argument("action", choices=["up", "down", "status", "load", "logs"])
+    cl.add_argument("names", nargs="*", help="load: the images; logs: the directory")
     args = parser.parse_args(argv)
+    if args.action in ("load", "logs") and not args.names:
+        parser.error(
+            f"cluster {args.action} needs {'one or more images' if args.action == 'load' else 'a directory'}"
+        )
 
     from podlife import cluster, lock
 
@@ -32,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
             print(cluster.up())
         elif args.action == "down":
             cluster.down()
+        elif args.action == "load":
+            cluster.load(args.names)
+        elif args.action == "logs":
+            cluster.export_logs(Path(args.names[0]))
         else:
             who = lock.holder(cluster.kubeconfig_path())
             if who:

@@ -77,10 +77,12 @@ class Artefact:
     builder: Callable[[Artefact], None]
     after: list[Artefact] = field(default_factory=list)
     image: str | None = None  # set for image artefacts
+    salt: str = ""  # another input that is no file (the id of a base image, say)
 
     @cached_property
     def inputs(self) -> str:
         digest = hashlib.sha256(hash_files([*self.recipe, AIRGAP / "versions.env"]).encode())
+        digest.update(self.salt.encode())
         for dep in self.after:
             digest.update(dep.inputs.encode())
         return digest.hexdigest()[:16]

@@ -19,22 +19,19 @@ import yaml
 from kubernetes import client, config
 from pytest_kind import KindCluster
 
-from podlife import netsync, storage
-from podlife.artefacts import versions
+from podlife import storage
 from podlife.engine import ensure_docker
-from podlife.images import WEB_IMAGE, Toolset, prepare
+from podlife.images import Toolset, prepare
 from podlife.lock import exclusive
 from podlife.paths import cache_dir
-from podlife.steps import StepFailed, log_path, output, say, step
+from podlife.steps import StepFailed, log_path, output, run, say, step
+from podlife.subject import Subject, next_tag
+from podlife.tools import resolve_any
 from podlife.wait import WaitTimeout
 from podlife.watch import wait_for
 
 NAME = os.environ.get("PODLIFE_CLUSTER", "podlife")
 POD_SUBNET = "10.244.0.0/16"
-# A NodePort of the control plane published on the host's loopback: Services are reached
-# through kube-proxy from this machine, as a load balancer would reach them.
-SERVICE_NODE_PORT = 30080
-SERVICE_HOST_PORT = int(os.environ.get("PODLIFE_SERVICE_PORT", "30080"))
 READY_TIMEOUT_S = 300
 
 
@@ -49,7 +46,8 @@ def kubeconfig_path() -> Path:
 
 
 def kind_config(tools: Toolset) -> dict[str, Any]:
-    """The cluster's kind configuration (written next to the kubeconfig for people to read)."""
+    """The cluster's kind configuration (written next to the kubeconfig for people to read): the
+    same for upstream and air-gapped node images, which install their own CNI and storage."""
     node = {"image": tools.node_image}
     cfg: dict[str, Any] = {
         "kind": "Cluster",
@@ -57,56 +55,35 @@ def kind_config(tools: Toolset) -> dict[str, Any]:
         "networking": {"podSubnet": POD_SUBNET},
         # Exactly one control plane: more would need kind's load-balancer image.
         "nodes": [
-            {
-                "role": "control-plane",
-                **node,
-                "extraPortMappings": [
-                    {
-                        "containerPort": SERVICE_NODE_PORT,
-                        "hostPort": SERVICE_HOST_PORT,
-                        "listenAddress": "127.0.0.1",
-                        "protocol": "TCP",
-                    }
-                ],
-            },
+            {"role": "control-plane", **node},
             {"role": "worker", **node},
             {"role": "worker", **node},
         ],
     }
-    if tools.airgapped:
-        pins = versions()
-        # kindnetd cannot be built here: podlife-netsync in the node image wires pods instead.
-        cfg["networking"].update(disableDefaultCNI=True, kubeProxyMode="nftables")
-        cfg["kubeadmConfigPatches"] = [
-            yaml.safe_dump(
-                {
-                    "kind": "ClusterConfiguration",
-                    "imageRepository": "podlife.local/k8s",
-                    "dns": {"imageTag": pins["COREDNS_VERSION"]},
-                    "etcd": {"local": {"imageTag": pins["ETCD_VERSION"].lstrip("v") + "-0"}},
-                }
-            )
-        ]
+    mirror = os.environ.get("PODLIFE_REGISTRY_MIRROR")
+    if mirror:  # set only by the offline rehearsal of the upstream path (podlife.rehearsal)
+        cfg["containerdConfigPatches"] = [MIRROR_PATCH.format(mirror=mirror)]
     return cfg
 
 
-def kind_cluster(tools: Toolset) -> KindCluster:
-    """pytest-kind's handle on the cluster, with our kind and kubectl; where kind is not
-    installed (a registry is reachable there), pytest-kind fetches our pinned kind version."""
-    if tools.kind is None:
-        import pytest_kind.cluster
+# Docker Hub's images through a mirror, in containerd 1.6's and 2.x's own config (config.toml)
+MIRROR_PATCH = """[plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]
+  endpoint = ["{mirror}"]
+"""
 
-        pytest_kind.cluster.KIND_VERSION = versions()["KIND_VERSION"]  # read at its import; ours is pinned
+
+def kind_cluster(tools: Toolset) -> KindCluster:
+    """pytest-kind's handle on the cluster, with the kind and kubectl podlife resolved."""
     return KindCluster(NAME, kubeconfig=kubeconfig_path(), kind_path=tools.kind, kubectl_path=tools.kubectl)
 
 
 def exists(tools: Toolset) -> bool:
-    kind = str(tools.kind or "kind")
+    kind = str(tools.kind)
     return NAME in output([kind, "get", "clusters"]).split()
 
 
 def node_containers(tools: Toolset) -> list[str]:
-    return output([str(tools.kind or "kind"), "get", "nodes", "--name", NAME]).split()
+    return output([str(tools.kind), "get", "nodes", "--name", NAME]).split()
 
 
 def healthy(tools: Toolset) -> str | None:
@@ -196,7 +173,8 @@ def _bring_up() -> Path:
             say(f"reusing cluster {NAME}")
         else:
             say(f"cluster {NAME} cannot be reused ({reason}): recreating it")
-            down(tools)
+            with step(f"kind delete cluster {NAME}"):
+                cluster.delete()
     if not exists(tools):
         cfg_path = cluster_dir() / "kind.yaml"
         cfg_path.write_text(yaml.safe_dump(kind_config(tools), sort_keys=False))
@@ -208,32 +186,63 @@ def _bring_up() -> Path:
                     "kind create cluster",
                     f"exit status {exc.returncode}; the nodes' logs: {tools.kind} export logs --name {NAME}",
                 ) from exc
-        if tools.airgapped:
-            with step("give podlife-netsync its credentials in every node"):
-                netsync.install(api().api_client, str(tools.kind), NAME, node_containers(tools))
         with step("wait for nodes Ready and kube-system Running"):
             try:
                 wait_ready()
             except WaitTimeout as exc:
                 raise StepFailed(
                     "cluster readiness",
-                    str(exc) + f"\n  kubelet logs: docker exec {NAME}-worker "
-                    "journalctl -u kubelet -u podlife-netsync --no-pager",
+                    str(exc) + f"\n  the nodes' logs: {tools.kind} export logs --name {NAME}",
                 ) from exc
-    load_images(tools)
-    with step("node-local storage (StorageClass)"):
-        storage.for_podlife_cluster(kubeconfig_path())
+    load_images(tools, list(tools.load))
+    storage_class = storage.node_local_class(api().api_client)
+    if storage_class is None:
+        raise StepFailed(
+            "node-local storage",
+            f"the node image {tools.node_image} installed no rancher.io/local-path class",
+        )
+    say(f"node-local volumes: StorageClass {storage_class}")
+    with step("cluster services (DNS, volume provisioner) on the control plane"):
+        services_on_control_plane(api().api_client)
     with step("cluster DNS: resolve kubernetes.default from a pod"):
-        say(f"kubernetes.default.svc.cluster.local is {resolve_from_a_pod()}")
+        say(f"kubernetes.default.svc.cluster.local is {resolve_from_a_pod(tools.probe_image)}")
     return kubeconfig_path()
+
+
+CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
+# Cluster services that would otherwise run on a worker: a scenario that stops a worker must
+# not take DNS or the volume provisioner away from the scenarios running beside it.
+SERVICES = (
+    ("kube-system", "coredns"),
+    ("local-path-storage", "local-path-provisioner"),
+)
+
+
+def services_on_control_plane(api_client: client.ApiClient) -> None:
+    apps = client.AppsV1Api(api_client)
+    tolerations = [
+        {"key": CONTROL_PLANE, "operator": "Exists", "effect": "NoSchedule"},
+        {"key": "CriticalAddonsOnly", "operator": "Exists"},
+    ]
+    patch = {
+        "spec": {"template": {"spec": {"nodeSelector": {CONTROL_PLANE: ""}, "tolerations": tolerations}}}
+    }
+    for namespace, name in SERVICES:
+        try:
+            apps.patch_namespaced_deployment(name, namespace, patch)
+        except client.ApiException as exc:
+            if exc.status == 404:
+                continue
+            raise
+        storage.wait_available(api_client, namespace, name)
 
 
 DNS_PROBE = "import socket; print(socket.gethostbyname('kubernetes.default.svc.cluster.local'))"
 
 
-def resolve_from_a_pod(timeout: float = 120) -> str:
-    """Run a pod (the web image has Python) that resolves the API's Service name through
-    CoreDNS and the pod network; return the address it printed."""
+def resolve_from_a_pod(image: str, timeout: float = 120) -> str:
+    """Run a pod (podlife's probe image: plain Python) that resolves the API's Service name
+    through CoreDNS and the pod network; return the address it printed."""
     core = api()
     name = f"podlife-dns-{int(time.time())}"
     pod = client.V1Pod(
@@ -243,8 +252,8 @@ def resolve_from_a_pod(timeout: float = 120) -> str:
             containers=[
                 client.V1Container(
                     name="probe",
-                    image=WEB_IMAGE,
-                    image_pull_policy="Never",
+                    image=image,
+                    image_pull_policy="IfNotPresent",
                     command=["python3", "-c", DNS_PROBE],
                 )
             ],
@@ -270,22 +279,22 @@ def resolve_from_a_pod(timeout: float = 120) -> str:
         core.delete_namespaced_pod(name, "default", grace_period_seconds=0)
 
 
-def load_images(tools: Toolset) -> None:
-    """Load the images into the workers (the control plane runs none of our pods), in one
-    kind call: one archive, imported once per node; kind skips images already there."""
+def load_images(tools: Toolset, images: list[str]) -> None:
+    """Load local images into the workers (the control plane runs none of the scenarios' pods),
+    in one kind call: one archive, imported once per node; kind skips images already there."""
     workers = [n for n in node_containers(tools) if not n.endswith("-control-plane")]
     log = log_path("kind-load")
-    with step(f"load {', '.join(tools.load)} into {', '.join(workers)}", log), log.open("ab") as out:
+    with step(f"load {', '.join(images)} into {', '.join(workers)}", log), log.open("ab") as out:
         proc = subprocess.run(
             [
-                str(tools.kind or "kind"),
+                str(tools.kind),
                 "load",
                 "docker-image",
                 "--name",
                 NAME,
                 "--nodes",
                 ",".join(workers),
-                *tools.load,
+                *images,
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -295,13 +304,61 @@ def load_images(tools: Toolset) -> None:
         raise StepFailed("kind load docker-image", f"exit status {proc.returncode}", log)
 
 
-def down(tools: Toolset | None = None) -> None:
-    """Delete the cluster (building nothing: any kind binary can delete it)."""
-    kind = Path(tools.kind if tools and tools.kind else installed_kind())
+def local_image(image: str) -> bool:
+    return (
+        subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False).returncode
+        == 0
+    )
+
+
+def load_subject_images(tools: Toolset, subjects: list[Subject]) -> None:
+    """Bring your own image: every image a measured manifest names that the cluster cannot pull
+    by itself (pull policy Never or IfNotPresent) and this machine's Docker holds is loaded into
+    the nodes, with the next version of each web image (the same image under podlife's next
+    tag) that the update claims change to."""
+    wanted: list[str] = []
+    for subject in subjects:
+        for image, policy in subject.images().items():
+            image = tools.image_map.get(image, image)
+            if policy != "Always" and local_image(image):
+                wanted.append(image)
+            elif policy == "Never":
+                say(f"{subject.path}: image {image} is not in this machine's Docker; its pods will not start")
+        web = tools.image_map.get(subject.web_image, subject.web_image)
+        if local_image(web):
+            output(["docker", "tag", web, next_tag(web)])
+            wanted.append(next_tag(web))
+    load_images(tools, sorted(set(wanted)))
+
+
+def load(images: list[str]) -> None:
+    """``python -m podlife cluster load IMAGE...``: images of this machine's Docker into the nodes."""
+    missing = [i for i in images if not local_image(i)]
+    if missing:
+        raise StepFailed("cluster load", f"not in this machine's Docker: {', '.join(missing)}")
+    with exclusive(kubeconfig_path(), "cluster load"):
+        kind = resolve_any("kind", cache_dir() / "bin" / "tools" / "kind")
+        workers = [
+            n
+            for n in output([str(kind), "get", "nodes", "--name", NAME]).split()
+            if not n.endswith("-control-plane")
+        ]
+        if not workers:
+            raise StepFailed("cluster load", f"no cluster {NAME}: `python -m podlife cluster up` first")
+        run(
+            f"kind load {' '.join(images)}",
+            [kind, "load", "docker-image", "--name", NAME, "--nodes", ",".join(workers), *images],
+            log="kind-load",
+        )
+
+
+def export_logs(dest: Path) -> None:
+    kind = resolve_any("kind", cache_dir() / "bin" / "tools" / "kind")
+    run(f"kind export logs {dest}", [kind, "export", "logs", str(dest), "--name", NAME], log="kind-logs")
+
+
+def down() -> None:
+    """Delete the cluster (building nothing: any kind can delete a cluster)."""
+    kind = resolve_any("kind", cache_dir() / "bin" / "tools" / "kind")
     with exclusive(kubeconfig_path(), "cluster down"), step(f"kind delete cluster {NAME}"):
         KindCluster(NAME, kubeconfig=kubeconfig_path(), kind_path=kind).delete()
-
-
-def installed_kind() -> str:
-    built = cache_dir() / "bin" / "tools" / "kind"
-    return str(built) if built.exists() else "kind"

@@ -43,3 +43,16 @@ def test_status_with_api_server_down(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert cli.main(["cluster", "status"]) == 1
     err = capsys.readouterr().err
     assert "step 'cluster status' failed" in err and "does not answer" in err and str(path) in err
+
+
+def test_load_names_the_images_this_machine_does_not_have(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setattr(cluster, "local_image", lambda image: image == "mine:1")
+    assert cli.main(["cluster", "load", "mine:1", "nowhere:2"]) == 1
+    err = capsys.readouterr().err
+    assert "not in this machine's Docker: nowhere:2" in err and "Traceback" not in err
+
+
+def test_load_and_logs_need_their_argument(capsys) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["cluster", "load"])
+    assert "needs one or more images" in capsys.readouterr().err

@@ -9,10 +9,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=version.env
 . "$here/version.env"
 context=$1 work=$2
-mkdir -p "$context" "$work"
+rm -rf "${work:?}" && mkdir -p "$context" "$work"   # a fresh module each build
 export CGO_ENABLED=0 GOFLAGS=-mod=mod
 cd "$work"
-[ -f go.mod ] || go mod init podlife.local/local-path-provisioner >/dev/null 2>&1
+go mod init podlife.local/local-path-provisioner >/dev/null 2>&1
 go get "github.com/rancher/local-path-provisioner@$LOCAL_PATH_VERSION"
 go build -trimpath -ldflags "-s -w -X main.VERSION=$LOCAL_PATH_VERSION" \
   -o "$context/local-path-provisioner" github.com/rancher/local-path-provisioner
