@@ -116,6 +116,12 @@ def answers(url: str) -> bool:
         return False
 
 
+def mirrors() -> list[str]:
+    return (
+        json.loads(output(["docker", "info", "--format", "{{json .RegistryConfig.Mirrors}}"]) or "[]") or []
+    )
+
+
 def reload_dockerd() -> None:
     output(["pkill", "-HUP", "-x", "dockerd"])
 
@@ -131,16 +137,22 @@ def docker_hub_mirror(url: str) -> Iterator[None]:
     try:
         poll_until(
             "dockerd to use the mirror",
-            lambda: url in output(["docker", "info", "--format", "{{json .RegistryConfig.Mirrors}}"]),
+            lambda: any(url in m for m in mirrors()),
             timeout=30,
         )
         yield
     finally:
+        # A reload leaves mirrors alone unless the file names them: name none, reload, then put
+        # the file back as it was.
+        DAEMON_JSON.write_text(
+            json.dumps({**json.loads(before or "{}"), "registry-mirrors": []}, indent=2) + "\n"
+        )
+        reload_dockerd()
+        poll_until("dockerd to drop the mirror", lambda: mirrors() == [], timeout=30)
         if before is None:
             DAEMON_JSON.unlink()
         else:
             DAEMON_JSON.write_text(before)
-        reload_dockerd()
 
 
 def podlife(env: dict[str, str], *args: str) -> None:
