@@ -44,13 +44,15 @@ class Needs:
     - ``stops_node``: it stops the worker its pod runs on: nothing else may run there meanwhile.
     - ``cpu``: it measures the workers' free CPU and requests most of it.
     - ``host_ports``: its pods keep the host ports their manifest binds (one such pod per
-      worker at a time); False: podlife removes them, for a claim they do not touch.
+      worker at a time), for a claim about the pod exactly as applied; by default podlife
+      removes them: no claim's measurement goes through them (HTTP goes through a
+      port-forward), and a kept ``hostPort: 8080`` lets one pod per worker run at a time.
     """
 
     nodes: str = "one"
     stops_node: bool = False
     cpu: bool = False
-    host_ports: bool = True
+    host_ports: bool = False
 
 
 @dataclass(frozen=True)

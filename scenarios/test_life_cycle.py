@@ -23,6 +23,7 @@ READY = Claim(
     "ready-2-of-2",
     LIFE_CYCLE,
     "web2 2/2 Running",
+    needs=Needs(host_ports=True),  # the chapter's pod exactly as applied, its hostPort 8080 too
     counters=(
         Counter(
             COUNTER / "db-without-password.yml",
