@@ -71,6 +71,22 @@ def terminated_badly(pod: Any) -> str | None:
     return None
 
 
+def ended_for_good(pod: Any) -> str | None:
+    """Why the pod can never have every container ready, if it never can: a container whose
+    configuration the kubelet refuses, or one that ended and that the pod's restartPolicy does
+    not restart.  (Under ``Always`` a container that exits while starting is restarted and may
+    well become ready: a web app that gives up on a database that is still starting, say.)"""
+    policy = pod.spec.restart_policy or "Always"
+    for name, status in statuses(pod).items():
+        state = status.state
+        if state.waiting and state.waiting.reason == "CreateContainerConfigError":
+            return f"{name} is waiting: {state.waiting.reason} ({state.waiting.message})"
+        ended = state.terminated
+        if ended and (policy == "Never" or (policy == "OnFailure" and ended.exit_code == 0)):
+            return f"{name} ended with exit code {ended.exit_code} and restartPolicy is {policy}"
+    return None
+
+
 def describe(pods: dict[str, Any]) -> dict[str, Any]:
     """A compact summary for timeouts: phase and per-container state."""
     out = {}

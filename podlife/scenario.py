@@ -151,8 +151,8 @@ class Scenario:
             for pod in live.values():
                 if trouble := pods.image_trouble(pod):
                     raise SetupError(f"pod {pod.metadata.name} cannot get its image ({trouble})")
-                if why := pods.terminated_badly(pod):
-                    raise Impossible(f"pod {pod.metadata.name} failed while starting: {why}")
+                if why := pods.ended_for_good(pod):
+                    raise Impossible(f"pod {pod.metadata.name} cannot start: {why}")
             if len(live) == expected and all(pods.all_ready(p) for p in live.values()):
                 return dict(live)
             return None

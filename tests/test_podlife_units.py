@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kubernetes import client
@@ -162,6 +163,22 @@ def test_ready_count_counts_native_sidecars_like_kubectl() -> None:
     )
     assert pods.ready_count(pod) == (1, 2)
     assert not pods.all_ready(pod)
+
+
+def ended(policy: str, exit_code: int) -> Any:
+    web = status("web", False)
+    web.state = client.V1ContainerState(terminated=client.V1ContainerStateTerminated(exit_code=exit_code))
+    return client.V1Pod(
+        spec=client.V1PodSpec(restart_policy=policy, containers=[client.V1Container(name="web")]),
+        status=client.V1PodStatus(phase="Running", container_statuses=[web]),
+    )
+
+
+def test_a_pod_that_will_be_restarted_can_still_become_ready() -> None:
+    assert pods.ended_for_good(ended("Always", 1)) is None  # the kubelet restarts it
+    assert pods.ended_for_good(ended("OnFailure", 1)) is None
+    assert "restartPolicy is Never" in (pods.ended_for_good(ended("Never", 1)) or "")
+    assert "exit code 0" in (pods.ended_for_good(ended("OnFailure", 0)) or "")
 
 
 def test_kubelet_timestamps_parse_to_the_microsecond() -> None:
