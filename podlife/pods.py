@@ -76,14 +76,23 @@ def ended_for_good(pod: Any) -> str | None:
     configuration the kubelet refuses, or one that ended and that the pod's restartPolicy does
     not restart.  (Under ``Always`` a container that exits while starting is restarted and may
     well become ready: a web app that gives up on a database that is still starting, say.)"""
-    policy = pod.spec.restart_policy or "Always"
     for name, status in statuses(pod).items():
         state = status.state
         if state.waiting and state.waiting.reason == "CreateContainerConfigError":
             return f"{name} is waiting: {state.waiting.reason} ({state.waiting.message})"
-        ended = state.terminated
-        if ended and (policy == "Never" or (policy == "OnFailure" and ended.exit_code == 0)):
-            return f"{name} ended with exit code {ended.exit_code} and restartPolicy is {policy}"
+        if why := not_restarted(pod, name):
+            return why
+    return None
+
+
+def not_restarted(pod: Any, container: str) -> str | None:
+    """Why ``container`` has ended for good, if it has: it ended, and its pod's restartPolicy
+    does not restart it (``Never``; ``OnFailure`` after exit code 0)."""
+    status = statuses(pod).get(container)
+    ended = status.state.terminated if status else None
+    policy = pod.spec.restart_policy or "Always"
+    if ended and (policy == "Never" or (policy == "OnFailure" and ended.exit_code == 0)):
+        return f"{container} ended with exit code {ended.exit_code} and restartPolicy is {policy}"
     return None
 
 
@@ -153,10 +162,8 @@ def restarted(
     def seen(objects: dict[str, Any]) -> Any:
         pod = objects.get(name)
         status = statuses(pod).get(container) if pod else None
-        if give_up and status and status.state.terminated and pod.spec.restart_policy == "Never":
-            raise Impossible(
-                f"{container} ended ({status.state.terminated.reason}) and restartPolicy is Never"
-            )
+        if give_up and status and (why := not_restarted(pod, container)):
+            raise Impossible(why)
         return pod if status and status.restart_count >= count and status.ready else None
 
     return seen

@@ -14,6 +14,7 @@ from podlife import artefacts, pods, report, shape
 from podlife.claims import ClaimRefuted, Result, Verdict, expect_refuted, require
 from podlife.paths import MANIFESTS, REPO
 from podlife.subject import Subject, SubjectError, next_tag, pull_policy
+from podlife.wait import Impossible
 
 SCRATCH = REPO / "tests" / "subjects" / "scratch-web" / "webpod.yml"
 
@@ -179,6 +180,15 @@ def test_a_pod_that_will_be_restarted_can_still_become_ready() -> None:
     assert pods.ended_for_good(ended("OnFailure", 1)) is None
     assert "restartPolicy is Never" in (pods.ended_for_good(ended("Never", 1)) or "")
     assert "exit code 0" in (pods.ended_for_good(ended("OnFailure", 0)) or "")
+
+
+def test_a_restart_that_cannot_come_ends_the_wait() -> None:
+    pod = ended("OnFailure", 0)
+    pod.metadata = client.V1ObjectMeta(name="web2")
+    with pytest.raises(Impossible, match="restartPolicy is OnFailure"):
+        pods.restarted("web2", "web", 1, give_up=True)({"web2": pod})
+    assert pods.restarted("web2", "web", 1)({"web2": pod}) is None  # without give_up: keep waiting
+    assert pods.restarted("web2", "web", 1, give_up=True)({"web2": ended("Always", 0)}) is None
 
 
 def test_kubelet_timestamps_parse_to_the_microsecond() -> None:
