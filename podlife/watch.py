@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +23,8 @@ from kubernetes.client.exceptions import ApiException
 from podlife.wait import Impossible, WaitImpossible, WaitTimeout
 
 Objects = dict[str, Any]
-CHUNK_S = 5  # each watch request ends after this long, so stop() takes effect promptly
+CHUNK_S = 60  # each watch request is renewed after this long (stop() does not wait for it)
+STOP_S = 2  # how long stop() waits for the watch thread to end
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Watcher:
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="podlife-watch")
+        self._stream: watch.Watch | None = None
 
     def start(self) -> Watcher:
         self._thread.start()
@@ -54,8 +56,13 @@ class Watcher:
         return self
 
     def stop(self) -> None:
+        """Stop watching.  The request in flight is shut (the read side of its socket), so the
+        thread ends now rather than when the API server ends the chunk."""
         self._stop.set()
-        self._thread.join(CHUNK_S + 5)
+        deadline = time.monotonic() + STOP_S
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            shut(self._stream)
+            self._thread.join(0.1)
 
     def _record(self, kind: str, obj: Any) -> None:
         with self._changed:
@@ -77,7 +84,7 @@ class Watcher:
                 version = listing.metadata.resource_version
                 try:
                     while not self._stop.is_set():
-                        stream = watch.Watch()
+                        self._stream = stream = watch.Watch()
                         for event in stream.stream(
                             self.list_func,
                             resource_version=version,
@@ -93,6 +100,8 @@ class Watcher:
                     if exc.status != 410:  # 410 Gone: our version expired; list again
                         raise
         except BaseException as exc:  # surfaced by wait()
+            if self._stop.is_set():
+                return  # the end of a request stop() shut
             self.error = exc
             self._ready.set()
             with self._changed:
@@ -123,6 +132,15 @@ class Watcher:
                 if remaining <= 0:
                     raise WaitTimeout(what, timeout, describe(self.objects))
                 self._changed.wait(remaining)
+
+
+def shut(stream: watch.Watch | None) -> None:
+    """Shut the response a watch stream is reading, if it has one (urllib3's
+    ``HTTPResponse.shutdown``): the read in progress ends at once."""
+    resp = getattr(stream, "_resp", None)
+    raw = getattr(resp, "response", resp)  # the client's RESTResponse, or urllib3's own
+    with suppress(Exception):  # already ended or released: nothing left to shut
+        raw.shutdown()  # type: ignore[union-attr]
 
 
 @contextmanager
