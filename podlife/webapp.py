@@ -18,10 +18,27 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 TRANSCRIPT = ("firstline", "secondline", "thirdline")
 
 
-def write(ep: PodEndpoint, line: str) -> dict[str, Any]:
-    resp = ep.request("POST", "/write", data=json.dumps({"data": line}), headers=FORM)
-    resp.raise_for_status()
-    return resp.json()
+def write(ep: PodEndpoint, line: str, timeout: float = 60) -> dict[str, Any]:
+    """POST /write, again while the app cannot take it yet: no connection, or a 5xx answer (as
+    the chapter's app gives while its database is restarting).  A refused write was not written;
+    a write whose answer timed out is not sent again (it may have been)."""
+
+    def attempt() -> dict[str, Any] | requests.ReadTimeout | None:
+        try:
+            resp = ep.request("POST", "/write", data=json.dumps({"data": line}), headers=FORM)
+        except requests.ReadTimeout as exc:
+            return exc  # ends the polling: raised below
+        except requests.ConnectionError:
+            return None
+        if resp.status_code >= 500:
+            return None
+        resp.raise_for_status()
+        return resp.json()
+
+    answer = poll_until(f"{ep.target} to accept POST /write", attempt, timeout=timeout, interval_max=0.5)
+    if isinstance(answer, requests.ReadTimeout):
+        raise answer
+    return answer
 
 
 def read(ep: PodEndpoint) -> list[dict[str, Any]]:
