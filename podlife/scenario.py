@@ -228,8 +228,8 @@ class Scenario:
         return self.probes.start(pod, target, jobs)
 
     def endpoint(self, target: str, port: int) -> PodEndpoint:
-        """HTTP to ``pod/NAME`` or ``svc/NAME`` on ``port``, through a port-forward on 127.0.0.1."""
-        ep = PodEndpoint(self.cluster.kubectl, self.cluster.kubeconfig, self.namespace, target, port)
+        """HTTP to ``pod/NAME`` or ``svc/NAME`` on ``port``, through the API server's port-forward."""
+        ep = PodEndpoint(self.cluster.api, self.namespace, target, port)
         self.endpoints.append(ep)
         return ep
 
