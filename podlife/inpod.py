@@ -22,6 +22,7 @@ import errno
 import json
 import os
 import socket
+import struct
 import sys
 import time
 import urllib.error
@@ -161,6 +162,46 @@ def first_answer(url: str, interval: float = 0.01, limit: float = 120, **_: Any)
     return {"probe_began": round(began, 3), "answered_at": None, "attempts": attempts, "last": detail}
 
 
+def _recv(s: socket.socket, n: int) -> bytes:
+    """``n`` bytes, or fewer if the peer closed first."""
+    data = b""
+    while len(data) < n and (chunk := s.recv(n - len(data))):
+        data += chunk
+    return data
+
+
+def pg_answer(port: int, timeout: float = 1) -> str:
+    """What a PostgreSQL server on the pod's loopback answers a startup message (protocol 3.0,
+    as any client opens): "R" when it asks to authenticate, the SQLSTATE of its error (57P03:
+    "the database system is starting up"), or "" when nothing answers."""
+    body = struct.pack("!I", 196608) + b"user\0postgres\0database\0postgres\0\0"
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.sendall(struct.pack("!I", len(body) + 4) + body)
+            head = _recv(s, 5)
+            if head[:1] != b"E" or len(head) < 5:
+                return head[:1].decode("latin-1")
+            fields = _recv(s, struct.unpack("!I", head[1:])[0] - 4).split(b"\0")
+            return next((f[1:].decode("latin-1") for f in fields if f[:1] == b"C"), "E")
+    except OSError:
+        return ""
+
+
+def pg_accepting(port: int = 5432, interval: float = 0.02, limit: float = 180, **_: Any) -> dict[str, Any]:
+    """Ask every ``interval`` seconds until PostgreSQL accepts connections on the pod's loopback,
+    as ``pg_isready`` decides it: any answer but "starting up" (an entry point's temporary
+    server listens on no TCP port).  At most ``limit`` seconds."""
+    began, attempts, last = time.time(), 0, ""
+    while time.time() - began < limit:
+        attempts += 1
+        at = time.time()
+        last = pg_answer(port)
+        if last and last != "57P03":
+            return {"accepting_at": round(at, 3), "attempts": attempts, "answer": last}
+        time.sleep(interval)
+    return {"accepting_at": None, "attempts": attempts, "answer": last}
+
+
 def lines_read(url: str, count: int, **_: Any) -> dict[str, Any]:
     """``count`` GETs of a /read URL: how many lines each answer held (None: not answered)."""
     seen: list[int | None] = []
@@ -185,7 +226,10 @@ def loop(url: str, interval: float = 0.02, limit: float = 300, most: int = 20000
         time.sleep(interval)
 
 
-JOBS = {f.__name__: f for f in (proc, listening, bind, connect, semaphore, signal, first_answer, lines_read)}
+JOBS = {
+    f.__name__: f
+    for f in (proc, listening, bind, connect, semaphore, signal, first_answer, pg_accepting, lines_read)
+}
 
 
 def _in_child(name: str, args: dict[str, Any]) -> dict[str, Any]:

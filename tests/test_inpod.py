@@ -18,6 +18,7 @@ import pytest
 from podlife import inpod, probe, traffic
 from podlife.errors import SetupError
 from podlife.traffic import Sample
+from tests.pg import PostgresServer, free_port
 
 
 @pytest.fixture
@@ -134,3 +135,36 @@ def test_failures_become_windows_counted_from_the_first_answer() -> None:
         {"update": 1.0},
     )
     assert (series.ok, series.failed, series.marks) == ([1, 0, 1], [1, 0, 0], {"update": 1.0})
+
+
+# ---------------------------------------------------------------- PostgreSQL accepting
+def starting_up_server() -> int:
+    """A server that answers every startup message as PostgreSQL does while it starts up."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    fields = b"SFATAL\0C57P03\0Mthe database system is starting up\0\0"
+    error = b"E" + (len(fields) + 4).to_bytes(4, "big") + fields
+
+    def serve() -> None:
+        while True:
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(1024)
+                conn.sendall(error)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1]
+
+
+def test_pg_answer_of_a_server_starting_up_and_of_nothing() -> None:
+    assert inpod.pg_answer(starting_up_server()) == "57P03"
+    assert inpod.pg_answer(free_port()) == ""
+
+
+def test_pg_accepting_waits_past_starting_up() -> None:
+    seen = inpod.pg_accepting(port=starting_up_server(), limit=0.3)
+    assert seen["accepting_at"] is None and seen["answer"] == "57P03" and seen["attempts"] > 1
+
+
+def test_pg_accepting_a_real_server(pg: PostgresServer) -> None:
+    seen = inpod.pg_accepting(port=pg.port, limit=10)
+    assert seen["accepting_at"] is not None and seen["answer"] not in ("", "57P03")
