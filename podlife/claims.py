@@ -86,6 +86,20 @@ class Claim:
         self.measurement = fn
         return fn
 
+    def tests(self) -> list[tuple[str, Counter | None]]:
+        """Its tests, by name: one for the claim (``test_<id>``), one per counter-example
+        (``test_<id>_counter_example``, named after its manifest when there are several)."""
+        base = "test_" + self.id.replace("-", "_")
+        many = len(self.counters) > 1
+        return [(base, None)] + [
+            (f"{base}_counter_example" + (f"_{c.name.replace('-', '_')}" if many else ""), c)
+            for c in self.counters
+        ]
+
+    def needs_of(self, counter: Counter | None) -> Needs:
+        """What the claim's test (``counter`` None) or a counter-example's test holds."""
+        return counter.needs if counter and counter.needs else self.needs
+
 
 # ---------------------------------------------------------------- pictures: evidence with a shape
 @dataclass(frozen=True)

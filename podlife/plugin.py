@@ -131,15 +131,9 @@ def pytest_pycollect_makeitem(
 ) -> list[pytest.Item] | None:
     if not isinstance(obj, Claim) or not isinstance(collector, pytest.Module):
         return None
-    base = "test_" + obj.id.replace("-", "_")
-    variants: list[tuple[str, Any, Counter | None]] = [(base, _claim_test, None)]
-    many = len(obj.counters) > 1  # then each counter-example's test is named after its manifest
-    variants += [
-        (f"{base}_counter_example" + (f"_{c.name.replace('-', '_')}" if many else ""), _counter_test, c)
-        for c in obj.counters
-    ]
     items = []
-    for test_name, fn, counter in variants:
+    for test_name, counter in obj.tests():
+        fn = _counter_test if counter else _claim_test
         item = pytest.Function.from_parent(collector, name=test_name, callobj=fn)
         item.add_marker(pytest.mark.claim(obj.id))
         item.stash[CLAIM] = (obj, counter)
@@ -170,24 +164,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return group, -took.get(item.nodeid, progress.UNKNOWN_S)
 
     items.sort(key=order)
-    workers = int(getattr(config, "workerinput", {}).get("workercount", 0))
-    if workers > 1:
-        items[:] = first_of_each(items, workers)
 
 
-def first_of_each(items: list[Any], workers: int) -> list[Any]:
-    """pytest-xdist hands each of its ``workers`` processes two consecutive tests to begin with:
-    reorder so that every process begins with one of the ``workers`` first tests."""
-    head, second, rest = items[:workers], items[workers : 2 * workers], items[2 * workers :]
-    paired: list[Any] = []
-    for i, first in enumerate(head):
-        paired += [first, second[i]] if i < len(second) else [first]
-    return paired + rest
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Side by side (``--dist load``, pytest-xdist's default with ``-n``): podlife.schedule, which
+    knows which scenarios stop a worker and which spread over every worker."""
+    if config.getvalue("dist") != "load":
+        return None
+    from podlife.schedule import ClaimScheduling, kinds_of
+
+    return ClaimScheduling(config, log, lambda ids: kinds_of(config.rootpath, ids))
 
 
 def needs_of(item: pytest.Item) -> Needs:
     claim, counter = item.stash.get(CLAIM, (None, None))
-    return (counter.needs if counter and counter.needs else claim.needs) if claim else Needs()
+    return claim.needs_of(counter) if claim else Needs()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -251,11 +251,8 @@ def test_report_has_every_claim_and_a_counter_section(tmp_path: Path) -> None:
     assert [c["verdict"] for c in data["claims"]] == ["confirmed", "refuted"]  # claims first
 
 
-def test_every_xdist_process_begins_with_one_of_the_first_tests() -> None:
-    from podlife.plugin import declared_ids, first_of_each
+def test_declared_ids_are_read_from_the_scenario_files() -> None:
+    from podlife.plugin import declared_ids
 
-    order = list(range(10))
-    assert first_of_each(order, 4) == [0, 4, 1, 5, 2, 6, 3, 7, 8, 9]  # process i gets [i, 4 + i] first
-    assert first_of_each(order[:5], 4) == [0, 4, 1, 2, 3]
     ids = declared_ids([str(REPO / "scenarios")])
     assert {"startup-order", "restart-back-off", "rolling-update-no-downtime"} <= ids and len(ids) == 18
