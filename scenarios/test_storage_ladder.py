@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ LADDER = Claim(
         Counter(
             Path(__file__).parent / "counter" / "webpod-ephemeral-volume.yml",
             "A claim owned by the pod (generic ephemeral volume) goes with the pod: the lines are lost.",
+            needs=Needs(host_ports=False),  # restarted and recreated on its node: one worker is enough
         ),
     ),
 )
@@ -70,8 +72,10 @@ def storage_ladder(m: Measurement) -> None:
     columns = (
         (RESTART, RECREATE, MOVE) if m.counter is None else (RESTART, RECREATE)
     )  # what the verdict reads
-    with Ladder(m, storage_class) as ladder:
-        cells = {name: ladder.row(subject, columns) for name, subject in [*rows.items(), (label, m.subject)]}
+    with Ladder(m, storage_class) as ladder, ThreadPoolExecutor() as pool:  # rows side by side
+        rows[label] = m.subject
+        running = {name: pool.submit(ladder.row, subject, columns, name) for name, subject in rows.items()}
+        cells = {name: row.result() for name, row in running.items()}
     table = {name: {col: cell["outcome"] for col, cell in row.items()} for name, row in cells.items()}
     m.draw(LadderTable(table))
     m.evidence(
@@ -90,11 +94,12 @@ def storage_ladder(m: Measurement) -> None:
 
 
 class Ladder:
-    """One namespace, the rows one after another; a claim watch beside the pod watch, so that
-    a pod's own (ephemeral) claim is seen gone before the pod is recreated."""
+    """One namespace, the rows side by side (each row's pod named after its row); a claim watch
+    beside the pod watch, so that a pod's own (ephemeral) claim is seen gone before the pod is
+    recreated."""
 
     def __init__(self, m: Measurement, storage_class: str) -> None:
-        self.m, self.storage_class, self.tag, self.port = m, storage_class, 0, m.subject.port
+        self.m, self.storage_class = m, storage_class
         self.claims = Watcher(m.cluster.core.list_namespaced_persistent_volume_claim, namespace=m.namespace)
 
     def __enter__(self) -> Ladder:
@@ -104,14 +109,17 @@ class Ladder:
     def __exit__(self, *exc: object) -> None:
         self.claims.stop()
 
-    def row(self, subject: Subject, columns: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    def row(self, subject: Subject, columns: tuple[str, ...], row: str) -> dict[str, dict[str, Any]]:
         """Every column for one place the data can live; the pod is gone afterwards."""
-        docs = prepared(subject.loaded(self.m.cluster.image_map), self.storage_class)
-        pod_doc, name, self.port = pods.pod_doc(docs), subject.pod, subject.port
+        slug = "-".join(row.lower().split())
+        name = f"{subject.pod}-{slug}"[:63].rstrip("-")
+        docs = shape.renamed(prepared(subject.loaded(self.m.cluster.image_map), self.storage_class), name)
+        docs = shape.pinned(docs, self.m.node) if self.m.node else docs  # one worker held: its pods there
+        pod_doc, port = pods.pod_doc(docs), subject.port
         pod = self.m.start(docs, timeout=POD_TIMEOUT_S)
         home, cells = pod.spec.node_name, {}
-        for column in columns:
-            lines, began = self.write(name), time.monotonic()
+        for tag, column in enumerate(columns, 1):
+            lines, began = self.write(name, port, f"{slug}-cell{tag}"), time.monotonic()
             cell: dict[str, Any] = {"node_before": pod.spec.node_name, "volume_node": self.volume_node(pod)}
             if column == RESTART:
                 pod = self.restart_db(pod, subject.db, cell)
@@ -119,7 +127,7 @@ class Ladder:
                 pod = self.recreate(pod, pod_doc, home, "In" if column == RECREATE else "NotIn", cell)
             cell.update(
                 node_after=pod.spec.node_name,
-                lines_found=self.found(name, lines),
+                lines_found=self.found(name, port, lines),
                 seconds=round(time.monotonic() - began, 3),
             )
             cell["outcome"] = describe(cell)
@@ -127,18 +135,17 @@ class Ladder:
         self.delete(pod)
         return cells
 
-    def write(self, name: str) -> list[str]:
-        self.tag += 1
-        ep = self.m.endpoint(f"pod/{name}", self.port)
+    def write(self, name: str, port: int, cell: str) -> list[str]:
+        ep = self.m.endpoint(f"pod/{name}", port)
         webapp.read_when_answering(ep, timeout=READ_TIMEOUT_S)
-        lines = [f"cell{self.tag}-line{i}" for i in range(1, LINES_PER_CELL + 1)]
+        lines = [f"{cell}-line{i}" for i in range(1, LINES_PER_CELL + 1)]
         for line in lines:
             webapp.write(ep, line)
         ep.close()
         return lines
 
-    def found(self, name: str, lines: list[str]) -> int:
-        ep = self.m.endpoint(f"pod/{name}", self.port)
+    def found(self, name: str, port: int, lines: list[str]) -> int:
+        ep = self.m.endpoint(f"pod/{name}", port)
         after, _ = webapp.read_when_answering(ep, timeout=READ_TIMEOUT_S)
         ep.close()
         return len({entry["data"] for entry in after} & set(lines))
