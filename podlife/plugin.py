@@ -193,8 +193,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def pytest_sessionstart(session: pytest.Session) -> None:
     """The process that starts the run (pytest-xdist's controller, or the only process) brings
     the cluster up, holds it for the whole run (podlife.lock: nobody else may recreate it or
-    stop its nodes meanwhile) and hands it to every process that runs scenarios."""
+    stop its nodes meanwhile) and hands it to every process that runs scenarios.  pytest-xdist's
+    controller does so now (its workers are configured before they collect); a run in one
+    process once it has collected a claim's test (``pytest tests`` needs no cluster)."""
     config = session.config
+    if not hasattr(config, "workerinput") and config.pluginmanager.hasplugin("dsession"):
+        start_run(config)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    config = session.config
+    if SESSION not in config.stash and any(CLAIM in item.stash for item in session.items):
+        start_run(config)
+
+
+def start_run(config: pytest.Config) -> None:
+    """A new run's reports directory, the cluster reached (or why not), the progress printer."""
     if hasattr(config, "workerinput") or config.option.collectonly:
         return
     reports = Path(config.getoption("reports"))

@@ -139,3 +139,14 @@ def test_unreachable_cluster_errors_never_skips(pytester: pytest.Pytester) -> No
     assert "skipped" not in outcomes and "passed" not in outcomes and "failed" not in outcomes
     result.stdout.fnmatch_lines(["*no cluster to run scenarios on*"])
     assert not (pytester.path / "out" / "claims.json").exists()
+
+
+def test_a_run_without_claims_reaches_no_cluster(pytester: pytest.Pytester) -> None:
+    """``pytest tests``: nothing in it is a claim, so no cluster is brought up or touched."""
+    pytester.makeconftest('pytest_plugins = ["podlife.plugin"]')
+    pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
+    kubeconfig = pytester.path / "kubeconfig"
+    kubeconfig.write_text(CLOSED)
+    result = pytester.runpytest_subprocess("--kubeconfig", str(kubeconfig), "--reports", "out")
+    assert result.parseoutcomes() == {"passed": 1}
+    assert not (pytester.path / "out").exists()  # the run's reports directory was never begun
