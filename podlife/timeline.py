@@ -148,6 +148,22 @@ def unchanged(history: History, container: str, *, since: datetime | None = None
     return Check(name, len(seen) == 1, f"{len(seen)} distinct (container id, restarts, started) seen")
 
 
+def ended_with(history: History, container: str, code: int, *, since: datetime | None = None) -> Check:
+    """Every end of the container seen after ``since`` had exit code ``code``: seen as its own
+    state or as its successor's lastState (the kubelet does not always fill lastState in)."""
+    name = f"{container} ended with exit code {code}"
+    ends: dict[str, int] = {}
+    for _, pod in history[_baseline(history, since) :]:
+        status = _status(pod, container)
+        for state in (status.state, status.last_state) if status else ():
+            if state and state.terminated:
+                ends[state.terminated.container_id or "?"] = state.terminated.exit_code
+    if not ends:
+        return Check(name, False, "no end of the container was seen")
+    seen = {cid.rsplit("/", 1)[-1][:12]: exit_code for cid, exit_code in ends.items()}
+    return Check(name, set(ends.values()) == {code}, f"exit code(s) seen: {seen}")
+
+
 def same_pod(history: History) -> Check:
     uids = list(dict.fromkeys(p.metadata.uid for _, p in history))
     return Check("the same pod throughout", len(uids) == 1, f"pod uid(s): {[u[:8] for u in uids]}")

@@ -129,3 +129,29 @@ def test_instances_pair_each_end_with_the_next_start() -> None:
     runs = timeline.instances(seen, "web")
     assert [r["id"] for r in runs] == ["c://a", "c://b", "c://c"]
     assert [(b["started"] - a["ended"]).total_seconds() for a, b in itertools.pairwise(runs)] == [2.0, 21.0]
+
+
+def ended(p: client.V1Pod, code: int, *, as_last_state: bool) -> client.V1Pod:
+    """The pod with its web container's end: as its state, or as its successor's lastState."""
+    web = p.status.container_statuses[0]
+    end = client.V1ContainerState(
+        terminated=client.V1ContainerStateTerminated(exit_code=code, container_id="containerd://w1")
+    )
+    if as_last_state:
+        web.last_state = end
+    else:
+        web.state = end
+    return p
+
+
+def test_ended_with_reads_the_end_from_the_state_or_the_last_state() -> None:
+    running = pod("u1", ("w1", 0), ("d1", 0))
+    as_state = history(running, ended(pod("u1", ("w1", 0), ("d1", 0)), 137, as_last_state=False))
+    restarted_without_last_state = [*as_state, (T0 + timedelta(seconds=5), pod("u1", ("w2", 1), ("d1", 0)))]
+    assert timeline.ended_with(restarted_without_last_state, "web", 137).ok
+    as_last = history(running, ended(pod("u1", ("w2", 1), ("d1", 0)), 137, as_last_state=True))
+    assert timeline.ended_with(as_last, "web", 137).ok
+    other = history(running, ended(pod("u1", ("w2", 1), ("d1", 0)), 0, as_last_state=True))
+    check = timeline.ended_with(other, "web", 137)
+    assert not check.ok and "{'w1': 0}" in check.detail
+    assert not timeline.ended_with(history(running), "web", 137).ok  # no end seen is no proof
