@@ -58,7 +58,10 @@ class Measurement(Scenario):
         """The subject's documents, images mapped to what the cluster holds (a fresh copy), and
         shaped as the claim's needs say (:class:`podlife.claims.Needs`): without host ports where
         the claim does not keep them, pinned to the scenario's worker when it holds one."""
-        docs = self.subject.loaded(self.cluster.image_map)
+        return self.placed(self.subject.loaded(self.cluster.image_map))
+
+    def placed(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Any documents the scenario applies, shaped as the claim's needs say (see ``docs``)."""
         if not self.needs.host_ports:
             docs = shape.without_host_ports(docs)
         if self.node:

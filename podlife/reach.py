@@ -137,15 +137,6 @@ class PodEndpoint:
             raise NoAnswer(f"port-forward to {self.namespace}/pod/{pod}:{port}: {reason(opened[0])}")
         return opened[0]
 
-    def close(self) -> None:
-        """Nothing stays open between requests."""
-
-    def __enter__(self) -> PodEndpoint:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 def reason(exc: Exception) -> str:
     """An API error's message, else the exception."""

@@ -65,7 +65,6 @@ class Scenario:
     name: str
     namespace: str = ""
     watcher: Watcher | None = None
-    endpoints: list[PodEndpoint] = field(default_factory=list)
     actions: list[timeline.Entry] = field(default_factory=list)
     node: str | None = None  # the worker every pod of the scenario is pinned to, if it holds one
     prefer: str | None = None  # the worker its pods should go to first (one it may stop)
@@ -88,8 +87,6 @@ class Scenario:
         replaces a deleted pod) and its pods are awaited gone, unless it is kept for a look.
         The measurement is over, so its pods get TEARDOWN_GRACE_S to stop rather than their own
         grace period (up to 30 s that the scenario's share of the cluster would stay held)."""
-        for endpoint in self.endpoints:
-            endpoint.close()
         try:
             if delete:
                 self.cluster.core.delete_namespace(self.namespace, propagation_policy="Foreground")
@@ -229,9 +226,7 @@ class Scenario:
 
     def endpoint(self, target: str, port: int) -> PodEndpoint:
         """HTTP to ``pod/NAME`` or ``svc/NAME`` on ``port``, through the API server's port-forward."""
-        ep = PodEndpoint(self.cluster.api, self.namespace, target, port)
-        self.endpoints.append(ep)
-        return ep
+        return PodEndpoint(self.cluster.api, self.namespace, target, port)
 
     def request_loop(self, url: str, *, max_seconds: float = 300) -> RequestLoop:
         return RequestLoop(

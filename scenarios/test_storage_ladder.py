@@ -113,8 +113,9 @@ class Ladder:
         """Every column for one place the data can live; the pod is gone afterwards."""
         slug = "-".join(row.lower().split())
         name = f"{subject.pod}-{slug}"[:63].rstrip("-")
-        docs = shape.renamed(prepared(subject.loaded(self.m.cluster.image_map), self.storage_class), name)
-        docs = shape.pinned(docs, self.m.node) if self.m.node else docs  # one worker held: its pods there
+        docs = self.m.placed(
+            shape.renamed(prepared(subject.loaded(self.m.cluster.image_map), self.storage_class), name)
+        )
         pod_doc, port = pods.pod_doc(docs), subject.port
         pod = self.m.start(docs, timeout=POD_TIMEOUT_S)
         home, cells = pod.spec.node_name, {}
@@ -141,13 +142,11 @@ class Ladder:
         lines = [f"{cell}-line{i}" for i in range(1, LINES_PER_CELL + 1)]
         for line in lines:
             webapp.write(ep, line)
-        ep.close()
         return lines
 
     def found(self, name: str, port: int, lines: list[str]) -> int:
         ep = self.m.endpoint(f"pod/{name}", port)
         after, _ = webapp.read_when_answering(ep, timeout=READ_TIMEOUT_S)
-        ep.close()
         return len({entry["data"] for entry in after} & set(lines))
 
     def restart_db(self, pod: Any, db: str, cell: dict[str, Any]) -> Any:
