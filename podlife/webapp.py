@@ -23,22 +23,20 @@ def write(ep: PodEndpoint, line: str, timeout: float = 60) -> dict[str, Any]:
     the chapter's app gives while its database is restarting).  A refused write was not written;
     a write whose answer timed out is not sent again (it may have been)."""
 
-    def attempt() -> dict[str, Any] | requests.ReadTimeout | None:
+    def attempt() -> requests.Response | requests.ReadTimeout | None:
         try:
             resp = ep.request("POST", "/write", data=json.dumps({"data": line}), headers=FORM)
         except requests.ReadTimeout as exc:
             return exc  # ends the polling: raised below
         except requests.ConnectionError:
             return None
-        if resp.status_code >= 500:
-            return None
-        resp.raise_for_status()
-        return resp.json()
+        return None if resp.status_code >= 500 else resp
 
     answer = poll_until(f"{ep.target} to accept POST /write", attempt, timeout=timeout, interval_max=0.5)
     if isinstance(answer, requests.ReadTimeout):
         raise answer
-    return answer
+    answer.raise_for_status()  # a 4xx is the app's answer: not sent again
+    return answer.json()
 
 
 def read(ep: PodEndpoint) -> list[dict[str, Any]]:

@@ -48,3 +48,10 @@ def test_a_write_whose_answer_timed_out_is_not_sent_again() -> None:
     with pytest.raises(requests.ReadTimeout):
         webapp.write(ep, "firstline", timeout=10)  # type: ignore[arg-type]
     assert ep.sent == 1
+
+
+def test_a_write_the_app_answers_with_4xx_is_not_sent_again() -> None:
+    ep = FakeEndpoint(Answer(400), Answer(200, {"id": 1}))
+    with pytest.raises(requests.HTTPError, match="400"):
+        webapp.write(ep, "firstline", timeout=10)  # type: ignore[arg-type]
+    assert ep.sent == 1
