@@ -41,6 +41,7 @@ from podlife.measure import Measurement, Options, measure
 from podlife.paths import MANIFESTS, REPO, cache_dir
 from podlife.progress import record
 from podlife.scenario import Cluster
+from podlife.schedule import ClaimScheduling, kinds_of
 from podlife.subject import Subject, SubjectError
 
 RESULTS = pytest.StashKey[list[dict[str, Any]]]()
@@ -172,8 +173,6 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     knows which scenarios stop a worker and which spread over every worker."""
     if config.getvalue("dist") != "load":
         return None
-    from podlife.schedule import ClaimScheduling, kinds_of
-
     return ClaimScheduling(config, log, lambda ids: kinds_of(config.rootpath, ids))
 
 
