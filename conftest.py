@@ -1,3 +1,3 @@
 """pytest for this repository: the podlife plugin (cluster, namespaces, reports)."""
 
-pytest_plugins = ["podlife.plugin"]
+pytest_plugins = ["podlife.run.plugin"]

@@ -36,8 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.original import OriginalProcess, build
-from tests.pg import PostgresMissing, PostgresServer
-from tests.service_proc import ServiceProcess
+from service.localrun import PostgresMissing, PostgresServer, ServiceProcess
 
 HERE = Path(__file__).resolve().parent
 

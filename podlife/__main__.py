@@ -16,8 +16,8 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 from urllib3.exceptions import HTTPError
 
-from podlife.steps import StepFailed
-from podlife.wait import WaitTimeout
+from podlife.kube.wait import WaitTimeout
+from podlife.provision.steps import StepFailed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
             f"cluster {args.action} needs {'one or more images' if args.action == 'load' else 'a directory'}"
         )
 
-    from podlife import cluster, lock
+    from podlife.provision import cluster, lock
 
     try:
         if args.action == "up":
@@ -60,7 +60,7 @@ UP = "python -m podlife cluster up"
 
 def status(kubeconfig: Path) -> Path:
     """Wait briefly for the cluster to be ready; say plainly when there is nothing to reach."""
-    from podlife import cluster
+    from podlife.provision import cluster
 
     if not kubeconfig.exists():
         raise StepFailed("cluster status", f"no kubeconfig at {kubeconfig}; `{UP}` creates one")

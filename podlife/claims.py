@@ -6,18 +6,26 @@ its measurement is the function decorated with ``@CLAIM.measure``.  The pytest p
 every declared claim into its tests (the claim, and one test per counter-example), and
 the framework (:mod:`podlife.measure`) turns a measurement into a :class:`Result`.
 
-Evidence is numbers and ids.  Where the report draws a picture, the measurement hands it
-a typed value (:class:`StartupTimeline`, :class:`RequestSeries`, :class:`LadderTable`,
-:class:`StepsTable`): the report draws by type, so a renamed field fails loudly.
+Evidence is numbers and ids; a picture is typed (:mod:`podlife.pictures`).  A :class:`Result`
+stays typed up to the reports; it becomes JSON only to cross from a pytest-xdist worker
+(:meth:`Result.to_json`, :meth:`Result.from_json`) and in ``claims.json``.
+
+:func:`declared` is the one way to find the claims a scenario file declares (the plugin, the
+scheduler and the structure test use it); :func:`pairs` is the problem-beside-fix rule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+import importlib
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from podlife import pictures
+from podlife.pictures import Picture
 
 PLAIN_SIGHT = "Hiding in plain sight"
 LIFE_CYCLE = "Life Cycle"
@@ -36,7 +44,7 @@ class Verdict(StrEnum):
 @dataclass(frozen=True)
 class Needs:
     """What a scenario holds of the one cluster while it runs, so that scenarios that would
-    disturb each other never overlap (see :mod:`podlife.resources`).
+    disturb each other never overlap (see :mod:`podlife.run.resources`).
 
     - ``nodes``: ``"one"`` puts every pod of the scenario on one worker of its own choosing
       (it shares that worker with other scenarios); ``"all"`` lets its pods go to any worker
@@ -52,6 +60,33 @@ class Needs:
     nodes: str = "one"
     stops_node: bool = False
     cpu: bool = False
+    host_ports: bool = False
+
+    @property
+    def kind(self) -> str:
+        """How the scheduler sees it: a worker ``stopper``, a ``spreader`` over every worker, or
+        ``other`` (its pods on one worker it shares)."""
+        return STOPPER if self.stops_node else SPREADER if self.nodes == "all" else OTHER
+
+    def placement(self, worker: str | None) -> Placement:
+        """Where its pods go, given the worker its share of the cluster holds: pinned there
+        (``nodes="one"``), or preferring it (``"all"``: a worker it may stop)."""
+        return Placement(
+            pin=worker if self.nodes == "one" else None,
+            prefer=worker if self.nodes == "all" else None,
+            host_ports=self.host_ports,
+        )
+
+
+STOPPER, SPREADER, OTHER = "stopper", "spreader", "other"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a scenario's pods go (:meth:`Needs.placement`); ``podlife.kube.shape.placed`` applies it."""
+
+    pin: str | None = None
+    prefer: str | None = None
     host_ports: bool = False
 
 
@@ -101,73 +136,6 @@ class Claim:
         return counter.needs if counter and counter.needs else self.needs
 
 
-# ---------------------------------------------------------------- pictures: evidence with a shape
-@dataclass(frozen=True)
-class StartupRun:
-    """One fresh pod: when each container's process started, when PostgreSQL accepted
-    connections, and when the web app first answered (seconds on the node's wall clock)."""
-
-    web_started: float
-    db_started: float
-    db_accepting: float
-    web_answered: float | None
-
-
-@dataclass(frozen=True)
-class StartupTimeline:
-    runs: list[StartupRun]
-
-
-@dataclass(frozen=True)
-class RequestSeries:
-    """Requests per ``bin_s``, answered and failed, and named moments (seconds since the loop began)."""
-
-    bin_s: float
-    ok: list[int]
-    failed: list[int]
-    marks: dict[str, float]
-
-
-@dataclass(frozen=True)
-class LadderTable:
-    """Where the data lives (rows) by what happened (columns) -> the outcome measured."""
-
-    rows: dict[str, dict[str, str]]
-
-
-@dataclass(frozen=True)
-class Step:
-    step: str
-    lines: int
-    intact: bool
-    seconds: float
-
-
-@dataclass(frozen=True)
-class StepsTable:
-    steps: list[Step]
-
-
-Picture = StartupTimeline | RequestSeries | LadderTable | StepsTable
-PICTURES: dict[str, type] = {t.__name__: t for t in (StartupTimeline, RequestSeries, LadderTable, StepsTable)}
-NESTED = {("StartupTimeline", "runs"): StartupRun, ("StepsTable", "steps"): Step}
-
-
-def picture_dict(picture: Picture | None) -> dict[str, Any] | None:
-    return {"kind": type(picture).__name__, "data": asdict(picture)} if picture is not None else None
-
-
-def picture_from(saved: dict[str, Any]) -> Picture:
-    """The typed picture back from a report's JSON; a field that does not fit raises TypeError."""
-    kind = PICTURES[saved["kind"]]
-    data = dict(saved["data"])
-    for f in fields(kind):
-        inner = NESTED.get((kind.__name__, f.name))
-        if inner:
-            data[f.name] = [inner(**item) for item in data[f.name]]
-    return kind(**data)
-
-
 @dataclass
 class Result:
     """What a scenario measured and concluded."""
@@ -182,12 +150,27 @@ class Result:
     manifest: str = ""
     fixes: str = ""
     counter_example: bool = False
-    picture: dict[str, Any] | None = None
+    picture: Picture | None = None
     timeline: str = ""  # the merged timeline, when a named check failed
     test: str = ""
+    order: int = 0  # its place in the run's collection
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "picture": pictures.to_dict(self.picture)}
+
+    @classmethod
+    def from_json(cls, saved: dict[str, Any]) -> Result:
+        return cls(
+            **{**saved, "verdict": Verdict(saved["verdict"]), "picture": pictures.from_dict(saved["picture"])}
+        )
+
+    def located(self, root: Path) -> Result:
+        """The same result, its manifest named relative to ``root`` where it lies below it (a
+        report names no absolute path of the machine it ran on)."""
+        path = Path(self.manifest)
+        if path.is_absolute() and path.is_relative_to(root):
+            return replace(self, manifest=str(path.relative_to(root)))
+        return self
 
 
 class ClaimRefuted(AssertionError):
@@ -210,3 +193,40 @@ def expect_refuted(result: Result) -> None:
             f"counter-example {result.manifest} did not refute {result.id}: {result.verdict} "
             f"— {result.statement}\nevidence: {result.evidence}"
         )
+
+
+# ---------------------------------------------------------------- the claims declared
+def declared(files: Iterable[Path]) -> list[Claim]:
+    """The claims the scenario files declare, in order, each module imported once, under the
+    name pytest gives it (so a run that then collects it executes it no second time)."""
+    out: list[Claim] = []
+    for path in files:
+        module = importlib.import_module(module_name(Path(path).resolve()))
+        out += [v for v in vars(module).values() if isinstance(v, Claim)]
+    return out
+
+
+def module_name(path: Path) -> str:
+    """``path``'s module name as pytest's default import mode gives it: its package chain (the
+    folders with an ``__init__.py``) from the first folder without one, which goes on sys.path."""
+    parts, folder = [path.stem], path.parent
+    while (folder / "__init__.py").exists():
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    return ".".join(parts)
+
+
+def scenario_files(args: Iterable[str]) -> list[Path]:
+    """The scenario files a run's arguments name (a folder: its ``test_*.py``)."""
+    files: list[Path] = []
+    for arg in args:
+        path = Path(arg.split("::")[0])
+        files += sorted(path.rglob("test_*.py")) if path.is_dir() else [path] if path.suffix == ".py" else []
+    return files
+
+
+def pairs(results: Iterable[Result]) -> list[tuple[str, str]]:
+    """(problem id, fix id) for every fix among the results, as the fix declares it."""
+    return sorted({(r.fixes, r.id) for r in results if r.fixes and not r.counter_example})

@@ -1,12 +1,14 @@
 """The frame every claim runs in, so that a claim writes only its measurement.
 
-A measurement is a function of one :class:`Measurement`: it applies the subject, acts, looks,
-and records what it saw with ``check``/``expect`` (the claim's conditions), ``evidence``
-(numbers and ids), ``refine``/``state`` (the statement the data supports) and ``draw`` (a
-picture's typed data).  :func:`measure` owns the rest: timing, the verdict (refuted when a
-check failed, refined when the measurement refined it, else confirmed), and the merged
-timeline when a check failed.  Anything raised instead (:class:`~podlife.errors.SetupError`,
-a wait that timed out or became impossible) ends the scenario with no verdict.
+A measurement is a function of one :class:`Measurement`: it applies the subject and acts on
+Kubernetes through ``m.kube`` (:class:`podlife.kube.namespace.Namespace`: apply, wait, watch,
+probes, HTTP), looks with the helpers of :mod:`podlife.kube`, and records what it saw with
+``check``/``expect`` (the claim's conditions), ``evidence`` (numbers and ids), ``refine``/
+``state`` (the statement the data supports) and ``draw`` (a picture's typed data).
+:func:`measure` owns the rest: timing, the verdict (refuted when a check failed, refined when
+the measurement refined it, else confirmed), and the merged timeline when a check failed.
+Anything raised instead (:class:`~podlife.errors.SetupError`, a wait that timed out or became
+impossible) ends the scenario with no verdict.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from podlife import claims, execs, shape
-from podlife.claims import Claim, Counter, Needs, Picture, Result, Verdict
-from podlife.scenario import Cluster, Scenario
-from podlife.subject import Subject, next_tag
-from podlife.timeline import Check
-from podlife.wait import poll_until
+from podlife.claims import Claim, Counter, Placement, Result, Verdict
+from podlife.kube import shape
+from podlife.kube.namespace import Namespace
+from podlife.kube.subject import Subject, next_tag
+from podlife.kube.timeline import Check
+from podlife.pictures import Picture
 
 
 @dataclass(frozen=True)
@@ -30,43 +32,47 @@ class Options:
     runs: int  # fresh pods for the start-up claims
 
 
-class Measurement(Scenario):
-    """A scenario plus what its measurement concludes."""
+class Measurement:
+    """What a claim's measurement gets: its subject, ``kube`` (the scenario's namespace and
+    everything done in it), and what it concludes."""
+
+    kube: Namespace  # apply, wait, watch, probes, HTTP: everything done on Kubernetes
+    subject: Subject  # the manifest measured (the chapter's pod, the claim's, or a counter-example's)
+    claim: Claim
+    counter: Counter | None  # the counter-example this test measures, if it is one
+    placement: Placement  # where its pods go (the worker it holds)
 
     def __init__(
-        self,
-        cluster: Cluster,
-        claim: Claim,
-        counter: Counter | None,
-        options: Options,
-        needs: Needs | None = None,
+        self, kube: Namespace, claim: Claim, counter: Counter | None, options: Options, placement: Placement
     ) -> None:
-        super().__init__(cluster, claim.id + ("-counter" if counter else ""))
-        self.claim, self.counter, self.options = claim, counter, options
-        self.needs = needs or claim.needs
-        self.subject = Subject.load(counter.manifest if counter else claim.subject or options.chapter)
+        self.kube, self.claim, self.counter, self.options = kube, claim, counter, options
+        self.placement = placement
+        self.subject = self.subject_of(claim, counter, options)
         self.failures: list[str] = []
-        self.failed_checks = False
         self.facts: dict[str, Any] = {}
         self.statement = ""
         self.refined = False
         self.picture: Picture | None = None
 
     # --- the subject ---
+    @staticmethod
+    def subject_of(claim: Claim, counter: Counter | None, options: Options) -> Subject:
+        """What a claim's test measures: the counter-example's manifest, the claim's own, or the
+        chapter's pod."""
+        return Subject.load(counter.manifest if counter else claim.subject or options.chapter)
+
     @property
     def docs(self) -> list[dict[str, Any]]:
         """The subject's documents, images mapped to what the cluster holds (a fresh copy), and
-        shaped as the claim's needs say (:class:`podlife.claims.Needs`): without host ports where
-        the claim does not keep them, pinned to the scenario's worker when it holds one."""
-        return self.placed(self.subject.loaded(self.cluster.image_map))
+        placed as the claim's needs say (see ``placed``)."""
+        return self.placed(self.subject.loaded(self.kube.cluster.image_map))
 
     def placed(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Any documents the scenario applies, shaped as the claim's needs say (see ``docs``)."""
-        if not self.needs.host_ports:
-            docs = shape.without_host_ports(docs)
-        if self.node:
-            return shape.pinned(docs, self.node)
-        return shape.preferring(docs, self.prefer) if self.prefer else docs
+        """Any documents the scenario applies, placed as the claim's needs say
+        (:meth:`podlife.claims.Needs.placement`): without host ports where the claim does not
+        keep them, pinned to the scenario's worker, or preferring the worker it may stop."""
+        p = self.placement
+        return shape.placed(docs, pin=p.pin, prefer=p.prefer, host_ports=p.host_ports)
 
     @property
     def runs(self) -> int:
@@ -80,16 +86,6 @@ class Measurement(Scenario):
         """The next version of ``image``: the same image under podlife's next tag."""
         return next_tag(image)
 
-    def await_postgres(self, pod: str, timeout: float = 120) -> None:
-        """PostgreSQL in ``pod`` accepts TCP connections: ``pg_isready``, the database image's
-        own tool (an entry point's temporary server listens on no TCP port)."""
-        argv = ["pg_isready", "--host=127.0.0.1"]
-        poll_until(
-            f"PostgreSQL in pod {pod} to accept connections",
-            lambda: execs.run_in(self.cluster.api, self.namespace, pod, self.subject.db, argv).code == 0,
-            timeout=timeout,
-        )
-
     # --- what it concludes ---
     def check(self, ok: bool, failure: str) -> bool:
         """A condition of the claim; ``failure`` says what was seen when it does not hold."""
@@ -100,8 +96,6 @@ class Measurement(Scenario):
     def expect(self, check: Check) -> bool:
         """A named timeline check as a condition of the claim (its failure prints the timeline)."""
         self.facts.setdefault("checks", {})[check.name] = check.detail
-        if not check.ok:
-            self.failed_checks = True
         return self.check(check.ok, str(check))
 
     def evidence(self, **facts: Any) -> None:
@@ -138,6 +132,6 @@ def measure(m: Measurement) -> Result:
         manifest=str(m.subject.path),
         fixes=claim.fixes,
         counter_example=m.counter is not None,
-        picture=claims.picture_dict(m.picture),
-        timeline=m.timeline() if m.failures else "",
-    )
+        picture=m.picture,
+        timeline=m.kube.timeline() if m.failures else "",
+    ).located(Path.cwd())  # its messages (junit.xml, the terminal) name no absolute path either

@@ -15,11 +15,11 @@ from typing import Any
 
 from kubernetes import client
 
-from podlife import nodes, pods, shape, timeline, traffic, webapp
 from podlife.claims import ARCHITECTURE, Claim, Counter, Needs
 from podlife.errors import SetupError
+from podlife.kube import nodes, pods, shape, timeline, traffic, webapp
+from podlife.kube.wait import Impossible
 from podlife.measure import Measurement
-from podlife.wait import Impossible
 
 COUNTER = Path(__file__).parent / "counter"
 WINDOW_S = 45.0  # after the node is NotReady: long enough for a controller to react
@@ -40,15 +40,15 @@ def db_crash_loses_data(m: Measurement) -> None:
     """SIGKILL to PostgreSQL's process through the node's runtime (not through the API): the
     kubelet restarts the db container, and the lines are gone."""
     name, db = m.subject.pod, m.subject.db
-    pod = m.start(m.docs)
-    ep = m.endpoint(f"pod/{name}", m.subject.port)
+    pod = m.kube.start(m.docs)
+    ep = m.kube.endpoint(f"pod/{name}", m.subject.port)
     lines = webapp.write_transcript(ep)
     base = pods.statuses(pod)[db].restart_count
-    begun = m.act("SIGKILL to the db container's main process, from its node")
+    begun = m.kube.act("SIGKILL to the db container's main process, from its node")
     pid = nodes.kill_container(pod.spec.node_name, pods.statuses(pod)[db].container_id)
-    m.wait(pods.restarted(name, db, base + 1), what="the killed db container restarted", timeout=90)
+    m.kube.wait(pods.restarted(name, db, base + 1), what="the killed db container restarted", timeout=90)
     after, waited = webapp.read_when_answering(ep, timeout=120)
-    history = m.history(name)
+    history = m.kube.history(name)
     m.evidence(
         killed_pid=pid,
         lines_before=len(lines),
@@ -79,17 +79,17 @@ def no_horizontal_scale(m: Measurement, reads: int = 20) -> None:
     if not any(d["kind"] == "Deployment" for d in docs):
         docs = shape.as_deployment(pods.pod_doc(docs), 2, m.subject.port)
     service, port = m.subject.service(docs)
-    running = m.start_all(docs)
+    running = m.kube.start_all(docs)
     replicas = sorted(n for n, p in running.items() if m.subject.web in pods.statuses(p))
-    first, second = (m.endpoint(f"pod/{n}", m.subject.port) for n in replicas[:2])
+    first, second = (m.kube.endpoint(f"pod/{n}", m.subject.port) for n in replicas[:2])
     for ep in (first, second):
         webapp.read_when_answering(ep)
     webapp.write(first, "written-through-replica-1")
     via = [len(webapp.read(ep)) for ep in (first, second)]
     url = f"http://{service}:{port}/read"
-    seen = m.probe(replicas[0], m.subject.web, [("lines_read", {"url": url, "count": reads})])["lines_read"][
-        "lines"
-    ]
+    seen = m.kube.probe(replicas[0], m.subject.web, [("lines_read", {"url": url, "count": reads})])[
+        "lines_read"
+    ]["lines"]
     m.evidence(
         replicas=replicas,
         nodes=[running[n].spec.node_name for n in replicas],
@@ -114,7 +114,7 @@ def update_needs_downtime(m: Measurement) -> None:
     the cluster, GET /ping one request after another meanwhile; count the failures."""
     docs, web = m.docs, m.subject.web
     workload = next((d["metadata"]["name"] for d in docs if d["kind"] == "Deployment"), None)
-    running = m.start_all(docs)
+    running = m.kube.start_all(docs)
     url = (
         f"http://{pods.holder(running, web).status.pod_ip}:{m.subject.port}/ping"
         if workload is None
@@ -122,20 +122,22 @@ def update_needs_downtime(m: Measurement) -> None:
     )
     before = {n: pods.statuses(p)[web].restart_count for n, p in running.items() if web in pods.statuses(p)}
     image = m.next_image(next(c["image"] for d in docs for c in shape.containers(d) if c["name"] == web))
-    with m.request_loop(url, max_seconds=240) as loop:
+    with m.kube.request_loop(url, max_seconds=240) as loop:
         loop.await_answered(20, "before the update")
         update_at = loop.now()
-        m.act(f"web image -> {image}")
+        m.kube.act(f"web image -> {image}")
         patch = {"spec": {"containers": [{"name": web, "image": image}]}}
         if workload:
-            client.AppsV1Api(m.cluster.api).patch_namespaced_deployment(
-                workload, m.namespace, {"spec": {"template": patch}}
+            client.AppsV1Api(m.kube.cluster.api).patch_namespaced_deployment(
+                workload, m.kube.namespace, {"spec": {"template": patch}}
             )
         else:
-            m.cluster.core.patch_namespaced_pod(m.subject.pod, m.namespace, patch)
-        after = m.wait(updated(web, image, before), what=f"every web container to run {image}", timeout=180)
+            m.kube.cluster.core.patch_namespaced_pod(m.subject.pod, m.kube.namespace, patch)
+        after = m.kube.wait(
+            updated(web, image, before), what=f"every web container to run {image}", timeout=180
+        )
         loop.await_answered(20, "after the update", after=update_at)
-    measured = traffic.downtime(traffic.answered_from_first(loop.samples))
+    measured = traffic.measured(loop.samples)
     m.draw(traffic.series(loop.samples, {"update": update_at}))
     m.evidence(
         how="rolling update of a Deployment" if workload else "image of the running pod changed",
@@ -186,18 +188,18 @@ UNSCHEDULABLE = Claim(
 def unschedulable_together(m: Measurement) -> None:
     """Each container asks for 60 % of the freest worker's free CPU (unless the manifest sets its
     own requests): together they fit no node, and as two pods each finds one."""
-    free = free_cpu_m(m.cluster.core)
+    free = free_cpu_m(m.kube.cluster.core)
     pod = pods.pod_doc(m.docs)
     if not any((c.get("resources") or {}).get("requests") for c in shape.containers(pod)):
         pod = shape.with_cpu_request([pod], int(max(free.values()) * SHARE))[0]
     name = pod["metadata"]["name"]
-    m.apply([pod])
-    outcome, why = m.wait(placed(name), what=f"pod {name} scheduled or found unschedulable", timeout=60)
-    m.delete_pod(name)
+    m.kube.apply([pod])
+    outcome, why = m.kube.wait(placed(name), what=f"pod {name} scheduled or found unschedulable", timeout=60)
+    m.kube.delete_pod(name)
     apart = shape.split(pod)
-    m.apply(apart)
+    m.kube.apply(apart)
     names = [p["metadata"]["name"] for p in apart]
-    where = m.wait(
+    where = m.kube.wait(
         lambda objs: (
             all(n in objs and objs[n].spec.node_name for n in names)
             and {n: objs[n].spec.node_name for n in names}
@@ -271,29 +273,28 @@ BARE = Claim(
 def bare_pod_not_rescheduled(m: Measurement) -> None:
     """Stop the node that runs the pod (its kind node container); watch whether a pod comes up
     on another node; then start the node again and look at the pod."""
-    (first,) = m.start_all(m.docs).values()
+    (first,) = m.kube.start_all(m.docs).values()
     name, node = first.metadata.name, first.spec.node_name
-    if node != (m.node or m.prefer or node):
-        raise SetupError(
-            f"the pod landed on {node}, not on {m.node or m.prefer}, the worker this scenario may stop"
-        )
-    lines = webapp.write_transcript(m.endpoint(f"pod/{name}", m.subject.port))
+    target = m.placement.pin or m.placement.prefer
+    if node != (target or node):
+        raise SetupError(f"the pod landed on {node}, not on {target}, the worker this scenario may stop")
+    lines = webapp.write_transcript(m.kube.endpoint(f"pod/{name}", m.subject.port))
     with node_down(m, node) as down:
-        moved = m.observe(
+        moved = m.kube.observe(
             WINDOW_S,
             until=lambda objs: next(
                 (p.spec.node_name for p in objs.values() if p.spec.node_name not in (None, node)), None
             ),
             what=f"a pod on another node than {node}",
         )
-        down["pods_seen"] = {n: (p.spec.node_name, p.status.phase) for n, p in m.watcher.objects.items()}
+        down["pods_seen"] = {n: (p.spec.node_name, p.status.phase) for n, p in m.kube.watcher.objects.items()}
     if moved is None:
-        back = m.wait(
+        back = m.kube.wait(
             lambda objs: objs[name] if pods.all_ready(objs.get(name)) else None,
             what=f"pod {name} running again on {node}",
             timeout=180,
         )
-        after, _ = webapp.read_when_answering(m.endpoint(f"pod/{name}", m.subject.port))
+        after, _ = webapp.read_when_answering(m.kube.endpoint(f"pod/{name}", m.subject.port))
         down.update(
             same_uid=back.metadata.uid == first.metadata.uid,
             lines_after_node_back=len(after),
@@ -309,13 +310,13 @@ def node_down(m: Measurement, node: str) -> Iterator[dict[str, Any]]:
     facts: dict[str, Any] = {}
     nodes.require_node_access(node)
     stopped = time.monotonic()
-    m.act(f"stop node {node}")
+    m.kube.act(f"stop node {node}")
     nodes.stop_node(node)
     try:
-        facts["node_not_ready_after_s"] = m.node_ready(node, ready=False, timeout=120)
+        facts["node_not_ready_after_s"] = m.kube.node_ready(node, ready=False, timeout=120)
         yield facts
     finally:
-        m.act(f"start node {node}")
+        m.kube.act(f"start node {node}")
         nodes.start_node(node)
-    facts["node_ready_again_after_s"] = m.node_ready(node, ready=True, timeout=180)
+    facts["node_ready_again_after_s"] = m.kube.node_ready(node, ready=True, timeout=180)
     facts["down_s"] = round(time.monotonic() - stopped, 1)

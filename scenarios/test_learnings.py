@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from podlife import nodes, pods, shape, timeline, webapp
 from podlife.claims import LEARNINGS, Claim, Counter, Needs
 from podlife.errors import SetupError
+from podlife.kube import nodes, pods, shape, timeline, webapp
 from podlife.measure import Measurement
 
 COUNTER = Path(__file__).parent / "counter"
@@ -38,17 +38,17 @@ KILL = Claim(
 def kill_one_container(m: Measurement) -> None:
     """SIGKILL to the web container's process through its node's runtime; then watch a while."""
     name, web, db = m.subject.pod, m.subject.web, m.subject.db
-    pod = m.start(m.docs)
-    webapp.read_when_answering(m.endpoint(f"pod/{name}", m.subject.port))
+    pod = m.kube.start(m.docs)
+    webapp.read_when_answering(m.kube.endpoint(f"pod/{name}", m.subject.port))
     base = pods.statuses(pod)[web].restart_count
-    begun = m.act("SIGKILL to the web container's main process, from its node")
+    begun = m.kube.act("SIGKILL to the web container's main process, from its node")
     pid = nodes.kill_container(pod.spec.node_name, pods.statuses(pod)[web].container_id)
-    m.wait(pods.restarted(name, web, base + 1), what="the killed web container restarted", timeout=90)
-    m.observe(QUIET_S, what="any other change")
-    after = pods.statuses(m.pod(name))
+    m.kube.wait(pods.restarted(name, web, base + 1), what="the killed web container restarted", timeout=90)
+    m.kube.observe(QUIET_S, what="any other change")
+    after = pods.statuses(m.kube.pod(name))
     column = kubectl_restarts(m, name)
     total = sum(s.restart_count for s in after.values())
-    history = m.history(name)
+    history = m.kube.history(name)
     m.evidence(
         node=pod.spec.node_name,
         killed_pid=pid,
@@ -66,7 +66,7 @@ def kill_one_container(m: Measurement) -> None:
 
 def kubectl_restarts(m: Measurement, pod: str) -> str:
     """The RESTARTS column exactly as `kubectl get pod` prints it."""
-    header, row = (line.split() for line in m.kubectl("get", "pod", pod).splitlines()[:2])
+    header, row = (line.split() for line in m.kube.kubectl("get", "pod", pod).splitlines()[:2])
     return row[header.index("RESTARTS")]
 
 
@@ -89,7 +89,7 @@ def same_node(m: Measurement) -> None:
     """Copies of the manifest's pods spread over the workers; each node's runtime says which
     containers it runs, so every copy's containers are found where they really are."""
     copies = COPIES
-    running = m.start_all(shape.copies(m.docs, copies))
+    running = m.kube.start_all(shape.copies(m.docs, copies))
     workers = sorted({p.spec.node_name for p in running.values()})
     where = {cid: node for node in workers for cid in nodes.container_ids(node)}
     placement = {

@@ -8,11 +8,11 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-from podlife import pods, shape, timeline, webapp
 from podlife.claims import LIFE_CYCLE, Claim, Counter, Needs
+from podlife.kube import pods, shape, timeline, webapp
+from podlife.kube.wait import WaitImpossible, WaitTimeout
 from podlife.measure import Measurement
 from podlife.paths import MANIFESTS
-from podlife.wait import WaitImpossible, WaitTimeout
 
 COUNTER = Path(__file__).parent / "counter"
 QUITS = 2  # "do it more than once"
@@ -37,13 +37,13 @@ READY = Claim(
 def ready_2_of_2(m: Measurement) -> None:
     """Apply the pod: both containers become ready and stay so, READY 2/2, phase Running (a
     container that is up for a moment and then exits is no 2/2)."""
-    pod, broken = m.settle(m.docs)
+    pod, broken = m.kube.settle(m.docs)
     if not broken:
         name = pod.metadata.name
-        broken = m.observe(
+        broken = m.kube.observe(
             STEADY_S, until=lambda objs: pods.terminated_badly(objs[name]), what="READY 2/2 to last"
         )
-        pod = m.pod(name)
+        pod = m.kube.pod(name)
     ready, total = pods.ready_count(pod)
     created = pod.metadata.creation_timestamp
     m.evidence(
@@ -80,17 +80,17 @@ def quit_restarts_web_only(m: Measurement) -> None:
     """'Die Web container!', more than once: each GET /quit restarts the web container (its
     restart count +1), the db container stays the same one, and the three lines stay."""
     web, db, name = m.subject.web, m.subject.db, m.subject.pod
-    m.start(m.docs)
-    ep = m.endpoint(f"pod/{name}", m.subject.port)
+    m.kube.start(m.docs)
+    ep = m.kube.endpoint(f"pod/{name}", m.subject.port)
     lines = webapp.write_transcript(ep)
-    begun = m.act("the chapter's three lines written")
-    base = pods.statuses(m.pod(name))[web].restart_count
+    begun = m.kube.act("the chapter's three lines written")
+    base = pods.statuses(m.kube.pod(name))[web].restart_count
     rounds = []
     for n in range(1, QUITS + 1):
         answer = webapp.quit_app(ep)
-        m.act(f"GET /quit #{n}: {answer}")
+        m.kube.act(f"GET /quit #{n}: {answer}")
         try:
-            pod = m.wait(
+            pod = m.kube.wait(
                 pods.restarted(name, web, base + n), what=f"web restart #{n}", timeout=RESTART_TIMEOUT_S
             )
         except WaitTimeout:
@@ -107,7 +107,7 @@ def quit_restarts_web_only(m: Measurement) -> None:
             }
         )
         m.check(after == lines, f"/read after /quit #{n} returned {len(after)} line(s), not the three")
-    history = m.history(name)
+    history = m.kube.history(name)
     m.expect(timeline.restarted(history, web, len(rounds), since=begun))
     m.expect(timeline.unchanged(history, db, since=begun))
     m.expect(timeline.same_pod(history))
@@ -132,14 +132,16 @@ def restart_back_off(m: Measurement) -> None:
     """/quit again as soon as the web is back, three times: the kubelet restarts the web each time,
     waiting longer before each restart (its crash back-off), and the lines stay."""
     web, name = m.subject.web, m.subject.pod
-    m.start(m.docs)
-    ep = m.endpoint(f"pod/{name}", m.subject.port)
+    m.kube.start(m.docs)
+    ep = m.kube.endpoint(f"pod/{name}", m.subject.port)
     lines = webapp.write_transcript(ep)
-    base, restarts = pods.statuses(m.pod(name))[web].restart_count, 0
+    base, restarts = pods.statuses(m.kube.pod(name))[web].restart_count, 0
     for n in range(1, BACKOFF_QUITS + 1):
-        m.act(f"GET /quit #{n}: {webapp.quit_app(ep)}")
+        m.kube.act(f"GET /quit #{n}: {webapp.quit_app(ep)}")
         try:
-            m.wait(pods.restarted(name, web, base + n, give_up=True), what=f"web restart #{n}", timeout=180)
+            m.kube.wait(
+                pods.restarted(name, web, base + n, give_up=True), what=f"web restart #{n}", timeout=180
+            )
         except WaitImpossible as exc:
             m.check(False, f"the web container was not restarted after /quit #{n}: {exc.why}")
             break
@@ -147,7 +149,7 @@ def restart_back_off(m: Measurement) -> None:
         m.check(
             webapp.read_when_answering(ep, timeout=120)[0] == lines, f"the lines changed after restart #{n}"
         )
-    runs = timeline.instances(m.history(name), web)
+    runs = timeline.instances(m.kube.history(name), web)
     delays = [
         (b["started"] - a["ended"]).total_seconds() for a, b in itertools.pairwise(runs) if a.get("ended")
     ]
@@ -177,11 +179,11 @@ DELETE = Claim(
 def delete_loses_data(m: Measurement) -> None:
     """'Lets delete the pod and recreate it. ... So we lost all the data!!!!'"""
     docs, name, port = m.docs, m.subject.pod, m.subject.port
-    first = m.start(docs)
-    before = webapp.write_transcript(m.endpoint(f"pod/{name}", port))
-    m.delete_pod(name)
-    second = m.start(shape.pods_only(docs))  # the pod alone: anything else it uses is still there
-    after, _ = webapp.read_when_answering(m.endpoint(f"pod/{name}", port))
+    first = m.kube.start(docs)
+    before = webapp.write_transcript(m.kube.endpoint(f"pod/{name}", port))
+    m.kube.delete_pod(name)
+    second = m.kube.start(shape.pods_only(docs))  # the pod alone: anything else it uses is still there
+    after, _ = webapp.read_when_answering(m.kube.endpoint(f"pod/{name}", port))
     m.evidence(
         pod_uids=[first.metadata.uid, second.metadata.uid],
         nodes=[first.spec.node_name, second.spec.node_name],

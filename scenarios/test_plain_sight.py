@@ -14,8 +14,8 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from podlife import pods
 from podlife.claims import PLAIN_SIGHT, Claim, Counter, Needs
+from podlife.kube import pods
 from podlife.measure import Measurement
 
 PG_PORT = 5432  # PostgreSQL's documented port
@@ -35,10 +35,10 @@ NETWORK = Claim(
 
 @NETWORK.measure
 def shared_network(m: Measurement) -> None:
-    running = m.start_all(m.docs)
+    running = m.kube.start_all(m.docs)
     web, db = pods.holder(running, m.subject.web), pods.holder(running, m.subject.db)
-    m.await_postgres(db.metadata.name)
-    in_web = m.probe(
+    m.kube.await_postgres(db.metadata.name, m.subject.db)
+    in_web = m.kube.probe(
         web.metadata.name,
         m.subject.web,
         [
@@ -48,7 +48,7 @@ def shared_network(m: Measurement) -> None:
             ("bind", {"port": PG_PORT}),
         ],
     )
-    in_db = m.probe(db.metadata.name, m.subject.db, [("proc", {}), ("listening", {})])
+    in_db = m.kube.probe(db.metadata.name, m.subject.db, [("proc", {}), ("listening", {})])
     netns = {"web": in_web["proc"]["ns"]["net"], "db": in_db["proc"]["ns"]["net"]}
     m.evidence(
         pods=sorted({web.metadata.name, db.metadata.name}),
@@ -80,13 +80,13 @@ IPC = Claim(
 
 @IPC.measure
 def shared_ipc(m: Measurement) -> None:
-    running = m.start_all(m.docs)
+    running = m.kube.start_all(m.docs)
     web, db = pods.holder(running, m.subject.web), pods.holder(running, m.subject.db)
     key = secrets.randbelow(2**30) + 1
-    made = m.probe(
+    made = m.kube.probe(
         web.metadata.name, m.subject.web, [("proc", {}), ("semaphore", {"key": key, "create": True})]
     )
-    looked = m.probe(
+    looked = m.kube.probe(
         db.metadata.name, m.subject.db, [("proc", {}), ("semaphore", {"key": key, "remove": True})]
     )
     ipcns = {"web": made["proc"]["ns"]["ipc"], "db": looked["proc"]["ns"]["ipc"]}

@@ -21,13 +21,14 @@ from typing import Any
 
 from kubernetes import client
 
-from podlife import pods, storage, traffic, webapp
-from podlife.claims import FIXES, Claim, Counter, Step, StepsTable
+from podlife.claims import FIXES, Claim, Counter
 from podlife.errors import SetupError
+from podlife.kube import pods, storage, traffic, webapp
+from podlife.kube.reach import PodEndpoint
+from podlife.kube.timeline import unready_during
 from podlife.measure import Measurement
 from podlife.paths import MANIFESTS
-from podlife.reach import PodEndpoint
-from podlife.timeline import unready_during
+from podlife.pictures import Step, StepsTable
 
 SEPARATED = MANIFESTS / "separated"
 COUNTER = Path(__file__).parent / "counter"
@@ -74,32 +75,34 @@ def separated_survives(m: Measurement) -> None:
 def actions(m: Measurement) -> Iterator[tuple[str, Callable[[], dict[str, Any]]]]:
     """The database pod deleted, each web pod deleted, the web rolled to its next image."""
     yield f"{DB} deleted", lambda: delete_db(m)
-    for victim in sorted(p.metadata.name for p in serving(m.watcher.objects)):
+    for victim in sorted(p.metadata.name for p in serving(m.kube.watcher.objects)):
         yield f"web pod {victim} deleted", lambda v=victim: delete_web(m, v)
     image = m.next_image(m.subject.web_image)
     yield f"rolling update to {image}", lambda: roll(m, image)
 
 
 def delete_db(m: Measurement) -> dict[str, Any]:
-    began, old = m.act(f"delete {DB}"), m.pod(DB)
+    began, old = m.kube.act(f"delete {DB}"), m.kube.pod(DB)
     claim = claim_uid(m)
-    m.delete_pod(DB, wait=False)
-    new = m.wait(
+    m.kube.delete_pod(DB, wait=False)
+    new = m.kube.wait(
         lambda objs: (p := objs.get(DB)) and p.metadata.uid != old.metadata.uid and pods.all_ready(p) and p,
         what=f"{DB} recreated and ready",
         timeout=TIMEOUT_S,
     )
-    m.wait(lambda objs: len(serving(objs)) == replicas(m), what="web pods ready again", timeout=TIMEOUT_S)
+    m.kube.wait(
+        lambda objs: len(serving(objs)) == replicas(m), what="web pods ready again", timeout=TIMEOUT_S
+    )
     return {
         "db_node": [old.spec.node_name, new.spec.node_name],
         "same_claim": claim == claim_uid(m),
-        "web_pods_unready_meanwhile": unready_during(list(m.watcher.events), began, is_web),
+        "web_pods_unready_meanwhile": unready_during(list(m.kube.watcher.events), began, is_web),
     }
 
 
 def delete_web(m: Measurement, victim: str) -> dict[str, Any]:
-    m.delete_pod(victim, wait=False)
-    m.wait(
+    m.kube.delete_pod(victim, wait=False)
+    m.kube.wait(
         lambda objs: victim not in objs and len(serving(objs)) == replicas(m),
         what=f"web pod {victim} replaced and gone",
         timeout=TIMEOUT_S,
@@ -108,13 +111,13 @@ def delete_web(m: Measurement, victim: str) -> dict[str, Any]:
 
 
 def roll(m: Measurement, image: str) -> dict[str, Any]:
-    m.act(f"web image -> {image}")
-    client.AppsV1Api(m.cluster.api).patch_namespaced_deployment(
+    m.kube.act(f"web image -> {image}")
+    client.AppsV1Api(m.kube.cluster.api).patch_namespaced_deployment(
         "web",
-        m.namespace,
+        m.kube.namespace,
         [{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": image}],
     )
-    m.wait(rolled_out(image, replicas(m)), what=f"web rolled out to {image}", timeout=TIMEOUT_S)
+    m.kube.wait(rolled_out(image, replicas(m)), what=f"web rolled out to {image}", timeout=TIMEOUT_S)
     return {}
 
 
@@ -139,13 +142,13 @@ def rolling_update_no_downtime(m: Measurement) -> None:
     from before the update until the last pod of the old image is gone: no request fails."""
     deploy(m)
     image = m.next_image(m.subject.web_image)
-    with m.request_loop("http://{}:{}/ping".format(*m.subject.service()), max_seconds=240) as loop:
+    with m.kube.request_loop("http://{}:{}/ping".format(*m.subject.service()), max_seconds=240) as loop:
         loop.await_answered(20, "before the update")
         update_at = loop.now()
         roll(m, image)
         rolled_at = loop.now()
         loop.await_answered(20, "after the update", after=rolled_at)
-    measured = traffic.downtime(traffic.answered_from_first(loop.samples))
+    measured = traffic.measured(loop.samples)
     during = sum(update_at <= s.at <= rolled_at for s in loop.samples)
     if during < MIN_REQUESTS_DURING_ROLLOUT:
         raise SetupError(f"only {during} requests during the rollout: too few to judge downtime")
@@ -163,15 +166,15 @@ def rolling_update_no_downtime(m: Measurement) -> None:
 def deploy(m: Measurement) -> tuple[PodEndpoint, list[dict[str, Any]]]:
     """The manifests, the database's claim on the cluster's node-local class (named); the
     chapter's three lines written through the web Service."""
-    storage_class = storage.node_local_class(m.cluster.api)
+    storage_class = storage.node_local_class(m.kube.cluster.api)
     if storage_class is None:
         raise SetupError("the cluster has no node-local StorageClass (rancher.io/local-path or podlife's)")
     docs = m.docs
     for doc in docs:
         for template in doc["spec"].get("volumeClaimTemplates", []) if doc["kind"] == "StatefulSet" else []:
             template["spec"]["storageClassName"] = storage_class
-    m.start_all(docs, timeout=TIMEOUT_S)
-    ep = m.endpoint("svc/{}".format(*m.subject.service()), m.subject.service()[1])
+    m.kube.start_all(docs, timeout=TIMEOUT_S)
+    ep = m.kube.endpoint("svc/{}".format(*m.subject.service()), m.subject.service()[1])
     return ep, webapp.write_transcript(ep)
 
 
@@ -203,7 +206,9 @@ def rolled_out(image: str, count: int) -> Callable[[dict[str, Any]], Any]:
 def claim_uid(m: Measurement) -> str | None:
     """The uid of db-0's claim (data-db-0), when it has one."""
     try:
-        return m.cluster.core.read_namespaced_persistent_volume_claim("data-db-0", m.namespace).metadata.uid
+        return m.kube.cluster.core.read_namespaced_persistent_volume_claim(
+            "data-db-0", m.kube.namespace
+        ).metadata.uid
     except client.ApiException as exc:
         if exc.status == 404:
             return None

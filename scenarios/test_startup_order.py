@@ -15,12 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from podlife import pods, shape
-from podlife.claims import FIXES, LEARNINGS, Claim, Counter, Needs, StartupRun, StartupTimeline
+from podlife.claims import FIXES, LEARNINGS, Claim, Counter, Needs
 from podlife.errors import SetupError
+from podlife.kube import pods, shape
+from podlife.kube.wait import poll_until
 from podlife.measure import Measurement
 from podlife.paths import MANIFESTS
-from podlife.wait import poll_until
+from podlife.pictures import StartupRun, StartupTimeline
 
 ORDERED = MANIFESTS / "webpod-ordered.yml"
 COUNTER = Path(__file__).parent / "counter"
@@ -128,18 +129,18 @@ def one_run(m: Measurement, name: str) -> tuple[StartupRun, dict[str, Any]]:
     """Apply a fresh pod (a name of its own: the last one may still be going away), with a probe
     waiting on each container from the start; then delete it."""
     web, db = m.subject.web, m.subject.db
-    m.apply(shape.renamed(m.docs, name))
-    m.act("applied a fresh pod")
-    web_probe = m.probe_start(
+    m.kube.apply(shape.renamed(m.docs, name))
+    m.kube.act("applied a fresh pod")
+    web_probe = m.kube.probe_start(
         name, web, [("proc", {}), ("first_answer", {"url": f"http://127.0.0.1:{m.subject.port}/ping"})]
     )
-    db_probe = m.probe_start(name, db, [("proc", {}), ("pg_accepting", {"port": PG_PORT})])
-    _, why = m.settled(name)
+    db_probe = m.kube.probe_start(name, db, [("proc", {}), ("pg_accepting", {"port": PG_PORT})])
+    _, why = m.kube.settled(name)
     if why:
         raise SetupError(f"pod {name} never became ready: {why}")
     seen_web, seen_db = web_probe.result(PROBE_S), db_probe.result(PROBE_S)
     accepting = db_accepting(m, name, db, seen_db["pg_accepting"])
-    m.delete_pod(name, wait=False)
+    m.kube.delete_pod(name, wait=False)
     clock = seen_web["proc"]["boot_wall"], seen_web["proc"]["clk_tck"]  # one kernel, one clock
     web_started, db_started = (clock[0] + p["proc"]["start_ticks"] / clock[1] for p in (seen_web, seen_db))
     answered = seen_web["first_answer"]
@@ -161,7 +162,7 @@ def db_accepting(m: Measurement, pod: str, db: str, seen: dict[str, Any]) -> flo
         raise SetupError(f"PostgreSQL in pod {pod} never accepted connections (last answer {seen})")
     lines = poll_until(
         f"PostgreSQL's '{DB_READY}' line",
-        lambda: [at for at, text in pods.log_lines(m.logs(pod, db)) if DB_READY in text],
+        lambda: [at for at, text in pods.log_lines(m.kube.logs(pod, db)) if DB_READY in text],
         timeout=30,
     )
     return round(lines[-1].timestamp(), 3)

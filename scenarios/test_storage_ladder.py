@@ -21,13 +21,14 @@ from typing import Any
 
 from kubernetes import client
 
-from podlife import pods, shape, storage, webapp
-from podlife.claims import FIXES, Claim, Counter, LadderTable, Needs
+from podlife.claims import FIXES, Claim, Counter, Needs
 from podlife.errors import SetupError
+from podlife.kube import pods, shape, storage, webapp
+from podlife.kube.subject import Subject
+from podlife.kube.watch import Watcher
 from podlife.measure import Measurement
 from podlife.paths import MANIFESTS
-from podlife.subject import Subject
-from podlife.watch import Watcher
+from podlife.pictures import LadderTable
 
 FIX = MANIFESTS / "storage" / "webpod-pvc.yml"
 EMPTYDIR = MANIFESTS / "storage" / "webpod-emptydir.yml"
@@ -64,7 +65,7 @@ def storage_ladder(m: Measurement) -> None:
     """Confirmed when the subject's storage keeps the lines through a restart of the db container
     and through the pod's recreation.  For the claim, the chapter's own pod (the container's
     filesystem) and an emptyDir are measured beside it: the ladder."""
-    storage_class = storage.node_local_class(m.cluster.api)
+    storage_class = storage.node_local_class(m.kube.cluster.api)
     if storage_class is None:
         raise SetupError("the cluster has no node-local StorageClass (rancher.io/local-path or podlife's)")
     rows = {} if m.counter else {"container filesystem": m.chapter(), "emptyDir": Subject.load(EMPTYDIR)}
@@ -80,7 +81,7 @@ def storage_ladder(m: Measurement) -> None:
     m.draw(LadderTable(table))
     m.evidence(
         storage_class=storage_class,
-        provisioner=provisioner(m.cluster.api, storage_class),
+        provisioner=provisioner(m.kube.cluster.api, storage_class),
         ladder=table,
         cells=cells,
     )
@@ -100,7 +101,9 @@ class Ladder:
 
     def __init__(self, m: Measurement, storage_class: str) -> None:
         self.m, self.storage_class = m, storage_class
-        self.claims = Watcher(m.cluster.core.list_namespaced_persistent_volume_claim, namespace=m.namespace)
+        self.claims = Watcher(
+            m.kube.cluster.core.list_namespaced_persistent_volume_claim, namespace=m.kube.namespace
+        )
 
     def __enter__(self) -> Ladder:
         self.claims.start()
@@ -114,10 +117,10 @@ class Ladder:
         slug = "-".join(row.lower().split())
         name = f"{subject.pod}-{slug}"[:63].rstrip("-")
         docs = self.m.placed(
-            shape.renamed(prepared(subject.loaded(self.m.cluster.image_map), self.storage_class), name)
+            shape.renamed(prepared(subject.loaded(self.m.kube.cluster.image_map), self.storage_class), name)
         )
         pod_doc, port = pods.pod_doc(docs), subject.port
-        pod = self.m.start(docs, timeout=POD_TIMEOUT_S)
+        pod = self.m.kube.start(docs, timeout=POD_TIMEOUT_S)
         home, cells = pod.spec.node_name, {}
         for tag, column in enumerate(columns, 1):
             lines, began = self.write(name, port, f"{slug}-cell{tag}"), time.monotonic()
@@ -137,7 +140,7 @@ class Ladder:
         return cells
 
     def write(self, name: str, port: int, cell: str) -> list[str]:
-        ep = self.m.endpoint(f"pod/{name}", port)
+        ep = self.m.kube.endpoint(f"pod/{name}", port)
         webapp.read_when_answering(ep, timeout=READ_TIMEOUT_S)
         lines = [f"{cell}-line{i}" for i in range(1, LINES_PER_CELL + 1)]
         for line in lines:
@@ -145,7 +148,7 @@ class Ladder:
         return lines
 
     def found(self, name: str, port: int, lines: list[str]) -> int:
-        ep = self.m.endpoint(f"pod/{name}", port)
+        ep = self.m.kube.endpoint(f"pod/{name}", port)
         after, _ = webapp.read_when_answering(ep, timeout=READ_TIMEOUT_S)
         return len({entry["data"] for entry in after} & set(lines))
 
@@ -153,9 +156,11 @@ class Ladder:
         """PostgreSQL's immediate shutdown (SIGQUIT to the server, the db container's main process:
         a crash as far as its files are concerned), sent by a probe; the kubelet restarts it."""
         name, uid, before = pod.metadata.name, pod.metadata.uid, pods.statuses(pod)[db]
-        self.m.act(f"SIGQUIT to PostgreSQL in pod {name}")
-        self.m.probe_start(name, db, [("signal", {"number": int(signal.SIGQUIT)})])  # ends with its target
-        pod = self.m.wait(
+        self.m.kube.act(f"SIGQUIT to PostgreSQL in pod {name}")
+        self.m.kube.probe_start(
+            name, db, [("signal", {"number": int(signal.SIGQUIT)})]
+        )  # ends with its target
+        pod = self.m.kube.wait(
             pods.restarted(name, db, before.restart_count + 1),
             what=f"db of {name} restarted",
             timeout=POD_TIMEOUT_S,
@@ -187,7 +192,7 @@ class Ladder:
     def place(self, pod_doc: dict[str, Any], node: str, operator: str) -> tuple[str, Any]:
         """Apply the pod pinned; wait until it is ready, refused for its volume, or broken."""
         name = pod_doc["metadata"]["name"]
-        self.m.apply(shape.pinned([pod_doc], node, operator))
+        self.m.kube.apply(shape.pinned([pod_doc], node, operator))
 
         def settled(objects: dict[str, Any]) -> tuple[str, Any] | None:
             pod = objects.get(name)
@@ -198,14 +203,14 @@ class Ladder:
             why = volume_conflict(pod) or pods.terminated_badly(pod) or pods.image_trouble(pod)
             return (f"Pending: {why}" if volume_conflict(pod) else f"broken: {why}", pod) if why else None
 
-        return self.m.wait(
+        return self.m.kube.wait(
             settled, what=f"pod {name} ready or refused by the scheduler", timeout=POD_TIMEOUT_S
         )
 
     def delete(self, pod: Any) -> float:
         """Delete the pod; wait until it and the claims it owned are gone."""
         begun, uid = time.monotonic(), pod.metadata.uid
-        self.m.delete_pod(pod.metadata.name)
+        self.m.kube.delete_pod(pod.metadata.name)
         self.claims.wait(
             lambda claims: (
                 not any(r.uid == uid for c in claims.values() for r in c.metadata.owner_references or [])
@@ -217,13 +222,15 @@ class Ladder:
 
     def volume_node(self, pod: Any) -> str | None:
         """The node a claim's PersistentVolume is bound to, as its node affinity says."""
-        core = self.m.cluster.core
+        core = self.m.kube.cluster.core
         for volume in pod.spec.volumes or []:
             claim = volume.persistent_volume_claim.claim_name if volume.persistent_volume_claim else None
             claim = f"{pod.metadata.name}-{volume.name}" if volume.ephemeral else claim
             if claim:
                 pv = core.read_persistent_volume(
-                    core.read_namespaced_persistent_volume_claim(claim, self.m.namespace).spec.volume_name
+                    core.read_namespaced_persistent_volume_claim(
+                        claim, self.m.kube.namespace
+                    ).spec.volume_name
                 )
                 required = pv.spec.node_affinity.required if pv.spec.node_affinity else None
                 terms = required.node_selector_terms if required else []

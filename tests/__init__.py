@@ -1,1 +1,1 @@
-"""The service's tests (a package so that its helpers import as ``tests.pg`` and ``tests.service_proc``)."""
+"""podlife's and the service's tests (a package: scenario modules import as ``scenarios.*`` beside it)."""

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pg import PostgresMissing, PostgresServer
-from tests.service_proc import ServiceProcess
+from service.localrun import PostgresMissing, PostgresServer, ServiceProcess
 
 
 def _new_server() -> PostgresServer:

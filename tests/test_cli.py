@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from podlife import __main__ as cli
-from podlife import cluster
+from podlife.provision import cluster
 
 
 def kubeconfig_for(server: str, path: Path) -> Path:

@@ -1,4 +1,4 @@
-"""What runs inside a pod (podlife.inpod), run here against this machine's own processes and a
+"""What runs inside a pod (podlife.kube.inpod), run here against this machine's own processes and a
 loopback HTTP server; and how podlife reads what it printed (probe results, request loops)."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import ClassVar
 
 import pytest
 
-from podlife import inpod, probe, traffic
 from podlife.errors import SetupError
-from podlife.traffic import Sample
-from tests.pg import PostgresServer, free_port
+from podlife.kube import inpod, probe, traffic
+from podlife.kube.traffic import Sample
+from service.localrun import PostgresServer, free_port
 
 
 @pytest.fixture

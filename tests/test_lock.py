@@ -1,4 +1,4 @@
-"""podlife.lock: a second user of a cluster fails at once, naming the first; the lock
+"""podlife.provision.lock: a second user of a cluster fails at once, naming the first; the lock
 goes when its holder does."""
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from podlife import lock
-from podlife.steps import StepFailed
+from podlife.provision import lock
+from podlife.provision.steps import StepFailed
 
 HOLD = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from podlife import lock
+    from podlife.provision import lock
     with lock.exclusive(Path(sys.argv[1]), "a suite in another process"):
         print("held", flush=True)
         sys.stdin.readline()

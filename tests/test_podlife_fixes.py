@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -13,35 +14,51 @@ from typing import Any
 import pytest
 import yaml
 
-from podlife import claims, html_report, pods, report, shape, storage
-from podlife.claims import LadderTable, RequestSeries, StartupRun, StartupTimeline, Step, StepsTable
+from podlife import claims, pictures, report
+from podlife.kube import pods, shape, storage
+from podlife.kube.subject import Subject
 from podlife.paths import MANIFESTS
-from podlife.subject import Subject
+from podlife.pictures import LadderTable, RequestSeries, StartupRun, StartupTimeline, Step, StepsTable
+from podlife.report import agree, page
 from scenarios.test_storage_ladder import EMPTYDIR, FIX, describe, prepared
 
 STARTUP = StartupTimeline([StartupRun(100.0, 100.1, 102.5, 102.6), StartupRun(200.2, 200.3, 203.0, None)])
-SERIES = RequestSeries(1.0, [10, 4, 10], [0, 6, 0], {"update": 1.0})
+SERIES = RequestSeries(1.0, [10, 4, 10], [0, 6, 0], {"update": 1.0}, [0, 0, 0], [3, 0, 0], 0.8)
+META = report.Meta(cluster="kind podlife", started="2026-12-04T00:00:00+00:00", duration_s=60)
+
+
+def evidence_of(picture: Any) -> dict[str, Any]:
+    """The evidence a measurement records beside ``picture`` (what the reports compare)."""
+    if isinstance(picture, RequestSeries):
+        return {"requests": 30, "failed": 6, "baseline": {"requests": 3, "failed": 3}}
+    if isinstance(picture, StartupTimeline):
+        return {"runs": len(picture.runs)}
+    if isinstance(picture, LadderTable):
+        return {"ladder": picture.rows}
+    if isinstance(picture, StepsTable):
+        return {"steps": [dataclasses.asdict(s) for s in picture.steps]}
+    return {"n": 1}
 
 
 def result(
     claim_id: str, verdict: str, picture: Any = None, *, fixes: str = "", counter: bool = False
-) -> dict[str, Any]:
-    return {
-        "id": claim_id,
-        "section": claims.FIXES if fixes else claims.LEARNINGS,
-        "sentence": f"the chapter on {claim_id}",
-        "verdict": verdict,
-        "evidence": {"n": 1},
-        "statement": f"measured {claim_id}",
-        "duration_s": 12.5,
-        "manifest": "m.yml",
-        "fixes": fixes,
-        "counter_example": counter,
-        "picture": claims.picture_dict(picture),
-    }
+) -> claims.Result:
+    return claims.Result(
+        id=claim_id,
+        section=claims.FIXES if fixes else claims.LEARNINGS,
+        sentence=f"the chapter on {claim_id}",
+        verdict=claims.Verdict(verdict),
+        evidence=evidence_of(picture),
+        statement=f"measured {claim_id}",
+        duration_s=12.5,
+        manifest="m.yml",
+        fixes=fixes,
+        counter_example=counter,
+        picture=picture,
+    )
 
 
-def all_results() -> list[dict[str, Any]]:
+def all_results() -> list[claims.Result]:
     return [
         result("startup-order", "refined", STARTUP),
         result("update-needs-downtime", "confirmed", SERIES),
@@ -68,42 +85,45 @@ def pngs(page: str) -> list[bytes]:
 
 
 def test_html_pairs_each_problem_with_its_fix_and_draws_the_pictures() -> None:
-    page = html_report.render(all_results(), {"cluster": "kind podlife", "duration_s": 60})
+    page_html = page.render(all_results(), META)
     for problem, fix in [
         ("startup-order", "ordered-start"),
         ("delete-loses-data", "storage-ladder"),
         ("no-horizontal-scale", "separated-survives"),
         ("update-needs-downtime", "rolling-update-no-downtime"),
     ]:
-        assert f"<h3>{problem} → {fix}</h3>" in page
-    images = pngs(page)
+        assert f"<h3>{problem} → {fix}</h3>" in page_html
+    images = pngs(page_html)
     assert len(images) == 5  # two start-up charts, two update charts, one for the counter-example
     assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for png in images)
-    assert page.count("not run in this report") == 2  # delete-loses-data, no-horizontal-scale
-    assert "Counter-examples" in page
-    assert 'style="background:#ffebe9">lost<' in page  # the ladder's lost cell
+    assert page_html.count("not run in this report") == 2  # delete-loses-data, no-horizontal-scale
+    assert "Counter-examples" in page_html
+    assert 'style="background:#ffebe9">lost<' in page_html  # the ladder's lost cell
 
 
 def test_every_picture_type_has_a_drawing_and_survives_the_json_report() -> None:
-    assert set(html_report.DRAW) == set(claims.PICTURES.values())
+    assert set(page.DRAW) == set(pictures.PICTURES.values()) == set(agree.AGREE)
     for picture in (
         STARTUP,
         SERIES,
         LadderTable({"a": {"b": "kept"}}),
         StepsTable([Step("s", 1, False, 1.0)]),
     ):
-        assert claims.picture_from(claims.picture_dict(picture)) == picture
+        assert pictures.from_dict(pictures.to_dict(picture)) == picture
+    for r in all_results():  # and a whole result crosses from a worker typed as it was
+        assert claims.Result.from_json(json.loads(json.dumps(r.to_json()))) == r
 
 
 def test_a_picture_whose_fields_drifted_fails_loudly() -> None:
-    saved = claims.picture_dict(SERIES)
+    saved = pictures.to_dict(SERIES)
+    assert saved is not None
     saved["data"]["okay"] = saved["data"].pop("ok")
     with pytest.raises(TypeError):
-        claims.picture_from(saved)
+        pictures.from_dict(saved)
 
 
 def test_markdown_puts_each_fix_beside_its_problem(tmp_path: Path) -> None:
-    report.write(all_results(), tmp_path, {"cluster": "c", "duration_s": 1})
+    report.write(all_results(), tmp_path, META, root=tmp_path)
     md = (tmp_path / "claims.md").read_text()
     assert "## Problems and their fixes" in md
     assert "| `startup-order` | 🔎 refined | `ordered-start` | ✅ confirmed |" in md

@@ -32,7 +32,7 @@ def toy(m):
 """
 
 FAKE_CLUSTER = """
-pytest_plugins = ["podlife.plugin"]
+pytest_plugins = ["podlife.run.plugin"]
 
 from pathlib import Path
 import pytest
@@ -40,13 +40,16 @@ import pytest
 
 @pytest.fixture
 def scn(request):
+    from podlife.claims import Placement
+    from podlife.kube.cluster import Cluster
+    from podlife.kube.namespace import Namespace
     from podlife.measure import Measurement, Options
-    from podlife.plugin import CLAIM
-    from podlife.scenario import Cluster
+    from podlife.run.plugin import CLAIM
 
     claim, counter = request.node.stash[CLAIM]
     cluster = Cluster(Path("kubeconfig"), None, "kubectl", {}, "python:3", "a fake cluster")
-    yield Measurement(cluster, claim, counter, Options(Path(request.config.getoption("pod_manifest")), 1))
+    options = Options(Path(request.config.getoption("pod_manifest")), 1)
+    yield Measurement(Namespace(cluster, claim.id), claim, counter, options, Placement())
 """
 
 
@@ -128,7 +131,7 @@ def test_a_manifest_that_cannot_serve_is_a_usage_error(
 
 
 def test_unreachable_cluster_errors_never_skips(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest('pytest_plugins = ["podlife.plugin"]')
+    pytester.makeconftest('pytest_plugins = ["podlife.run.plugin"]')
     pytester.makepyfile(test_toy=SCENARIO)
     (pytester.path / "counter.yml").write_text((MANIFESTS / "webpod.yml").read_text())
     kubeconfig = pytester.path / "kubeconfig"
@@ -143,7 +146,7 @@ def test_unreachable_cluster_errors_never_skips(pytester: pytest.Pytester) -> No
 
 def test_a_run_without_claims_reaches_no_cluster(pytester: pytest.Pytester) -> None:
     """``pytest tests``: nothing in it is a claim, so no cluster is brought up or touched."""
-    pytester.makeconftest('pytest_plugins = ["podlife.plugin"]')
+    pytester.makeconftest('pytest_plugins = ["podlife.run.plugin"]')
     pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
     kubeconfig = pytester.path / "kubeconfig"
     kubeconfig.write_text(CLOSED)

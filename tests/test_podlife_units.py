@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from podlife import artefacts, pods, report, shape
-from podlife.claims import ClaimRefuted, Result, Verdict, expect_refuted, require
+from podlife import report
+from podlife.claims import ClaimRefuted, Result, Verdict, declared, expect_refuted, require, scenario_files
+from podlife.kube import pods, shape
+from podlife.kube.subject import Subject, SubjectError, next_tag, pull_policy
+from podlife.kube.wait import Impossible
 from podlife.paths import MANIFESTS, REPO
-from podlife.subject import Subject, SubjectError, next_tag, pull_policy
-from podlife.wait import Impossible
+from podlife.provision import artefacts
 
 SCRATCH = REPO / "tests" / "subjects" / "scratch-web" / "webpod.yml"
 
@@ -242,8 +244,8 @@ def test_a_refuted_claim_fails_and_a_counter_example_must_be_refuted() -> None:
 
 
 def test_report_has_every_claim_and_a_counter_section(tmp_path: Path) -> None:
-    results = [result(Verdict.REFUTED, counter=True).as_dict(), result(Verdict.CONFIRMED).as_dict()]
-    report.write(results, tmp_path, {"cluster": "test", "duration_s": 1.0})
+    results = [result(Verdict.REFUTED, counter=True), result(Verdict.CONFIRMED)]
+    report.write(results, tmp_path, report.Meta("test", "2026-12-04", 1.0), root=tmp_path)
     table = (tmp_path / "claims.md").read_text()
     assert "✅ confirmed" in table and "❌ refuted" in table and "Counter-examples" in table
     assert "1/2\\|x" in table  # a pipe in evidence does not break the table
@@ -251,8 +253,6 @@ def test_report_has_every_claim_and_a_counter_section(tmp_path: Path) -> None:
     assert [c["verdict"] for c in data["claims"]] == ["confirmed", "refuted"]  # claims first
 
 
-def test_declared_ids_are_read_from_the_scenario_files() -> None:
-    from podlife.plugin import declared_ids
-
-    ids = declared_ids([str(REPO / "scenarios")])
+def test_the_declared_claims_are_found_in_the_scenario_files() -> None:
+    ids = {c.id for c in declared(scenario_files([str(REPO / "scenarios")]))}
     assert {"startup-order", "restart-back-off", "rolling-update-no-downtime"} <= ids and len(ids) == 18

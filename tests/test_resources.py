@@ -1,4 +1,4 @@
-"""podlife.resources and podlife.progress: what scenarios hold of the cluster, checked across real
+"""podlife.run.resources and podlife.run.progress: what scenarios hold of the cluster, checked across real
 processes (as pytest-xdist's workers are), and the run's progress and schedule."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from podlife import progress, resources
 from podlife.claims import Needs
 from podlife.errors import SetupError
-from podlife.wait import poll_until
+from podlife.kube.wait import poll_until
+from podlife.run import progress, resources
 
 WORKERS = ["w1", "w2"]
 

@@ -1,4 +1,4 @@
-"""podlife.schedule: which process runs which scenario next, with pytest-xdist's nodes faked."""
+"""podlife.run.schedule: which process runs which scenario next, with pytest-xdist's nodes faked."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from podlife.paths import REPO
-from podlife.schedule import OTHER, SPREADER, STOPPER, ClaimScheduling, kinds_of
+from podlife.run.schedule import OTHER, SPREADER, STOPPER, ClaimScheduling, kinds_of
 
 
 class Node:

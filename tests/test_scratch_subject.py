@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from podlife.kube.wait import poll_until
 from podlife.paths import REPO
-from podlife.wait import poll_until
-from tests.pg import PostgresServer, free_port
+from service.localrun import PostgresServer, free_port
 
 HERE = REPO / "tests" / "subjects" / "scratch-web"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}  # what the chapter's curl -d sends
@@ -84,7 +84,7 @@ def test_it_has_none_of_our_services_habits(app: tuple[subprocess.Popen[str], st
 
 
 def test_its_manifest_is_the_chapters_pod_with_another_web_image() -> None:
-    from podlife.subject import Subject
+    from podlife.kube.subject import Subject
 
     ours, theirs = Subject.load(REPO / "manifests" / "webpod.yml"), Subject.load(HERE / "webpod.yml")
     assert (theirs.web, theirs.db, theirs.port, theirs.pod) == (ours.web, ours.db, ours.port, ours.pod)

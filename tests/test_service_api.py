@@ -12,8 +12,7 @@ import pytest
 import requests
 import yaml
 
-from tests.pg import PostgresServer
-from tests.service_proc import ServiceProcess
+from service.localrun import PostgresServer, ServiceProcess
 
 # What `curl URL -d '...'` sends: the chapter's commands, unchanged.
 CURL_FORM = {

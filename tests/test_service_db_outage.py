@@ -7,8 +7,7 @@ import time
 
 import requests
 
-from tests.pg import PostgresServer
-from tests.service_proc import ServiceProcess
+from service.localrun import PostgresServer, ServiceProcess
 
 
 def wait_until(predicate, timeout: float, what: str) -> None:

@@ -13,7 +13,7 @@ from service.app import create_app
 from service.config import Settings
 from service.db import Database
 from service.hotpaths import HotPaths
-from tests.pg import PostgresServer
+from service.localrun import PostgresServer
 
 COMPARED_HEADERS = ("Content-Type", "Content-Length", "Retry-After")
 

@@ -15,8 +15,7 @@ from datetime import datetime
 import pytest
 import requests
 
-from tests.pg import PostgresServer, free_port
-from tests.service_proc import REPO_ROOT, ServiceProcess
+from service.localrun import REPO_ROOT, PostgresServer, ServiceProcess, free_port
 
 UTC_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 QUIT_EXIT_CODE = 42

@@ -95,7 +95,7 @@ def test_empty_password_is_allowed() -> None:
 
 
 def test_missing_postgresql_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests import pg
+    from service import localrun as pg
 
     monkeypatch.setattr(pg.shutil, "which", lambda _name: None)
     monkeypatch.setattr(pg.glob, "glob", lambda _pattern: [])

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from podlife import images, registry, tools, upstream
-from podlife.steps import StepFailed
+from podlife.provision import registry, tools, upstream, webimage
+from podlife.provision.steps import StepFailed
 
 IMAGE = "kindest/node:v1.37.0"
 
@@ -76,7 +76,7 @@ def test_every_pin_is_a_tag_and_a_digest_and_the_default_is_listed() -> None:
 
 
 def test_the_air_gapped_build_is_a_drop_in_for_the_cgroup_v1_release() -> None:
-    from podlife.artefacts import versions
+    from podlife.provision.artefacts import versions
 
     pins = versions()
     assert (pins["KIND_VERSION"], pins["K8S_VERSION"]) == (
@@ -142,7 +142,7 @@ def test_wheels_fit_the_images_python_not_podlifes(tmp_path: Path, python: str) 
             "--quiet",
             "--dest",
             tmp_path,
-            *images.wheel_args(profile),
+            *webimage.wheel_args(profile),
             "psycopg2-binary==2.9.10",
             "orjson==3.10.18",
         ],

@@ -1,4 +1,4 @@
-"""podlife.webapp.write: sent again only when the app did not take the write."""
+"""podlife.kube.webapp.write: sent again only when the app did not take the write."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import requests
 
-from podlife import webapp
+from podlife.kube import webapp
 
 
 class Answer:

@@ -1,0 +1,67 @@
+"""The cluster under test, however it was reached: what provisioning hands over
+(:class:`ClusterInfo`, plain data that crosses to pytest-xdist's workers as it is) and the live
+connection a measurement uses (:class:`Cluster`)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client
+from kubernetes import config as kube_config
+
+CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """A reached cluster, as provisioning found or made it."""
+
+    kubeconfig: str
+    kubectl: str
+    image_map: dict[str, str]  # manifest image -> image present in the cluster
+    probe_image: str  # podlife's probe and request-loop image (a plain Python base)
+    description: str
+
+    def to_wire(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> ClusterInfo:
+        return cls(**data)
+
+
+@dataclass
+class Cluster:
+    """The cluster under test, connected."""
+
+    kubeconfig: Path
+    api: client.ApiClient
+    kubectl: Path | str
+    image_map: dict[str, str]
+    probe_image: str
+    description: str
+    _workers: list[str] = field(default_factory=list)
+
+    @classmethod
+    def connect(cls, info: ClusterInfo) -> Cluster:
+        api = kube_config.new_client_from_config(info.kubeconfig)
+        return cls(
+            Path(info.kubeconfig), api, info.kubectl, info.image_map, info.probe_image, info.description
+        )
+
+    @property
+    def core(self) -> client.CoreV1Api:
+        return client.CoreV1Api(self.api)
+
+    def workers(self) -> list[str]:
+        """The nodes a scenario's pods may run on: every node but the control plane's, stopped
+        or not (a stopped worker is still one a scenario must not use)."""
+        if not self._workers:
+            self._workers = sorted(
+                n.metadata.name
+                for n in self.core.list_node().items
+                if CONTROL_PLANE not in (n.metadata.labels or {})
+            )
+        return self._workers

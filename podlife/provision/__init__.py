@@ -1,0 +1,78 @@
+"""Provisioning: the cluster a run measures on, reached or brought up, in one call (:func:`up`).
+
+Everything that makes a cluster lives here: the container engine (``engine``), the images and
+binaries from upstream or built air-gapped (``images``, ``airgap``, ``webimage``, ``artefacts``,
+``upstream``, ``registry``, ``tools``), the kind cluster (``cluster``, ``loading``, ``services``),
+the cluster lock (``lock``), the steps' logs (``steps``) and the upstream path's rehearsal
+(``rehearsal``).  What crosses to a run is a :class:`~podlife.kube.cluster.ClusterInfo`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from kubernetes import client
+from kubernetes import config as kube_config
+
+from podlife.kube.cluster import ClusterInfo
+from podlife.kube.subject import Subject
+from podlife.paths import cache_dir
+from podlife.provision import tools, upstream
+from podlife.provision.lock import exclusive
+
+UPSTREAM_PROBE_IMAGE = upstream.tag_of(upstream.PYTHON)
+
+
+@contextmanager
+def up(
+    subjects: list[Subject],
+    *,
+    kubeconfig: str | None = None,
+    kubectl: str | None = None,
+    probe_image: str | None = None,
+) -> Iterator[ClusterInfo]:
+    """The cluster, held (:mod:`podlife.provision.lock`) until the context ends: ``kubeconfig``
+    names an existing cluster; without it podlife's own kind cluster is brought up or reused and
+    the images the ``subjects`` name are loaded into it.  Raises when it cannot be reached."""
+    if kubeconfig:
+        with exclusive(Path(kubeconfig), "scenarios"):
+            yield existing(kubeconfig, kubectl, probe_image)
+        return
+    from podlife.provision import cluster, loading
+
+    with exclusive(cluster.kubeconfig_path(), "scenarios"):
+        path = cluster.up()
+        toolset = cluster.current_tools()
+        loading.load_subject_images(toolset, cluster.NAME, subjects)
+        info = ClusterInfo(
+            kubeconfig=str(path),
+            kubectl=str(toolset.kubectl),
+            image_map=toolset.image_map,
+            probe_image=toolset.probe_image,
+            description=f"kind {cluster.NAME} ({toolset.node_image}, 3 nodes)",
+        )
+        reachable(info)
+        yield info
+
+
+def existing(kubeconfig: str, kubectl: str | None, probe_image: str | None) -> ClusterInfo:
+    """A cluster someone else runs: a kubectl that fits its version, the upstream probe image."""
+    server = reachable_version(kubeconfig)
+    return ClusterInfo(
+        kubeconfig=kubeconfig,
+        kubectl=kubectl or str(tools.kubectl(server, cache_dir() / "bin" / "k8s" / "kubectl")),
+        image_map={},
+        probe_image=probe_image or UPSTREAM_PROBE_IMAGE,
+        description=f"kubeconfig {kubeconfig}",
+    )
+
+
+def reachable_version(kubeconfig: str) -> str:
+    """The API server's version, or the reason it cannot be reached (raised)."""
+    return client.VersionApi(kube_config.new_client_from_config(kubeconfig)).get_code().git_version
+
+
+def reachable(info: ClusterInfo) -> None:
+    reachable_version(info.kubeconfig)

@@ -1,0 +1,219 @@
+"""The kind cluster the scenarios run on: one control plane, two workers.
+
+``up`` creates the cluster or reuses a healthy one (a cluster left broken, for instance
+after the container engine restarted, is deleted and created again), loads the web and
+PostgreSQL images, and waits, through watches, for every node to be Ready and every
+kube-system pod to be Running.  The kind calls go through pytest-kind's KindCluster,
+given our own kind and kubectl so nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client, config
+from pytest_kind import KindCluster
+
+from podlife.kube.wait import WaitTimeout
+from podlife.kube.watch import wait_for
+from podlife.paths import cache_dir
+from podlife.provision import services
+from podlife.provision.engine import ensure_docker
+from podlife.provision.images import Toolset, prepare
+from podlife.provision.loading import kind_load, load_images, local_image
+from podlife.provision.lock import exclusive
+from podlife.provision.steps import StepFailed, output, run, say, step
+from podlife.provision.tools import resolve_any
+
+NAME = os.environ.get("PODLIFE_CLUSTER", "podlife")
+POD_SUBNET = "10.244.0.0/16"
+READY_TIMEOUT_S = 300
+
+
+def cluster_dir() -> Path:
+    path = cache_dir() / "cluster" / NAME
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def kubeconfig_path() -> Path:
+    return cluster_dir() / "kubeconfig"
+
+
+def kind_config(tools: Toolset) -> dict[str, Any]:
+    """The cluster's kind configuration (written next to the kubeconfig for people to read): the
+    same for upstream and air-gapped node images, which install their own CNI and storage."""
+    node = {"image": tools.node_image}
+    cfg: dict[str, Any] = {
+        "kind": "Cluster",
+        "apiVersion": "kind.x-k8s.io/v1alpha4",
+        "networking": {"podSubnet": POD_SUBNET},
+        # Exactly one control plane: more would need kind's load-balancer image.
+        "nodes": [
+            {"role": "control-plane", **node},
+            {"role": "worker", **node},
+            {"role": "worker", **node},
+        ],
+    }
+    mirror = os.environ.get("PODLIFE_REGISTRY_MIRROR")
+    if mirror:  # set only by the offline rehearsal of the upstream path (podlife.provision.rehearsal)
+        cfg["containerdConfigPatches"] = [MIRROR_PATCH.format(mirror=mirror)]
+    return cfg
+
+
+# Docker Hub's images through a mirror, in containerd 1.6's and 2.x's own config (config.toml)
+MIRROR_PATCH = """[plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]
+  endpoint = ["{mirror}"]
+"""
+
+
+def kind_cluster(tools: Toolset) -> KindCluster:
+    """pytest-kind's handle on the cluster, with the kind and kubectl podlife resolved."""
+    return KindCluster(NAME, kubeconfig=kubeconfig_path(), kind_path=tools.kind, kubectl_path=tools.kubectl)
+
+
+def exists(tools: Toolset) -> bool:
+    kind = str(tools.kind)
+    return NAME in output([kind, "get", "clusters"]).split()
+
+
+def node_containers(tools: Toolset) -> list[str]:
+    return output([str(tools.kind), "get", "nodes", "--name", NAME]).split()
+
+
+def healthy(tools: Toolset) -> str | None:
+    """None when the running cluster can be reused, else why it cannot."""
+    nodes = node_containers(tools)
+    if len(nodes) != 3:
+        return f"{len(nodes)} node containers instead of 3"
+    for node in nodes:
+        state = output(["docker", "inspect", "-f", "{{.State.Running}} {{.Config.Image}}", node]).split()
+        if state[0] != "true":
+            return f"node {node} is not running"
+        if state[1] != tools.node_image:
+            return f"node {node} runs {state[1]}, not {tools.node_image}"
+        image_id = output(["docker", "inspect", "-f", "{{.Image}}", node]).strip()
+        if image_id != output(["docker", "image", "inspect", "-f", "{{.Id}}", tools.node_image]).strip():
+            return f"node {node} was created from an older build of {tools.node_image}"
+    if not kubeconfig_path().exists():
+        return "its kubeconfig is missing"
+    written = cluster_dir() / "kind.yaml"
+    if not written.exists() or yaml.safe_load(written.read_text()) != kind_config(tools):
+        return "it was created with another configuration"
+    try:
+        wait_ready(timeout=60)
+    except (WaitTimeout, Exception) as exc:
+        return f"it is not ready: {exc}"
+    return None
+
+
+def api() -> client.CoreV1Api:
+    return client.CoreV1Api(config.new_client_from_config(str(kubeconfig_path())))
+
+
+def wait_ready(timeout: float = READY_TIMEOUT_S) -> None:
+    """Every node Ready, then every kube-system pod Running with all containers ready."""
+    core = api()
+
+    def node_ready(node: Any) -> bool:
+        return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
+
+    wait_for(
+        core.list_node,
+        lambda nodes: len(nodes) == 3 and all(map(node_ready, nodes.values())),
+        what="3 nodes Ready",
+        timeout=timeout,
+        describe=lambda nodes: {n: node_ready(o) for n, o in nodes.items()},
+    )
+
+    def pod_up(pod: Any) -> bool:
+        statuses = pod.status.container_statuses or []
+        return pod.status.phase == "Running" and bool(statuses) and all(s.ready for s in statuses)
+
+    wait_for(
+        core.list_namespaced_pod,
+        lambda pods: bool(pods) and all(map(pod_up, pods.values())),
+        what="every kube-system pod Running and ready",
+        timeout=timeout,
+        describe=lambda pods: {n: p.status.phase for n, p in pods.items()},
+        namespace="kube-system",
+    )
+
+
+_TOOLS: list[Toolset] = []
+
+
+def current_tools() -> Toolset:
+    """The toolset the last ``up`` used (images, binaries, image map)."""
+    if not _TOOLS:
+        raise RuntimeError("cluster.up() has not run in this process")
+    return _TOOLS[-1]
+
+
+def up() -> Path:
+    """Create or reuse the cluster; return the kubeconfig path.  Holds the cluster's
+    lock: a suite running on it makes this fail rather than recreate it underneath."""
+    with exclusive(kubeconfig_path(), "cluster up"):
+        return _bring_up()
+
+
+def _bring_up() -> Path:
+    ensure_docker()
+    tools = prepare()
+    _TOOLS.append(tools)
+    cluster = kind_cluster(tools)
+    if exists(tools):
+        reason = healthy(tools)
+        if reason is None:
+            say(f"reusing cluster {NAME}")
+        else:
+            say(f"cluster {NAME} cannot be reused ({reason}): recreating it")
+            with step(f"kind delete cluster {NAME}"):
+                cluster.delete()
+    if not exists(tools):
+        create(tools, cluster)
+    load_images(tools, NAME, list(tools.load))
+    services.check(api().api_client, tools)
+    return kubeconfig_path()
+
+
+def create(tools: Toolset, cluster: KindCluster) -> None:
+    """A new cluster, its nodes Ready and kube-system Running."""
+    cfg_path = cluster_dir() / "kind.yaml"
+    cfg_path.write_text(yaml.safe_dump(kind_config(tools), sort_keys=False))
+    logs = f"the nodes' logs: {tools.kind} export logs --name {NAME}"
+    with step(f"kind create cluster {NAME} ({tools.node_image})"):
+        try:
+            cluster.create(config_file=cfg_path)  # pytest-kind, with our kind: nothing downloaded
+        except subprocess.CalledProcessError as exc:
+            raise StepFailed("kind create cluster", f"exit status {exc.returncode}; {logs}") from exc
+    with step("wait for nodes Ready and kube-system Running"):
+        try:
+            wait_ready()
+        except WaitTimeout as exc:
+            raise StepFailed("cluster readiness", f"{exc}\n  {logs}") from exc
+
+
+def load(images: list[str]) -> None:
+    """``python -m podlife cluster load IMAGE...``: images of this machine's Docker into the nodes."""
+    missing = [i for i in images if not local_image(i)]
+    if missing:
+        raise StepFailed("cluster load", f"not in this machine's Docker: {', '.join(missing)}")
+    with exclusive(kubeconfig_path(), "cluster load"):
+        kind_load(resolve_any("kind", cache_dir() / "bin" / "tools" / "kind"), NAME, images)
+
+
+def export_logs(dest: Path) -> None:
+    kind = resolve_any("kind", cache_dir() / "bin" / "tools" / "kind")
+    run(f"kind export logs {dest}", [kind, "export", "logs", str(dest), "--name", NAME], log="kind-logs")
+
+
+def down() -> None:
+    """Delete the cluster (building nothing: any kind can delete a cluster)."""
+    kind = resolve_any("kind", cache_dir() / "bin" / "tools" / "kind")
+    with exclusive(kubeconfig_path(), "cluster down"), step(f"kind delete cluster {NAME}"):
+        KindCluster(NAME, kubeconfig=kubeconfig_path(), kind_path=kind).delete()

@@ -1,0 +1,119 @@
+"""The images and binaries a cluster needs, and where they come from.
+
+Two sources, chosen by what the machine can reach (:mod:`podlife.provision.registry`), never by a flag:
+- a registry answers (a laptop, GitHub Actions): upstream kind's node image and the official
+  PostgreSQL and Python images, pinned by digest (:mod:`podlife.provision.upstream`), pulled once on this
+  machine and loaded into the nodes; only the web image is built (on the pinned Python image);
+- no registry (air-gapped CI, this project's machines): everything is built here from Debian
+  packages and Go modules (see ``airgap/``), each artefact only when its inputs change.
+Either way the web image's wheels are chosen for the image's own Python and platform, so the
+Python podlife runs on (3.11, 3.12, 3.13, any OS) does not matter.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from podlife.paths import cache_dir
+from podlife.provision import registry, tools, upstream
+from podlife.provision.airgap import LOCAL_POSTGRES, LOCAL_PYTHON, airgap_graph, prerequisites
+from podlife.provision.artefacts import versions
+from podlife.provision.steps import output, run, say
+from podlife.provision.webimage import WEB_IMAGE, build_web_image
+
+UPSTREAM_POSTGRES = upstream.tag_of(upstream.POSTGRES)
+UPSTREAM_PYTHON = upstream.tag_of(upstream.PYTHON)
+
+
+@dataclass(frozen=True)
+class Toolset:
+    """What a cluster is made from: binaries, node image, and the image name mapping."""
+
+    airgapped: bool
+    kind: Path
+    kubectl: Path
+    node_image: str
+    image_map: dict[str, str]  # manifest image -> image present in the cluster (either direction)
+    load: tuple[str, ...]  # images to load into the nodes
+    probe_image: str  # podlife's probes and request loops: a plain Python base image
+
+
+def node_image() -> tuple[str, upstream.KindRelease]:
+    """The upstream node image (PODLIFE_NODE_IMAGE, or the default of the kind release that runs
+    on this host) and its kind release."""
+    chosen = os.environ.get("PODLIFE_NODE_IMAGE")
+    release = upstream.release(upstream.cgroup_version())
+    if chosen:
+        owner = next(
+            (
+                r
+                for r in (upstream.KIND, upstream.KIND_CGROUP_V1)
+                if upstream.tag_of(chosen) in map(upstream.tag_of, r.images.values())
+            ),
+            release,
+        )
+        return chosen, owner
+    return release.default_image, release
+
+
+def prepare() -> Toolset:
+    """Decide air-gapped or upstream (and say why, first thing); build or fetch what it needs."""
+    image, release = node_image()
+    decision = registry.decide(image)
+    say(f"mode: {'air-gapped' if decision.airgapped else 'upstream'}, because {decision.why}")
+    return airgapped_toolset() if decision.airgapped else upstream_toolset(image, release)
+
+
+def by_tag() -> bool:
+    """The upstream images by tag alone: only the offline rehearsal sets this (an image pushed to
+    a local registry cannot keep Docker Hub's digest)."""
+    return os.environ.get("PODLIFE_UPSTREAM_BY_TAG") == "1"
+
+
+def pull_pinned(reference: str) -> str:
+    """Pull an official image by its digest (by tag in the rehearsal), once; return ``name:tag``."""
+    tag = upstream.tag_of(reference)
+    source = tag if by_tag() else reference
+    if subprocess.run(["docker", "image", "inspect", tag], capture_output=True, check=False).returncode != 0:
+        run(f"docker pull {source}", ["docker", "pull", source], log="pull")
+        if source != tag:
+            output(["docker", "tag", source, tag])
+    return tag
+
+
+def upstream_toolset(image: str, release: upstream.KindRelease) -> Toolset:
+    k8s = upstream.tag_of(image).rsplit(":", 1)[-1]
+    postgres, python = pull_pinned(upstream.POSTGRES), pull_pinned(upstream.PYTHON)
+    build_web_image(python).ensure()
+    built = cache_dir() / "bin"
+    return Toolset(
+        False,
+        tools.kind(release.version, built / "tools" / "kind"),
+        tools.kubectl(k8s, built / "k8s" / "kubectl"),
+        image,
+        {LOCAL_POSTGRES: postgres},
+        (WEB_IMAGE, postgres, python),
+        python,
+    )
+
+
+def airgapped_toolset() -> Toolset:
+    prerequisites()
+    graph = airgap_graph()
+    for name in ("node", "postgres", "python"):
+        graph[name].ensure()
+    build_web_image(LOCAL_PYTHON, after=[graph["python"]]).ensure()
+    pins = versions()
+    return Toolset(
+        True,
+        tools.kind(pins["KIND_VERSION"], graph["tools"].out / "kind"),
+        tools.kubectl(pins["K8S_VERSION"], graph["k8s"].out / "kubectl"),
+        graph["node"].image or "",
+        {UPSTREAM_POSTGRES: LOCAL_POSTGRES},
+        # the Debian base serves the storage provisioner's helper pods
+        (WEB_IMAGE, LOCAL_POSTGRES, LOCAL_PYTHON, graph["debian"].image or ""),
+        LOCAL_PYTHON,
+    )

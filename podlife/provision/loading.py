@@ -1,0 +1,62 @@
+"""Images into the cluster: podlife's own (the toolset's), the images a measured manifest names
+that this machine's Docker holds, and ``cluster load IMAGE...`` by hand.  One kind call per
+load: one archive, imported once per node; kind skips images already there."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from podlife.kube.subject import Subject, next_tag
+from podlife.provision.images import Toolset
+from podlife.provision.steps import StepFailed, log_path, output, say, step
+
+
+def load_images(tools: Toolset, cluster: str, images: list[str]) -> None:
+    """Load local images into the workers (the control plane runs none of the scenarios' pods),
+    in one kind call: one archive, imported once per node; kind skips images already there."""
+    kind_load(tools.kind, cluster, images)
+
+
+def kind_load(kind: Path | str, cluster: str, images: list[str]) -> None:
+    """``kind load docker-image`` of ``images`` into the cluster's workers."""
+    workers = [
+        n
+        for n in output([str(kind), "get", "nodes", "--name", cluster]).split()
+        if not n.endswith("-control-plane")
+    ]
+    if not workers:
+        raise StepFailed("kind load", f"no cluster {cluster}: `python -m podlife cluster up` first")
+    log = log_path("kind-load")
+    argv = [str(kind), "load", "docker-image", "--name", cluster, "--nodes", ",".join(workers), *images]
+    with step(f"load {', '.join(images)} into {', '.join(workers)}", log), log.open("ab") as out:
+        proc = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, check=False)
+    if proc.returncode != 0:
+        raise StepFailed("kind load docker-image", f"exit status {proc.returncode}", log)
+
+
+def local_image(image: str) -> bool:
+    return (
+        subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False).returncode
+        == 0
+    )
+
+
+def load_subject_images(tools: Toolset, cluster: str, subjects: list[Subject]) -> None:
+    """Bring your own image: every image a measured manifest names that the cluster cannot pull
+    by itself (pull policy Never or IfNotPresent) and this machine's Docker holds is loaded into
+    the nodes, with the next version of each web image (the same image under podlife's next
+    tag) that the update claims change to."""
+    wanted: list[str] = []
+    for subject in subjects:
+        for image, policy in subject.images().items():
+            image = tools.image_map.get(image, image)
+            if policy != "Always" and local_image(image):
+                wanted.append(image)
+            elif policy == "Never":
+                say(f"{subject.path}: image {image} is not in this machine's Docker; its pods will not start")
+        web = tools.image_map.get(subject.web_image, subject.web_image)
+        if local_image(web):
+            output(["docker", "tag", web, next_tag(web)])
+            wanted.append(next_tag(web))
+    load_images(tools, cluster, sorted(set(wanted)))

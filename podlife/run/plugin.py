@@ -1,0 +1,227 @@
+"""The pytest plugin behind ``scenarios/``: options, the claims' tests, the run, the reports.
+
+- Every :class:`~podlife.claims.Claim` declared in a scenario module becomes its tests: one
+  for the claim (``test_<id>``) and one per counter-example (``test_<id>_counter_example[...]``).
+  The measurement runs while the test is set up; a refuted claim (or a counter-example that
+  is not refuted) fails the test; anything that stops the measurement before a verdict (a
+  set-up error, a wait that could not end) is an error, with no verdict.
+- The cluster (:mod:`podlife.run.session`): ``--kubeconfig`` (pytest-kind's option) names any
+  existing cluster; without it podlife brings its own kind cluster up, or reuses a healthy one.
+  A cluster that cannot be reached errors every scenario: nothing is ever skipped into a green run.
+- Each scenario (:mod:`podlife.run.scenario`) gets its own namespace, deleted when it passes;
+  when it fails, the evidence bundle is written under ``reports/evidence/`` and
+  ``--keep-failed`` keeps the namespace.
+- At the end: ``reports/claims.json``, ``claims.md``, ``claims.html`` (and the GitHub job
+  summary); ``reports/junit.xml`` comes from pytest's own ``--junitxml``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from podlife.claims import Claim, Counter, Needs, Result, declared, expect_refuted, require, scenario_files
+from podlife.kube.cluster import Cluster, ClusterInfo
+from podlife.kube.subject import Subject, SubjectError
+from podlife.measure import Measurement, measure
+from podlife.paths import MANIFESTS, REPO
+from podlife.provision import UPSTREAM_PROBE_IMAGE
+from podlife.run import progress, scenario
+from podlife.run import session as run
+from podlife.run.schedule import ClaimScheduling, kinds_of
+
+CLAIM = pytest.StashKey[tuple[Claim, Counter | None]]()
+RESULT_KEY = "podlife.result"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("podlife")
+    group.addoption(
+        "--pod-manifest",
+        default=str(MANIFESTS / "webpod.yml"),
+        help="the chapter's pod to measure: any pod of a web container serving the chapter's API on a "
+        "declared port and a PostgreSQL container (default: manifests/webpod.yml)",
+    )
+    group.addoption(
+        "--claim", action="append", default=[], metavar="ID", help="run only this claim (repeatable)"
+    )
+    group.addoption("--runs", type=int, default=10, help="fresh pods for the start-up claims (default 10)")
+    group.addoption("--keep-failed", action="store_true", help="keep the namespace of a failed scenario")
+    group.addoption("--reports", default=str(REPO / "reports"), help="where reports go (default: reports/)")
+    group.addoption(
+        "--store-durations",
+        action="store_true",
+        help="write how long each scenario held the cluster to scenarios/durations.json "
+        "(the next runs start the longest first)",
+    )
+    group.addoption(
+        "--probe-image",
+        default=None,
+        help="with --kubeconfig: the Python image for podlife's probes and request loops "
+        f"(default: {UPSTREAM_PROBE_IMAGE}; podlife's own cluster holds its own)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Bad input gets one clear error, up front, before any cluster work."""
+    config.addinivalue_line("markers", "claim(id): the chapter claim a scenario measures")
+    run.configure(config)
+    config.pluginmanager.register(ResultCollector(config.stash[run.RESULTS]), "podlife-results")
+    if config.getoption("runs") < 1:
+        raise pytest.UsageError("--runs must be at least 1")
+    try:
+        Subject.load(Path(config.getoption("pod_manifest"))).pod  # noqa: B018 - exactly one Pod
+    except SubjectError as exc:
+        raise pytest.UsageError(f"--pod-manifest {exc}") from None
+    known = {c.id for c in declared(scenario_files(config.args))}
+    if known and (unknown := sorted(set(config.getoption("claim")) - known)):
+        raise pytest.UsageError(f"unknown claim id(s) {unknown}; known: {', '.join(sorted(known))}")
+
+
+# ---------------------------------------------------------------- a claim's tests
+def _claim_test(measured: Result) -> None:
+    require(measured)
+
+
+def _counter_test(measured: Result) -> None:
+    expect_refuted(measured)
+
+
+def pytest_pycollect_makeitem(
+    collector: pytest.Collector, name: str, obj: object
+) -> list[pytest.Item] | None:
+    if not isinstance(obj, Claim) or not isinstance(collector, pytest.Module):
+        return None
+    items = []
+    for test_name, counter in obj.tests():
+        fn = _counter_test if counter else _claim_test
+        item = pytest.Function.from_parent(collector, name=test_name, callobj=fn)
+        item.add_marker(pytest.mark.claim(obj.id))
+        item.stash[CLAIM] = (obj, counter)
+        items.append(item)
+    return items
+
+
+def needs_of(item: pytest.Item) -> Needs:
+    claim, counter = item.stash.get(CLAIM, (None, None))
+    return claim.needs_of(counter) if claim else Needs()
+
+
+ORDER = {"stopper": 0, "other": 1, "spreader": 2}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Only the claims asked for; a scenario that stops a worker first (little else waits for
+    that worker yet), those that spread over every worker last (they can use both only once no
+    worker is stopped); each group longest first, so the run ends soon after its longest one."""
+    wanted = set(config.getoption("claim"))
+    known = {i.stash[CLAIM][0].id for i in items if CLAIM in i.stash}
+    if unknown := sorted(wanted - known):
+        raise pytest.UsageError(f"unknown claim id(s) {unknown}; known: {', '.join(sorted(known))}")
+    if wanted:
+        keep = [i for i in items if CLAIM in i.stash and i.stash[CLAIM][0].id in wanted]
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+    took = progress.durations(run.DURATIONS)
+    items.sort(key=lambda i: (ORDER[needs_of(i).kind], -took.get(i.nodeid, progress.UNKNOWN_S)))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Side by side (``--dist load``, pytest-xdist's default with ``-n``): podlife.run.schedule,
+    which knows which scenarios stop a worker and which spread over every worker."""
+    if config.getvalue("dist") != "load":
+        return None
+    return ClaimScheduling(config, log, lambda ids: kinds_of(config.rootpath, ids))
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    rep = yield
+    setattr(item, f"rep_{rep.when}", rep)
+    return rep
+
+
+# ---------------------------------------------------------------- the run
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """pytest-xdist's controller reaches the cluster now, when its arguments declare a claim
+    (its workers are configured before they collect); a run in one process once it has
+    collected a claim's test."""
+    config = session.config
+    if config.pluginmanager.hasplugin("dsession") and declared(scenario_files(config.args)):
+        run.start(config)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any(CLAIM in item.stash for item in session.items):
+        run.start(session.config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    if run.PRINTER in node.config.stash:
+        node.config.stash[run.PRINTER].total = len(ids)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: each worker gets the cluster the controller holds."""
+    node.workerinput["podlife"] = run.to_wire(node.config)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Every process waits for its scenarios' teardowns; the one that started the run writes
+    the reports (and fails the run when a teardown failed)."""
+    scenario.join_teardowns()
+    run.finish(session)
+
+
+# ---------------------------------------------------------------- a scenario
+@pytest.fixture(scope="session")
+def cluster(request: pytest.FixtureRequest) -> Cluster:
+    """The cluster under test; failing to reach one errors every scenario (never a skip)."""
+    config = request.config
+    reached = run.reached(config)
+    if not isinstance(reached, ClusterInfo):
+        pytest.fail(f"no cluster to run scenarios on: {reached}", pytrace=False)
+    return Cluster.connect(reached)
+
+
+@pytest.fixture
+def scn(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[Measurement]:
+    """The claim's share of the cluster, its namespace and watch, opened before its measurement;
+    afterwards the evidence bundle when it failed, and the namespace deleted in the background."""
+    claim, counter = request.node.stash[CLAIM]
+    opened = scenario.open(
+        request.config, request.node.nodeid, cluster, claim, counter, needs_of(request.node)
+    )
+    yield opened.measurement
+    scenario.close(request.config, request.node, opened)
+
+
+@pytest.fixture
+def measured(request: pytest.FixtureRequest, scn: Measurement) -> Result:
+    """The measurement, run as the test is set up: anything but a verdict is an error."""
+    result = measure(scn)
+    result.test = request.node.nodeid
+    result.order = request.session.items.index(request.node)
+    request.node.user_properties.append((RESULT_KEY, json.dumps(result.to_json(), default=str)))
+    return result
+
+
+class ResultCollector:
+    """Results travel with each test's set-up report (the one place they are JSON), so they
+    reach this process also from pytest-xdist's workers."""
+
+    def __init__(self, results: list[Result]) -> None:
+        self.results = results
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "setup":
+            self.results += [
+                Result.from_json(json.loads(v)) for k, v in report.user_properties if k == RESULT_KEY
+            ]

@@ -1,0 +1,133 @@
+"""A run of the scenarios, from the process that starts it: the reports directory, the cluster
+reached through :func:`podlife.provision.up` and held for the whole run, the progress printer,
+the cluster handed to pytest-xdist's workers as it is, and the reports at the end."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from podlife import provision, report
+from podlife.claims import Result
+from podlife.kube.cluster import ClusterInfo
+from podlife.kube.subject import Subject
+from podlife.paths import MANIFESTS, REPO
+from podlife.run import progress
+
+RESULTS = pytest.StashKey[list[Result]]()
+STARTED = pytest.StashKey[float]()
+REACHED = pytest.StashKey[ClusterInfo | str]()  # the cluster, or why it could not be reached
+PRINTER = pytest.StashKey[progress.Printer]()
+PROGRESS = "progress.jsonl"
+DURATIONS = REPO / "scenarios" / "durations.json"
+
+
+def configure(config: pytest.Config) -> None:
+    config.stash[RESULTS] = []
+    config.stash[STARTED] = time.time()
+
+
+def reports_dir(config: pytest.Config) -> Path:
+    return Path(config.getoption("reports"))
+
+
+def start(config: pytest.Config) -> None:
+    """A new run's reports directory, the cluster reached (or why not), the progress printer:
+    once, in the process that starts the run."""
+    if hasattr(config, "workerinput") or config.option.collectonly or REACHED in config.stash:
+        return
+    reports = reports_dir(config)
+    shutil.rmtree(reports / "evidence", ignore_errors=True)  # a new run: old bundles would mislead
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / PROGRESS).unlink(missing_ok=True)
+    held = ExitStack()
+    config.add_cleanup(held.close)
+    try:
+        config.stash[REACHED] = held.enter_context(
+            provision.up(
+                subjects(config),
+                kubeconfig=config.getoption("kubeconfig"),
+                kubectl=config.getoption("kind_kubectl_bin"),
+                probe_image=config.getoption("probe_image"),
+            )
+        )
+    except Exception as exc:
+        config.stash[REACHED] = f"{type(exc).__name__}: {exc}"
+    if config.pluginmanager.hasplugin("dsession"):  # pytest-xdist runs the scenarios side by side
+        config.stash[PRINTER] = progress.Printer(reports / PROGRESS, say=printer(config)).start()
+        config.add_cleanup(config.stash[PRINTER].stop)
+
+
+def printer(config: pytest.Config) -> Any:
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if not terminal:
+        return print
+
+    def say(line: str) -> None:
+        terminal.write_line(line)
+        terminal.flush()  # live on a pipe too (GitHub Actions, tox)
+
+    return say
+
+
+def subjects(config: pytest.Config) -> list[Subject]:
+    """Every manifest a run may measure (their images must be in the cluster): the chapter's pod
+    and the manifests of podlife's fixes and counter-examples."""
+    paths = {Path(config.getoption("pod_manifest")), MANIFESTS / "separated"}
+    paths |= {p for p in [*MANIFESTS.rglob("*.yml"), *(REPO / "scenarios" / "counter").glob("*.yml")]}
+    paths -= set((MANIFESTS / "separated").glob("*.yml"))
+    return [Subject.load(p) for p in sorted(paths)]
+
+
+def to_wire(config: pytest.Config) -> dict[str, Any]:
+    """What a pytest-xdist worker gets: the ClusterInfo's fields, or why there is none."""
+    reached = config.stash.get(REACHED, "no cluster")
+    return reached.to_wire() if isinstance(reached, ClusterInfo) else {"error": reached}
+
+
+def reached(config: pytest.Config) -> ClusterInfo | str:
+    """The cluster this process measures on (a worker's from its controller), or why none."""
+    if hasattr(config, "workerinput"):
+        wire = config.workerinput["podlife"]
+        return wire["error"] if "error" in wire else ClusterInfo.from_wire(wire)
+    return config.stash.get(REACHED, "no cluster")
+
+
+def finish(session: pytest.Session) -> None:
+    """The reports, from the process that started the run; a teardown that failed fails it."""
+    config = session.config
+    if hasattr(config, "workerinput") or REACHED not in config.stash:
+        return
+    reports = reports_dir(config)
+    entries = progress.read(reports / PROGRESS)
+    stuck = [e for e in entries if e["state"] == "teardown failed"]
+    for e in stuck:
+        print(f"podlife: the teardown of {e['test']} failed: {e['error']}", file=sys.stderr)
+    if stuck:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if config.getoption("store_durations"):
+        progress.store_durations(DURATIONS, entries)
+    results = config.stash.get(RESULTS, [])
+    if not results:
+        return
+    started = config.stash[STARTED]
+    reached = config.stash[REACHED]
+    meta = report.Meta(
+        cluster=reached.description if isinstance(reached, ClusterInfo) else "?",
+        started=datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
+        duration_s=round(time.time() - started, 1),
+        ci=bool(os.environ.get("CI")),
+    )
+    try:
+        report.write(results, reports, meta, progress.schedule(entries), root=Path.cwd())
+    except report.agree.Disagreement as exc:
+        print(f"podlife: {exc}", file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
