@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -134,19 +133,7 @@ def test_wheels_fit_the_images_python_not_podlifes(tmp_path: Path, python: str) 
     """pip, run by this Python, fetches wheels for another CPython: what the web image installs."""
     profile = {"python": python, "machine": "x86_64", "glibc": "2.36"}
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--dest",
-            tmp_path,
-            *webimage.wheel_args(profile),
-            "psycopg2-binary==2.9.10",
-            "orjson==3.10.18",
-        ],
-        check=True,
+        webimage.pip_download(tmp_path, profile, "psycopg2-binary==2.9.10", "orjson==3.10.18"), check=True
     )
     wheels = sorted(p.name for p in tmp_path.iterdir())
     tag = f"cp{python.replace('.', '')}"

@@ -33,6 +33,23 @@ RATE_LIMITED = ("toomanyrequests", "429 too many requests", "pull rate limit")
 UNKNOWN_IMAGE = ("manifest unknown", "not found", "pull access denied", "repository does not exist")
 UNAUTHORIZED = ("unauthorized", "authentication required", "denied", "403 forbidden")
 DAEMON_REFUSES = "permission denied while trying to connect to the docker daemon"
+# a registry that answers but refuses: what it said, and the fix (in the order they are told apart)
+REFUSALS = (
+    (
+        RATE_LIMITED,
+        "the registry refused to serve {image}: {text}. That is Docker Hub's pull rate limit: "
+        "`docker login` (a free account has a higher limit), or wait and run again",
+    ),
+    (
+        UNKNOWN_IMAGE,
+        "the registry has no {image} (or shows it only after a login): {text}. PODLIFE_NODE_IMAGE must "
+        "name a node image that exists (podlife/provision/upstream.py lists its kind release's images)",
+    ),
+    (
+        UNAUTHORIZED,
+        "the registry refused {image}: {text}. Log in (`docker login`) with an account that may pull it",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -51,23 +68,9 @@ def classify(image: str, answer: str) -> Decision:
             f"the Docker daemon refuses this user ({text}); add the user to the docker group "
             "(sudo usermod -aG docker $USER, then log in again) or run as root",
         )
-    if any(s in low for s in RATE_LIMITED):
-        raise StepFailed(
-            "registry",
-            f"the registry refused to serve {image}: {text}. That is Docker Hub's pull rate limit: "
-            "`docker login` (a free account has a higher limit), or wait and run again",
-        )
-    if any(s in low for s in UNKNOWN_IMAGE):
-        raise StepFailed(
-            "registry",
-            f"the registry has no {image} (or shows it only after a login): {text}. PODLIFE_NODE_IMAGE must "
-            "name a node image that exists (podlife/provision/upstream.py lists its kind release's images)",
-        )
-    if any(s in low for s in UNAUTHORIZED):
-        raise StepFailed(
-            "registry",
-            f"the registry refused {image}: {text}. Log in (`docker login`) with an account that may pull it",
-        )
+    for signs, fix in REFUSALS:
+        if any(s in low for s in signs):
+            raise StepFailed("registry", fix.format(image=image, text=text))
     if any(s in low for s in UNREACHABLE):
         return Decision(True, f"no registry can be reached (docker pull {image}: {text})")
     raise StepFailed("registry", f"docker pull {image} failed and podlife cannot tell why: {text}")

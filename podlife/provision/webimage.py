@@ -60,25 +60,30 @@ def wheel_args(profile: dict[str, str]) -> list[str]:
     ]
 
 
+def pip_download(dest: Path, profile: dict[str, str], *requirements: str | Path) -> list[str | Path]:
+    """``pip download`` (this Python's pip) of wheels for the image's Python ``profile``."""
+    return [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--dest",
+        dest,
+        *wheel_args(profile),
+        *requirements,
+    ]
+
+
 def download_wheels(base: str, dest: Path, log: str) -> None:
     profile = image_python(base)
     say(
         f"the web image's wheels: CPython {profile['python']}, {profile['machine']}, glibc {profile['glibc']}"
     )
+    requirements = REPO / "service" / "requirements.txt"
     run(
         "pip download (service dependencies, for the image's Python)",
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--dest",
-            dest,
-            *wheel_args(profile),
-            "-r",
-            REPO / "service" / "requirements.txt",
-        ],
+        pip_download(dest, profile, "-r", requirements),
         log=log,
     )
 
