@@ -13,6 +13,7 @@ from podlife.claims import LEARNINGS, Result, Verdict
 from podlife.kube import traffic
 from podlife.kube.traffic import Sample
 from podlife.pictures import LadderTable, RequestSeries, StartupRun, StartupTimeline, Step, StepsTable
+from podlife.report import __main__ as cli
 from podlife.report import agree, page
 
 META = report.Meta(cluster="c", started="2026-12-04T00:00:00+00:00", duration_s=1.0)
@@ -95,13 +96,13 @@ def test_the_reports_are_written_and_then_the_disagreement_fails_them(tmp_path: 
     with pytest.raises(agree.Disagreement):
         report.write([bad], tmp_path, META, root=tmp_path)
     assert (tmp_path / "claims.json").exists()  # a person can still look at what disagreed
-    assert agree.main([str(tmp_path / "claims.json")]) == 1
+    assert cli.main([str(tmp_path / "claims.json")]) == 1
 
 
 def test_saved_reports_are_checked_from_the_command_line(tmp_path: Path) -> None:
     good = result(traffic.series(LOOP, {}), traffic.measured(LOOP))
     report.write([good], tmp_path, META, root=tmp_path)
-    assert agree.main([str(tmp_path / "claims.json")]) == 0
+    assert cli.main([str(tmp_path / "claims.json")]) == 0
 
 
 def test_no_report_names_an_absolute_path_of_this_machine(tmp_path: Path) -> None:
@@ -116,3 +117,16 @@ def test_no_report_names_an_absolute_path_of_this_machine(tmp_path: Path) -> Non
     assert (
         json.loads((reports / "claims.json").read_text())["claims"][0]["manifest"] == "manifests/webpod.yml"
     )
+
+
+def test_a_failed_request_says_why_the_connection_failed() -> None:
+    import urllib.error
+
+    from podlife.kube import inpod
+
+    assert (
+        inpod._why(urllib.error.URLError(ConnectionRefusedError(111, "refused"))) == "URLError: ECONNREFUSED"
+    )
+    assert inpod._why(urllib.error.URLError(OSError(113, "no route"))) == "URLError: EHOSTUNREACH"
+    assert inpod._why(urllib.error.URLError(TimeoutError())) == "URLError: TimeoutError"
+    assert inpod._why(ValueError("bad url")) == "ValueError"

@@ -145,7 +145,18 @@ def _get(url: str, timeout: float) -> tuple[bool, str, bytes]:
     except urllib.error.HTTPError as exc:
         return False, str(exc.code), b""
     except (OSError, ValueError) as exc:
-        return False, type(exc).__name__, b""
+        return False, _why(exc), b""
+
+
+def _why(exc: BaseException) -> str:
+    """An error's class and, for a connection that failed, the system's reason (``URLError:
+    ECONNREFUSED``: nothing listens; ``EHOSTUNREACH``: no route to the pod yet)."""
+    reason = getattr(exc, "reason", None)
+    code = getattr(reason, "errno", None) or getattr(exc, "errno", None)
+    name = errno.errorcode.get(code, "") if isinstance(code, int) else ""
+    if not name and isinstance(reason, BaseException):
+        name = type(reason).__name__
+    return f"{type(exc).__name__}: {name}" if name else type(exc).__name__
 
 
 def first_answer(url: str, interval: float = 0.01, limit: float = 120, **_: Any) -> dict[str, Any]:

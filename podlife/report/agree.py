@@ -4,16 +4,13 @@ A report that draws "136 of 263 requests failed" beside evidence that says 83 of
 reader's trust in both.  So every result's picture is compared with the evidence it illustrates,
 value by value, for every kind of picture; a disagreement fails the run.
 
-``python -m podlife.report.agree reports/claims.json [...]`` checks saved reports.
+``python -m podlife.report reports/claims.json [...]`` checks saved reports.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from podlife.claims import Result
@@ -86,21 +83,3 @@ def check(results: list[Result]) -> None:
     ]
     if found:
         raise Disagreement("pictures that disagree with their evidence:\n  " + "\n  ".join(found))
-
-
-def main(paths: list[str]) -> int:
-    checked = 0
-    for path in paths:
-        results = [Result.from_json(c) for c in json.loads(Path(path).read_text())["claims"]]
-        try:
-            check(results)
-        except Disagreement as exc:
-            print(f"{path}: {exc}", file=sys.stderr)
-            return 1
-        checked += sum(r.picture is not None for r in results)
-    print(f"{checked} picture(s) in {len(paths)} report(s): each agrees with its evidence")
-    return 0 if checked else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
