@@ -1,4 +1,9 @@
-"""Command line: ``python -m podlife cluster up|down|status|load IMAGE...|logs DIR``.
+"""Command line: ``python -m podlife cluster up|down|status|load IMAGE...|logs DIR`` and
+``python -m podlife profile PATH... [-n N] [--reports DIR] [--kubeconfig FILE]``.
+
+``profile`` checks its input first (every file YAML, a workload in each, kinds podlife can
+profile, every image somewhere) and says what is wrong in one line before any cluster work; then
+it runs one pytest test per workload, side by side, and writes reports/profile.{json,md,html}.
 
 ``cluster up`` prints the kubeconfig path as its last line, so scripts can do
 ``KUBECONFIG=$(python -m podlife cluster up | tail -n1)``.  ``cluster load`` puts images of
@@ -26,12 +31,22 @@ def main(argv: list[str] | None = None) -> int:
     cl = sub.add_parser("cluster", help="the kind cluster the scenarios run on")
     cl.add_argument("action", choices=["up", "down", "status", "load", "logs"])
     cl.add_argument("names", nargs="*", help="load: the images; logs: the directory")
+    pr = sub.add_parser("profile", help="the lifecycle profile of your own workloads")
+    pr.add_argument("paths", nargs="+", metavar="PATH", help="manifest files or directories")
+    pr.add_argument("-n", dest="workers", default="4", help="workloads side by side (0: one after another)")
+    pr.add_argument("--reports", default="reports", help="where profile.json, .md and .html go")
+    pr.add_argument("--kubeconfig", default=None, help="an existing cluster instead of podlife's own")
     args = parser.parse_args(argv)
+    if args.area == "profile":
+        return profile(args)
     if args.action in ("load", "logs") and not args.names:
         parser.error(
             f"cluster {args.action} needs {'one or more images' if args.action == 'load' else 'a directory'}"
         )
+    return cluster_command(args)
 
+
+def cluster_command(args: argparse.Namespace) -> int:
     from podlife.provision import cluster, lock
 
     try:
@@ -53,6 +68,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"podlife: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+PLUGIN = "podlife.run.plugin"  # the pytest run: this command is one of its two entry points
+
+
+def profile(args: argparse.Namespace) -> int:
+    """Bad input is one line before any cluster work; then the workloads' tests, side by side."""
+    import pytest
+
+    from podlife.profile.workload import ProfileInputError, load
+    from podlife.provision.loading import nowhere
+
+    try:
+        workloads = load(args.paths)
+        images = {i: p for w in workloads for i, p in w.images().items()}
+        if missing := nowhere(images):
+            raise ProfileInputError("; ".join(f"image {i}: {why}" for i, why in missing.items()))
+    except ProfileInputError as exc:
+        print(f"podlife profile: {exc}", file=sys.stderr)
+        return 2
+    print(f"podlife profile: {len(workloads)} workload(s): {', '.join(w.key for w in workloads)}")
+    reports = Path(args.reports)
+    argv = ["-p", PLUGIN, "-p", "no:cacheprovider", "--profile", *args.paths, "--reports", str(reports)]
+    argv += ["--junitxml", str(reports / "profile-junit.xml"), "-rA", "-n", str(args.workers)]
+    argv += ["--kubeconfig", args.kubeconfig] if args.kubeconfig else []
+    return int(pytest.main(argv))
 
 
 UP = "python -m podlife cluster up"

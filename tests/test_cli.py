@@ -56,3 +56,28 @@ def test_load_and_logs_need_their_argument(capsys) -> None:
     with pytest.raises(SystemExit):
         cli.main(["cluster", "load"])
     assert "needs one or more images" in capsys.readouterr().err
+
+
+def test_profile_refuses_bad_input_in_one_line_before_any_cluster_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from podlife.provision import loading
+
+    bad = tmp_path / "bad.yml"
+    bad.write_text("kind: Pod\n  bad: [")
+    reached: list[str] = []
+    monkeypatch.setattr("pytest.main", lambda argv: reached.append("pytest") or 0)
+    assert cli.main(["profile", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not YAML at line 2" in err and str(bad) in err
+    good = tmp_path / "pod.yml"
+    good.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: nowhere:1}]}\n"
+    )
+    monkeypatch.setattr(
+        loading, "nowhere", lambda images: {i: "not in this machine's Docker" for i in images}
+    )
+    assert cli.main(["profile", str(good)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "image nowhere:1: not in this machine's Docker" in err
+    assert not reached  # no test, so no cluster, was ever started

@@ -43,12 +43,14 @@ ALLOWED: dict[str, set[str]] = {
     "podlife.report": {"podlife.report"} | FACE,
     "podlife.provision": {"podlife.provision", "podlife.kube", "podlife.errors", "podlife.paths"},
     "podlife.run": {"podlife"},  # the pytest run may use every room
-    "podlife.__main__": {"podlife.provision", "podlife.kube"},
+    "podlife.__main__": {"podlife.provision", "podlife.kube", "podlife.profile"},
+    "podlife.profile": {"podlife.profile", "podlife.kube"} | FACE - {"podlife.claims"},
     "scenarios": {"podlife.kube", "podlife.measure"} | FACE,
     "bench": {"bench", "service"},
     "service": {"service"},
 }
-ENTRY_POINTS = {REPO / "conftest.py"}  # the only files outside podlife.run that may name it
+# the only files outside podlife.run that may name it: pytest's and ``python -m podlife profile``'s
+ENTRY_POINTS = {REPO / "conftest.py", REPO / "podlife" / "__main__.py"}
 
 
 def module_of(path: Path) -> str:

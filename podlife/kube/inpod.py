@@ -6,13 +6,10 @@ the pod (``kubectl debug --target`` semantics): it sees that container's process
 namespaces.  Nothing runs in the target container itself: a web image without a shell,
 Python or any tool is measured like any other.
 
-The command line carries a JSON list of jobs ``[[name, {args}], ...]``; each job runs in
-a forked child (a job that joins a namespace leaves the others alone) and the probe
-prints one JSON line: ``{"results": [...]}``.  ``loop`` instead streams one JSON line per
-request, for the host to follow while it acts.
-
-Every job is bounded in time and count; traffic goes to the pod itself, its loopback or
-its namespace's Services.
+The command line carries a JSON list of jobs ``[[name, {args}], ...]``; each job runs in a
+forked child (a job that joins a namespace leaves the others alone) and the probe prints one
+JSON line: ``{"results": [...]}``; ``loop`` streams one line per request instead.  Every job is
+bounded in time and count; traffic goes to the pod itself, its loopback or its namespace's Services.
 """
 
 from __future__ import annotations
@@ -149,13 +146,11 @@ def _get(url: str, timeout: float) -> tuple[bool, str, bytes]:
 
 
 def _why(exc: BaseException) -> str:
-    """An error's class and, for a connection that failed, the system's reason (``URLError:
-    ECONNREFUSED``: nothing listens; ``EHOSTUNREACH``: no route to the pod yet)."""
+    """An error's class and, for a failed connection, the system's reason (``URLError: ECONNREFUSED``)."""
     reason = getattr(exc, "reason", None)
     code = getattr(reason, "errno", None) or getattr(exc, "errno", None)
     name = errno.errorcode.get(code, "") if isinstance(code, int) else ""
-    if not name and isinstance(reason, BaseException):
-        name = type(reason).__name__
+    name = name or (type(reason).__name__ if isinstance(reason, BaseException) else "")
     return f"{type(exc).__name__}: {name}" if name else type(exc).__name__
 
 
@@ -237,10 +232,33 @@ def loop(url: str, interval: float = 0.02, limit: float = 300, most: int = 20000
         time.sleep(interval)
 
 
+def markers(
+    write: dict[str, str] | None = None, read: dict[str, str] | None = None, **_: Any
+) -> dict[str, Any]:
+    """Write each ``write`` path's text (synced); say whether each ``read`` path holds its text."""
+    return {
+        "written": {path: _mark(path, text, True) for path, text in (write or {}).items()},
+        "found": {path: _mark(path, text, False) for path, text in (read or {}).items()},
+    }
+
+
+def _mark(path: str, text: str, write: bool) -> bool | str:
+    try:
+        with open(path, "w" if write else "r") as f:
+            if not write:
+                return f.read() == text
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+            return True
+    except OSError as exc:
+        return False if isinstance(exc, FileNotFoundError) and not write else f"{type(exc).__name__}: {exc}"
+
+
 JOBS = {
-    f.__name__: f
-    for f in (proc, listening, bind, connect, semaphore, signal, first_answer, pg_accepting, lines_read)
+    f.__name__: f for f in (proc, listening, bind, connect, semaphore, signal, first_answer, pg_accepting)
 }
+JOBS |= {f.__name__: f for f in (lines_read, markers)}
 
 
 def _in_child(name: str, args: dict[str, Any]) -> dict[str, Any]:

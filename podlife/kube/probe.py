@@ -37,7 +37,10 @@ def command(jobs: Jobs) -> list[str]:
     return ["python3", "-c", SOURCE, json.dumps([[name, args] for name, args in jobs])]
 
 
-def container(name: str, image: str, jobs: Jobs, target: str | None) -> dict[str, Any]:
+def container(
+    name: str, image: str, jobs: Jobs, target: str | None, mounts: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The probe's ephemeral container; ``mounts``: the pod's volumes it mounts, name -> path."""
     spec: dict[str, Any] = {
         "name": name,
         "image": image,
@@ -47,6 +50,8 @@ def container(name: str, image: str, jobs: Jobs, target: str | None) -> dict[str
     }
     if target:
         spec["targetContainerName"] = target
+    if mounts:
+        spec["volumeMounts"] = [{"name": v, "mountPath": path} for v, path in mounts.items()]
     return spec
 
 
@@ -103,10 +108,14 @@ class Probes:
     def core(self) -> client.CoreV1Api:
         return client.CoreV1Api(self.api)
 
-    def start(self, pod: str, target: str | None, jobs: Jobs) -> ProbeRun:
+    def start(
+        self, pod: str, target: str | None, jobs: Jobs, mounts: dict[str, str] | None = None
+    ) -> ProbeRun:
         """Add the probe now; it starts once its target runs (or at once, untargeted)."""
-        name = f"podlife-probe-{target or 'pod'}-{next(self._numbers)}"
-        body = {"spec": {"ephemeralContainers": [container(name, self.image, jobs, target)]}}
+        number = next(self._numbers)
+        name = f"podlife-probe-{target or 'pod'}-{number}"
+        name = name if len(name) <= 63 else f"podlife-probe-{number}"  # a container name is a DNS label
+        body = {"spec": {"ephemeralContainers": [container(name, self.image, jobs, target, mounts)]}}
         try:
             self.core.patch_namespaced_pod_ephemeralcontainers(pod, self.namespace, body)
         except client.ApiException as exc:
@@ -116,6 +125,11 @@ class Probes:
         return ProbeRun(self, pod, name)
 
     def run(
-        self, pod: str, target: str | None, jobs: Jobs, timeout: float = 120
+        self,
+        pod: str,
+        target: str | None,
+        jobs: Jobs,
+        timeout: float = 120,
+        mounts: dict[str, str] | None = None,
     ) -> dict[str, dict[str, Any]]:
-        return self.start(pod, target, jobs).result(timeout)
+        return self.start(pod, target, jobs, mounts).result(timeout)

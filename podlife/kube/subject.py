@@ -90,6 +90,20 @@ def containers(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from spec.get("containers") or []
 
 
+def with_images(docs: list[dict[str, Any]], image_map: dict[str, str]) -> list[dict[str, Any]]:
+    """A fresh copy, every container's image mapped to what the cluster holds."""
+    docs = copy.deepcopy(docs)
+    for doc in docs:
+        for container in containers(doc):
+            container["image"] = image_map.get(container["image"], container["image"])
+    return docs
+
+
+def host_ports(docs: list[dict[str, Any]]) -> bool:
+    """Whether any container binds a port of its node."""
+    return any(p.get("hostPort") for d in docs for c in containers(d) for p in c.get("ports") or [])
+
+
 def is_postgres(container: dict[str, Any]) -> bool:
     image = str(container.get("image", "")).split("@")[0].rsplit(":", 1)[0]
     names = {e.get("name") for e in container.get("env") or []}
@@ -154,15 +168,11 @@ class Subject:
 
     def loaded(self, image_map: dict[str, str]) -> list[dict[str, Any]]:
         """A fresh copy of the documents, their images mapped to what the cluster holds."""
-        docs = copy.deepcopy(self.docs)
-        for doc in docs:
-            for container in containers(doc):
-                container["image"] = image_map.get(container["image"], container["image"])
-        return docs
+        return with_images(self.docs, image_map)
 
     def host_ports(self) -> bool:
         """Whether any container binds a port of its node."""
-        return any(p.get("hostPort") for d in self.docs for c in containers(d) for p in c.get("ports") or [])
+        return host_ports(self.docs)
 
     def images(self) -> dict[str, str]:
         """Image -> pull policy, for every container (the images a cluster must hold)."""

@@ -94,7 +94,7 @@ def upstream_toolset(image: str, release: upstream.KindRelease) -> Toolset:
         tools.kind(release.version, built / "tools" / "kind"),
         tools.kubectl(k8s, built / "k8s" / "kubectl"),
         image,
-        {LOCAL_POSTGRES: postgres},
+        {LOCAL_POSTGRES: postgres, UPSTREAM_PYTHON: python},
         (WEB_IMAGE, postgres, python),
         python,
     )
@@ -112,8 +112,12 @@ def airgapped_toolset() -> Toolset:
         tools.kind(pins["KIND_VERSION"], graph["tools"].out / "kind"),
         tools.kubectl(pins["K8S_VERSION"], graph["k8s"].out / "kubectl"),
         graph["node"].image or "",
-        {UPSTREAM_POSTGRES: LOCAL_POSTGRES},
+        {UPSTREAM_POSTGRES: LOCAL_POSTGRES, UPSTREAM_PYTHON: LOCAL_PYTHON},
         # the Debian base serves the storage provisioner's helper pods
         (WEB_IMAGE, LOCAL_POSTGRES, LOCAL_PYTHON, graph["debian"].image or ""),
         LOCAL_PYTHON,
     )
+
+
+# what a manifest may name that podlife holds under its own name (the air-gapped build's)
+KNOWN = {UPSTREAM_POSTGRES: LOCAL_POSTGRES, UPSTREAM_PYTHON: LOCAL_PYTHON}

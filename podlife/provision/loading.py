@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from podlife.kube.subject import Subject, next_tag
-from podlife.provision.images import Toolset
+from podlife.provision.images import KNOWN, Toolset
 from podlife.provision.steps import StepFailed, log_path, output, say, step
 
 
@@ -49,14 +49,45 @@ def load_subject_images(tools: Toolset, cluster: str, subjects: list[Subject]) -
     tag) that the update claims change to."""
     wanted: list[str] = []
     for subject in subjects:
-        for image, policy in subject.images().items():
-            image = tools.image_map.get(image, image)
-            if policy != "Always" and local_image(image):
-                wanted.append(image)
-            elif policy == "Never":
-                say(f"{subject.path}: image {image} is not in this machine's Docker; its pods will not start")
+        wanted += wanted_of(tools, subject.images(), str(subject.path))
         web = tools.image_map.get(subject.web_image, subject.web_image)
         if local_image(web):
             output(["docker", "tag", web, next_tag(web)])
             wanted.append(next_tag(web))
     load_images(tools, cluster, sorted(set(wanted)))
+
+
+def load_local(tools: Toolset, cluster: str, images: dict[str, str]) -> None:
+    """Images (image -> pull policy) this machine's Docker holds, loaded where the cluster cannot pull."""
+    if wanted := wanted_of(tools, images, "a profiled workload"):
+        load_images(tools, cluster, sorted(set(wanted)))
+
+
+def wanted_of(tools: Toolset, images: dict[str, str], where: str) -> list[str]:
+    wanted = []
+    for image, policy in images.items():
+        image = tools.image_map.get(image, image)
+        if policy != "Always" and local_image(image):
+            wanted.append(image)
+        elif policy == "Never":
+            say(f"{where}: image {image} is not in this machine's Docker; its pods will not start")
+    return wanted
+
+
+def nowhere(images: dict[str, str]) -> dict[str, str]:
+    """The images (image -> pull policy) that are nowhere, with why: not in this machine's Docker,
+    under their name or podlife's own for them, and not pulled by ``docker pull`` either."""
+    out = {}
+    for image, policy in images.items():
+        if any(local_image(name) for name in (image, KNOWN.get(image, image))):
+            continue
+        if policy == "Never":
+            out[image] = "imagePullPolicy Never, and it is not in this machine's Docker"
+            continue
+        pulled = subprocess.run(
+            ["docker", "pull", image], capture_output=True, text=True, timeout=300, check=False
+        )
+        if pulled.returncode != 0:
+            answer = " ".join((pulled.stderr or pulled.stdout).split())[:200]
+            out[image] = f"not in this machine's Docker, and docker pull says: {answer}"
+    return out

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from podlife.claims import SECTIONS, Result
 from podlife.report import agree, markdown, page
+from podlife.report import profile as profile
 
 
 @dataclass(frozen=True)

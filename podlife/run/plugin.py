@@ -30,7 +30,7 @@ from podlife.kube.subject import Subject, SubjectError
 from podlife.measure import Measurement, measure
 from podlife.paths import MANIFESTS, REPO
 from podlife.provision import UPSTREAM_PROBE_IMAGE
-from podlife.run import progress, scenario
+from podlife.run import profile, progress, scenario
 from podlife.run import session as run
 from podlife.run.schedule import ClaimScheduling, kinds_of
 
@@ -59,6 +59,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(the next runs start the longest first)",
     )
     group.addoption(
+        "--profile",
+        action="store_true",
+        help="the manifest files or directories given are workloads to profile, one test each "
+        "(python -m podlife profile PATH...)",
+    )
+    group.addoption(
         "--probe-image",
         default=None,
         help="with --kubeconfig: the Python image for podlife's probes and request loops "
@@ -71,6 +77,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "claim(id): the chapter claim a scenario measures")
     run.configure(config)
     config.pluginmanager.register(ResultCollector(config.stash[run.RESULTS]), "podlife-results")
+    config.pluginmanager.register(ProfileCollector(config.stash[run.PROFILES]), "podlife-profiles")
     if config.getoption("runs") < 1:
         raise pytest.UsageError("--runs must be at least 1")
     try:
@@ -152,13 +159,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     (its workers are configured before they collect); a run in one process once it has
     collected a claim's test."""
     config = session.config
-    if config.pluginmanager.hasplugin("dsession") and declared(scenario_files(config.args)):
+    measures = config.getoption("profile") or declared(scenario_files(config.args))
+    if config.pluginmanager.hasplugin("dsession") and measures:
         run.start(config)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if any(CLAIM in item.stash for item in session.items):
+    if any(CLAIM in item.stash or isinstance(item, profile.ProfileItem) for item in session.items):
         run.start(session.config)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    return profile.collect_file(parent.config, file_path, parent)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -211,6 +223,17 @@ def measured(request: pytest.FixtureRequest, scn: Measurement) -> Result:
     result.order = request.session.items.index(request.node)
     request.node.user_properties.append((RESULT_KEY, json.dumps(result.to_json(), default=str)))
     return result
+
+
+class ProfileCollector:
+    """A workload's profile travels with its test's call report, like a claim's result."""
+
+    def __init__(self, profiles: list[dict[str, Any]]) -> None:
+        self.profiles = profiles
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            self.profiles += [json.loads(v) for k, v in report.user_properties if k == profile.PROFILE_KEY]
 
 
 class ResultCollector:

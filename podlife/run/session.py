@@ -20,9 +20,11 @@ from podlife.claims import Result
 from podlife.kube.cluster import ClusterInfo
 from podlife.kube.subject import Subject
 from podlife.paths import MANIFESTS, REPO
+from podlife.profile.workload import load
 from podlife.run import progress
 
 RESULTS = pytest.StashKey[list[Result]]()
+PROFILES = pytest.StashKey[list[dict[str, Any]]]()
 STARTED = pytest.StashKey[float]()
 REACHED = pytest.StashKey[ClusterInfo | str]()  # the cluster, or why it could not be reached
 PRINTER = pytest.StashKey[progress.Printer]()
@@ -32,6 +34,7 @@ DURATIONS = REPO / "scenarios" / "durations.json"
 
 def configure(config: pytest.Config) -> None:
     config.stash[RESULTS] = []
+    config.stash[PROFILES] = []
     config.stash[STARTED] = time.time()
 
 
@@ -54,6 +57,7 @@ def start(config: pytest.Config) -> None:
         config.stash[REACHED] = held.enter_context(
             provision.up(
                 subjects(config),
+                images=profiled_images(config),
                 kubeconfig=config.getoption("kubeconfig"),
                 kubectl=config.getoption("kind_kubectl_bin"),
                 probe_image=config.getoption("probe_image"),
@@ -87,6 +91,13 @@ def subjects(config: pytest.Config) -> list[Subject]:
     return [Subject.load(p) for p in sorted(paths)]
 
 
+def profiled_images(config: pytest.Config) -> dict[str, str]:
+    """The images of the workloads a ``--profile`` run measures (image -> pull policy)."""
+    if not config.getoption("profile"):
+        return {}
+    return {i: p for w in load([a.split("::")[0] for a in config.args]) for i, p in w.images().items()}
+
+
 def to_wire(config: pytest.Config) -> dict[str, Any]:
     """What a pytest-xdist worker gets: the ClusterInfo's fields, or why there is none."""
     reached = config.stash.get(REACHED, "no cluster")
@@ -115,19 +126,24 @@ def finish(session: pytest.Session) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if config.getoption("store_durations"):
         progress.store_durations(DURATIONS, entries)
+    if profiles := config.stash.get(PROFILES, []):
+        report.profile.write(profiles, reports, meta(config))
     results = config.stash.get(RESULTS, [])
     if not results:
         return
+    try:
+        report.write(results, reports, meta(config), progress.schedule(entries), root=Path.cwd())
+    except report.agree.Disagreement as exc:
+        print(f"podlife: {exc}", file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def meta(config: pytest.Config) -> report.Meta:
     started = config.stash[STARTED]
     reached = config.stash[REACHED]
-    meta = report.Meta(
+    return report.Meta(
         cluster=reached.description if isinstance(reached, ClusterInfo) else "?",
         started=datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
         duration_s=round(time.time() - started, 1),
         ci=bool(os.environ.get("CI")),
     )
-    try:
-        report.write(results, reports, meta, progress.schedule(entries), root=Path.cwd())
-    except report.agree.Disagreement as exc:
-        print(f"podlife: {exc}", file=sys.stderr)
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,0 +1,98 @@
+"""What Kubernetes documents for a workload's shape: the promise each observation is held to.
+
+Every promise names where it is written (the Kubernetes documentation's page), so a departure reads
+as "documented: ..., measured: ...".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+VOLUMES = "https://kubernetes.io/docs/concepts/storage/volumes/"
+LIFECYCLE = "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/"
+SIDECARS = "https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/"
+EPHEMERAL = "https://kubernetes.io/docs/concepts/storage/ephemeral-storage/"
+CONTROLLERS = "https://kubernetes.io/docs/concepts/workloads/controllers/"
+GRACE_SLACK_S = 3.0  # the kubelet's SIGKILL and the watch's view of it take a moment
+
+
+@dataclass(frozen=True)
+class Promise:
+    value: object
+    says: str
+    source: str
+
+    def text(self) -> str:
+        return f"{self.says} ({self.source})"
+
+
+def survives(place_type: str, event: str, same_node: bool | None = None) -> Promise:
+    """Whether data in a place of ``place_type`` is documented to survive ``event``."""
+    if place_type == "rootfs":
+        return Promise(
+            False,
+            "a container's writable layer belongs to that container instance: a restarted or recreated "
+            "container starts from its image",
+            EPHEMERAL,
+        )
+    if place_type in ("emptyDir", "emptyDir-memory"):
+        if event == "container-restart":
+            return Promise(True, "an emptyDir lives as long as its pod: a container crash keeps it", VOLUMES)
+        return Promise(
+            False, "an emptyDir is deleted for good when its pod is removed from its node", VOLUMES
+        )
+    if place_type == "pvc":
+        return Promise(
+            True, "a PersistentVolumeClaim's volume outlives the containers and pods using it", VOLUMES
+        )
+    if place_type == "hostPath":
+        if event == "container-restart" or same_node:
+            return Promise(True, "a hostPath is the node's own directory: it stays on that node", VOLUMES)
+        return Promise(
+            False, "a hostPath is the node's own directory: a pod on another node sees another", VOLUMES
+        )
+    raise ValueError(place_type)
+
+
+def restarted_by_kill(container: str, restart_policy: str, sidecar: bool) -> Promise:
+    """Which containers a SIGKILL of ``container`` restarts: itself alone, or none."""
+    if sidecar or restart_policy in ("Always", "OnFailure"):
+        return Promise(
+            [container],
+            f"restartPolicy {'Always (a sidecar)' if sidecar else restart_policy}: the kubelet restarts "
+            "the killed container alone; the others keep running",
+            LIFECYCLE,
+        )
+    return Promise([], "restartPolicy Never: a container that ends is not restarted", LIFECYCLE)
+
+
+def ends_within_grace(grace_s: int) -> Promise:
+    return Promise(
+        grace_s,
+        f"on deletion each container gets SIGTERM, then SIGKILL (exit 137) at the end of its "
+        f"terminationGracePeriodSeconds ({grace_s} s)",
+        LIFECYCLE,
+    )
+
+
+def replaced(controlled: bool, kind: str) -> Promise:
+    if controlled:
+        return Promise(True, f"a {kind}'s controller replaces a pod that is deleted", CONTROLLERS)
+    return Promise(
+        False,
+        "a bare pod is never replaced: once deleted it is gone until someone applies it again",
+        LIFECYCLE,
+    )
+
+
+def sidecars_stop_last() -> Promise:
+    return Promise(True, "native sidecars stop after the regular containers have ended", SIDECARS)
+
+
+def start_order() -> Promise:
+    return Promise(
+        True,
+        "init containers run to completion one after another, native sidecars start in order, and only "
+        "then do the regular containers start",
+        SIDECARS,
+    )

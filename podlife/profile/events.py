@@ -1,0 +1,178 @@
+"""The events, each performed on the workload's pod and observed through the watch: start,
+a SIGKILL of each container through the node, and the pod's deletion (its containers' graceful
+stop) followed by its recreation (applied again for a bare pod, its controller's replacement
+otherwise)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from podlife.kube import nodes
+from podlife.kube.namespace import Namespace
+from podlife.kube.wait import Impossible, WaitImpossible, WaitTimeout
+from podlife.profile import observe
+from podlife.profile.observe import first, history_of, pod_ready, seconds, statuses
+from podlife.profile.workload import Workload
+
+RECOVER_S = 150  # a killed container restarted and its pod Ready again (the first back-off is 10 s)
+NEW_POD_S = 180
+
+
+def start(kube: Namespace, workload: Workload) -> tuple[Any, dict[str, Any]]:
+    """Apply the workload; once every pod is ready, when each container of the first pod started and
+    became ready, and the pod Ready, in seconds since it was applied."""
+    applied = kube.act(f"applied {workload.key}")
+    running = kube.start_all(workload.docs())
+    pod = running[sorted(running)[0]]
+    history = history_of(kube, pod.metadata.uid)
+    order = {c["name"]: i for i, c in enumerate(workload.containers())}
+    sidecars = workload.sidecars()
+    init = {c.get("name") for c in workload.spec().get("initContainers") or []}
+    containers = {}
+    for name in sorted(order, key=order.get):  # type: ignore[arg-type]
+        role = "sidecar" if name in sidecars else "init" if name in init else "regular"
+        containers[name] = {
+            "role": role,
+            "started_s": seconds(
+                applied,
+                first(history, lambda p, n=name: _state(p, n, "running") or _state(p, n, "terminated")),
+            ),
+            "ready_s": seconds(
+                applied, first(history, lambda p, n=name: bool(getattr(statuses(p).get(n), "ready", False)))
+            ),
+            "ended_s": seconds(applied, first(history, lambda p, n=name: _state(p, n, "terminated")))
+            if role == "init"
+            else None,
+        }
+    return pod, {
+        "containers": containers,
+        "pod_ready_s": seconds(applied, first(history, pod_ready)),
+        "pods": len(running),
+    }
+
+
+def _state(pod: Any, container: str, state: str) -> bool:
+    status = statuses(pod).get(container)
+    return bool(status and status.state and getattr(status.state, state))
+
+
+def kill(kube: Namespace, workload: Workload, pod: Any, container: str) -> dict[str, Any]:
+    """SIGKILL ``container``'s main process through its node; which containers restarted, how
+    long the pod was unready, when it was Ready again."""
+    name, node = pod.metadata.name, pod.spec.node_name
+    before = {n: s.restart_count for n, s in statuses(pod).items()}
+    status = statuses(pod)[container]
+    nodes.require_node_access(node)
+    killed_at = kube.act(f"SIGKILL {container} of {name} through node {node}")
+    nodes.kill_container(node, status.container_id)
+    restarts = container in workload.sidecars() or workload.restart_policy() != "Never"
+    try:
+        kube.wait(
+            _recovered(name, container, before[container], restarts),
+            what=f"{name} Ready after {container} was killed",
+            timeout=RECOVER_S,
+        )
+    except (WaitImpossible, WaitTimeout) as exc:
+        return {
+            "restarted": _restarted(kube, pod, before),
+            "unready_s": None,
+            "recovered": False,
+            "why": str(exc),
+        }
+    history = history_of(kube, pod.metadata.uid)
+    unready = first(history, lambda p: not pod_ready(p), after=killed_at)
+    ready_again = first(history, pod_ready, after=unready) if unready else None
+    return {
+        "restarted": _restarted(kube, pod, before),
+        "unready_s": seconds(unready, ready_again) if unready else 0.0,
+        "ready_again_s": seconds(killed_at, ready_again),
+        "recovered": True,
+    }
+
+
+def _recovered(name: str, container: str, count: int, restarts: bool) -> Any:
+    def done(objects: dict[str, Any]) -> bool:
+        pod = objects.get(name)
+        if pod is None:
+            raise Impossible(f"pod {name} is gone")
+        status = statuses(pod).get(container)
+        if not restarts and status and status.state.terminated:
+            raise Impossible(f"{container} ended and restartPolicy Never does not restart it")
+        return bool(status and status.restart_count > count and pod_ready(pod))
+
+    return done
+
+
+def _restarted(kube: Namespace, pod: Any, before: dict[str, int]) -> list[str]:
+    now = kube.pod(pod.metadata.name)
+    counts = {n: s.restart_count for n, s in statuses(now).items()} if now else {}
+    return sorted(n for n, c in counts.items() if c > before.get(n, 0))
+
+
+def delete(kube: Namespace, workload: Workload, pod: Any) -> tuple[datetime, dict[str, Any], bool]:
+    """Delete the pod with its own grace period: for each running container, its exit code and the
+    seconds from the deletion to its end (killed at the grace period, or ended by itself); and
+    whether anything but podlife replaced it (a controller)."""
+    name, uid = pod.metadata.name, pod.metadata.uid
+    deleted = kube.act(f"delete pod {name} (grace {workload.grace_s()} s)")
+    kube.cluster.core.delete_namespaced_pod(name, kube.namespace)
+    kube.wait(
+        lambda objs: all(p.metadata.uid != uid for p in objs.values()),
+        what=f"pod {name} to be gone",
+        timeout=workload.grace_s() + 120,
+    )
+    history = history_of(kube, uid)
+    stops = {c: _stop(history, c, deleted, workload.grace_s()) for c in workload.running()}
+    replaced = any(p.metadata.uid != uid for p in observe.live_pods(kube).values()) or bool(
+        kube.observe(
+            5,
+            until=lambda objs: any(p.metadata.uid != uid for p in objs.values()) or None,
+            what="a replacement",
+        )
+    )
+    return deleted, stops, replaced
+
+
+def _stop(
+    history: list[tuple[datetime, Any]], container: str, deleted: datetime, grace: int
+) -> dict[str, Any]:
+    ended = first(history, lambda p: _state(p, container, "terminated"), after=deleted)
+    if ended is None:
+        return {
+            "exit_code": None,
+            "seconds": None,
+            "killed_at_grace": None,
+            "why": "the pod was gone before its end was reported",
+        }
+    pod = next(p for at, p in history if at == ended)
+    code = statuses(pod)[container].state.terminated.exit_code
+    took = seconds(deleted, ended)
+    return {
+        "exit_code": code,
+        "seconds": took,
+        "killed_at_grace": code == 137 and took is not None and took >= grace - 1,
+    }
+
+
+def recreate(kube: Namespace, workload: Workload, old_uid: str, deleted: datetime) -> Any:
+    """The pod again: a bare pod applied again as a user would, a controller's pod awaited; it is
+    returned once Ready, with the seconds from the deletion to that."""
+    if not workload.controlled:
+        kube.act(f"apply {workload.key} again")
+        kube.apply([workload.docs()[-1]])
+
+    def ready(objects: dict[str, Any]) -> Any:
+        fresh = [
+            p for p in objects.values() if p.metadata.uid != old_uid and not p.metadata.deletion_timestamp
+        ]
+        return next(
+            (
+                p
+                for p in sorted(fresh, key=lambda p: p.metadata.name)
+                if all(s.ready for s in statuses(p).values() if s.name in workload.running()) and pod_ready(p)
+            ),
+            None,
+        )
+
+    return kube.wait(ready, what=f"a new pod of {workload.key} Ready", timeout=NEW_POD_S)

@@ -1,0 +1,182 @@
+"""One workload's profile: the events performed in turn on its first pod, the data in every place
+looked for after each, and every observation held to what Kubernetes documents for the shape.
+A departure from the documented behaviour is the headline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from podlife.errors import SetupError
+from podlife.kube.namespace import Namespace
+from podlife.profile import documented, events
+from podlife.profile.observe import first, history_of, markers, new_token, pod_ready, seconds
+from podlife.profile.places import Place, places
+from podlife.profile.workload import Workload
+
+NOT_YET = "not performed by this version of podlife's profile"
+
+
+class Profiler:
+    """Collects one workload's observations and its departures."""
+
+    def __init__(self, kube: Namespace, workload: Workload) -> None:
+        self.kube, self.workload = kube, workload
+        self.places, self.not_applicable = places(workload)
+        self.departures: list[dict[str, str]] = []
+        self.out: dict[str, Any] = {
+            "workload": workload.key,
+            "manifest": str(workload.path),
+            "data": {
+                p.key: {"type": p.type, "container": p.container, "survives": {}, "documented": {}}
+                for p in self.places
+            },
+            "not_applicable": dict(self.not_applicable),
+            "container_kill": {},
+            "graceful_stop": {},
+            "pod_recreate": None,
+            "node_loss": None,
+            "rolling_update": None,
+            "unmeasured": {"node_loss": NOT_YET, "rolling_update": NOT_YET},
+        }
+
+    def depart(self, observation: str, promise: documented.Promise, measured: object) -> None:
+        self.departures.append(
+            {"observation": observation, "documented": promise.text(), "measured": str(measured)}
+        )
+
+    def hold(self, observation: str, promise: documented.Promise, measured: object) -> bool:
+        """Hold a measured value to its promise; a departure when they differ (None: not measured)."""
+        if measured is not None and measured != promise.value:
+            self.depart(observation, promise, measured)
+            return False
+        return True
+
+    def run(self) -> dict[str, Any]:
+        pod, self.out["start"] = events.start(self.kube, self.workload)
+        self.check_start()
+        for container in self.workload.running():
+            pod = self.kill(pod, container)
+            if pod is None:
+                break
+        if pod is not None:
+            self.stop_and_recreate(pod)
+        self.out["departures"] = self.departures
+        return self.out
+
+    def check_start(self) -> None:
+        containers = self.out["start"]["containers"]
+        regular = [
+            c["started_s"]
+            for c in containers.values()
+            if c["role"] == "regular" and c["started_s"] is not None
+        ]
+        before = [
+            c.get("ended_s") if c["role"] == "init" else c["started_s"]
+            for c in containers.values()
+            if c["role"] != "regular"
+        ]
+        if regular and before and all(b is not None for b in before):
+            self.hold(
+                "start order",
+                documented.start_order(),
+                max(before) <= min(regular) + 0.5 or "a regular container started first",
+            )
+
+    def kill(self, pod: Any, container: str) -> Any:
+        mine = [p for p in self.places if p.container == container]
+        token = new_token()
+        written = markers(self.kube, pod.metadata.name, mine, token, write=True) if mine else {}
+        try:
+            seen = events.kill(self.kube, self.workload, pod, container)
+        except SetupError as exc:
+            self.out["container_kill"][container] = {"restarted": None, "unready_s": None, "why": str(exc)}
+            return pod
+        self.out["container_kill"][container] = seen
+        sidecar = container in self.workload.sidecars()
+        self.hold(
+            f"SIGKILL of {container}: containers restarted",
+            documented.restarted_by_kill(container, self.workload.restart_policy(), sidecar),
+            seen["restarted"],
+        )
+        if not seen.get("recovered"):
+            self.out["unmeasured"]["after the kill of " + container] = seen.get(
+                "why", "the pod did not recover"
+            )
+            return None
+        now = self.kube.pod(pod.metadata.name)
+        self.record(
+            mine,
+            "container-restart",
+            written,
+            markers(self.kube, now.metadata.name, mine, token, write=False) if mine else {},
+        )
+        return now
+
+    def stop_and_recreate(self, pod: Any) -> None:
+        """Markers everywhere, the pod deleted (its containers' graceful stop), the pod again, the markers."""
+        token = new_token()
+        written = markers(self.kube, pod.metadata.name, self.places, token, write=True)
+        deleted, stops, replaced = events.delete(self.kube, self.workload, pod)
+        self.check_stops(stops)
+        self.hold(
+            "pod deleted: replaced",
+            documented.replaced(self.workload.controlled, self.workload.kind),
+            replaced,
+        )
+        new = events.recreate(self.kube, self.workload, pod.metadata.uid, deleted)
+        self.out["pod_recreate"] = {
+            "replaced": replaced,
+            "by": "controller" if replaced else "podlife (applied again)",
+            "ready_again_s": seconds(deleted, first(history_of(self.kube, new.metadata.uid), pod_ready)),
+            "node_before": pod.spec.node_name,
+            "node_after": new.spec.node_name,
+        }
+        found = markers(self.kube, new.metadata.name, self.places, token, write=False)
+        same = pod.spec.node_name == new.spec.node_name
+        self.record(self.places, "pod-recreate", written, found, same_node=same)
+
+    def check_stops(self, stops: dict[str, dict[str, Any]]) -> None:
+        """Each container ends within its grace period; one killed there ends with 137."""
+        self.out["graceful_stop"] = stops
+        grace = documented.ends_within_grace(self.workload.grace_s())
+        for container, stop in stops.items():
+            took = stop["seconds"]
+            if took is not None and took > self.workload.grace_s() + documented.GRACE_SLACK_S:
+                self.depart(f"graceful stop of {container}", grace, f"ended {took} s after the deletion")
+            if stop["killed_at_grace"] and stop["exit_code"] != 137:
+                self.depart(
+                    f"graceful stop of {container}", grace, f"killed at grace with {stop['exit_code']}"
+                )
+        self.check_sidecars_stop_last(stops)
+
+    def check_sidecars_stop_last(self, stops: dict[str, dict[str, Any]]) -> None:
+        sidecars = self.workload.sidecars()
+        ended = {c: s["seconds"] for c, s in stops.items() if s["seconds"] is not None}
+        side = [ended[c] for c in sidecars if c in ended]
+        regular = [t for c, t in ended.items() if c not in sidecars]
+        if side and regular:
+            self.hold("sidecars stop last", documented.sidecars_stop_last(), min(side) >= max(regular))
+
+    def record(
+        self,
+        places_: list[Place],
+        event: str,
+        written: dict[str, Any],
+        found: dict[str, Any],
+        same_node: bool | None = None,
+    ) -> None:
+        for place in places_:
+            entry = self.out["data"][place.key]
+            promise = documented.survives(place.type, event, same_node)
+            entry["documented"][event] = promise.value
+            if written.get(place.key) is not True:
+                entry["survives"][event] = None
+                self.out["unmeasured"][f"{place.key} {event}"] = (
+                    f"the marker could not be written: {written.get(place.key)}"
+                )
+                continue
+            value = found.get(place.key)
+            entry["survives"][event] = value if isinstance(value, bool) else None
+            if not isinstance(value, bool):
+                self.out["unmeasured"][f"{place.key} {event}"] = f"the marker could not be read: {value}"
+            self.hold(f"{place.key} ({place.type}) after {event}", promise, entry["survives"][event])

@@ -1,0 +1,123 @@
+"""A profile's reports: ``profile.json`` (what CI and other tools read), ``profile.md`` (the
+departures from what Kubernetes documents first, then one table per workload and event),
+``profile.html`` (the same as a page) and the GitHub job summary."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+
+def write(profiles: list[dict[str, Any]], reports: Path, meta: Any) -> None:
+    profiles = sorted(profiles, key=lambda p: p["workload"])
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / "profile.json").write_text(json.dumps({"meta": asdict(meta), "subjects": profiles}, indent=2))
+    text = markdown(profiles, meta)
+    (reports / "profile.md").write_text(text)
+    (reports / "profile.html").write_text(page(text))
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a") as out:
+            out.write(text + "\n")
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return "not measured"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(value) or "none"
+    return str(value)
+
+
+def markdown(profiles: list[dict[str, Any]], meta: Any) -> str:
+    departures = [(p["workload"], d) for p in profiles for d in p.get("departures", [])]
+    lines = [
+        "# podlife: lifecycle profiles",
+        "",
+        f"Cluster: {meta.cluster} · run at {meta.started} · "
+        f"{len(profiles)} workload(s), {meta.duration_s:.0f} s",
+        "",
+        "## Departures from what Kubernetes documents",
+        "",
+    ]
+    if departures:
+        lines += ["| workload | observation | documented | measured |", "|---|---|---|---|"]
+        lines += [
+            f"| `{w}` | {d['observation']} | {d['documented']} | {d['measured']} |" for w, d in departures
+        ]
+    else:
+        lines.append("None: every observation held to what Kubernetes documents for its shape.")
+    for p in profiles:
+        lines += ["", *workload_tables(p)]
+    return "\n".join(lines) + "\n"
+
+
+def row(*cells: str) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+CONTAINER_HEAD = ("container", "role", "started", "ready", "SIGKILL: restarted", "unready", "deleted: exit")
+DATA_HEAD = ("data in", "type", "container", "survives a container restart", "survives the pod's recreation")
+
+
+def workload_tables(p: dict[str, Any]) -> list[str]:
+    lines = [f"## `{p['workload']}` ({p['manifest']}, on {p.get('node') or '?'})", ""]
+    start = p.get("start") or {}
+    head = (*CONTAINER_HEAD, "ended after", "killed at grace")
+    lines += [row(*head), row(*("---" for _ in head))]
+    for name, c in (start.get("containers") or {}).items():
+        kill, stop = p["container_kill"].get(name, {}), p["graceful_stop"].get(name, {})
+        lines.append(
+            row(
+                f"`{name}`",
+                c["role"],
+                f"{cell(c['started_s'])} s",
+                f"{cell(c['ready_s'])} s",
+                cell(kill.get("restarted")),
+                f"{cell(kill.get('unready_s'))} s",
+                cell(stop.get("exit_code")),
+                f"{cell(stop.get('seconds'))} s",
+                cell(stop.get("killed_at_grace")),
+            )
+        )
+    lines += ["", f"Pod Ready {cell(start.get('pod_ready_s'))} s after it was applied.", ""]
+    lines += [row(*DATA_HEAD), row(*("---" for _ in DATA_HEAD))]
+    for key, d in p["data"].items():
+        s, doc = d["survives"], d["documented"]
+        lines.append(
+            row(
+                f"`{key}`",
+                d["type"],
+                f"`{d['container']}`",
+                f"{cell(s.get('container-restart'))} (documented {cell(doc.get('container-restart'))})",
+                f"{cell(s.get('pod-recreate'))} (documented {cell(doc.get('pod-recreate'))})",
+            )
+        )
+    return [*lines, *recreated(p)]
+
+
+def recreated(p: dict[str, Any]) -> list[str]:
+    again = p.get("pod_recreate") or {}
+    lines = [
+        "",
+        f"Deleted: replaced by {cell(again.get('by'))}; "
+        f"Ready again {cell(again.get('ready_again_s'))} s later.",
+    ]
+    for key, why in {**p.get("not_applicable", {}), **p.get("unmeasured", {})}.items():
+        lines.append(f"- `{key}`: {why}")
+    return lines
+
+
+def page(text: str) -> str:
+    """The Markdown report as one self-contained page (tables as preformatted text)."""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>podlife profiles</title>'
+        "<style>body{font-family:system-ui,sans-serif;margin:1.5em;max-width:1300px}pre{white-space:pre-wrap}</style>"
+        f"</head><body><pre>{html.escape(text)}</pre></body></html>\n"
+    )

@@ -1,0 +1,124 @@
+"""``--profile``: the manifest files (or directories) given are workloads to profile, one test each.
+
+A workload's test holds one worker of the cluster (its pods pinned there, beside other tests), opens
+a namespace of its own, runs :class:`podlife.profile.profile.Profiler`, and fails only where the
+measurement departs from what Kubernetes documents; anything that keeps it from measuring is an
+error with no verdict.  Profiles run side by side under the run's scheduler like the scenarios.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from podlife.claims import Needs
+from podlife.kube import shape
+from podlife.kube.cluster import Cluster, ClusterInfo
+from podlife.kube.namespace import Namespace
+from podlife.kube.subject import host_ports, with_images
+from podlife.profile.profile import Profiler
+from podlife.profile.workload import ProfileInputError, Workload, load
+from podlife.run import resources
+from podlife.run.progress import record
+from podlife.run.session import PROGRESS, reached, reports_dir
+
+PROFILE_KEY = "podlife.profile"
+SUFFIXES = (".yml", ".yaml")
+_CLUSTER: list[Cluster] = []
+
+
+class Departed(AssertionError):
+    """The workload departed from what Kubernetes documents for its shape."""
+
+
+class ProfileFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        try:
+            workloads = load([str(self.path)])
+        except ProfileInputError as exc:
+            raise self.CollectError(str(exc)) from None
+        for workload in workloads:
+            yield ProfileItem.from_parent(self, name=workload.key, workload=workload)
+
+
+class ProfileItem(pytest.Item):
+    def __init__(self, *, workload: Workload, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.workload = workload
+
+    def runtest(self) -> None:
+        out = profile(self.config, self.nodeid, self.workload)
+        self.user_properties.append((PROFILE_KEY, json.dumps(out, default=str)))
+        if out["departures"]:
+            lines = [
+                f"{d['observation']}: documented {d['documented']}; measured {d['measured']}"
+                for d in out["departures"]
+            ]
+            raise Departed(
+                f"{self.workload.key} departs from what Kubernetes documents:\n  " + "\n  ".join(lines)
+            )
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, Departed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)  # type: ignore[arg-type]
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"profile {self.workload.key}"
+
+
+def collect_file(config: pytest.Config, file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if config.getoption("profile") and file_path.suffix in SUFFIXES:
+        return ProfileFile.from_parent(parent, path=file_path)
+    return None
+
+
+def cluster(config: pytest.Config) -> Cluster:
+    info = reached(config)
+    if not isinstance(info, ClusterInfo):
+        pytest.fail(f"no cluster to profile on: {info}", pytrace=False)
+    if not _CLUSTER:
+        _CLUSTER.append(Cluster.connect(info))
+    return _CLUSTER[0]
+
+
+def profile(config: pytest.Config, test: str, workload: Workload) -> dict[str, Any]:
+    """The workload profiled on one worker it holds, in a namespace of its own, deleted afterwards."""
+    on = cluster(config)
+    log = reports_dir(config) / PROGRESS
+    held = resources.acquire(
+        resources.lock_dir(on.kubeconfig),
+        test,
+        Needs(),
+        host_ports(workload.docs()),
+        on.workers(),
+        waiting=lambda text: record(log, test, "waiting", on=text),
+    )
+    record(log, test, "running", node=held.node)
+    kube = Namespace(on, "profile-" + workload.name, node=held.node)
+    pinned = replace(
+        workload, doc=shape.pinned([with_images([workload.doc], on.image_map)[0]], held.node or "")[0]
+    )
+    kube.open()
+    try:
+        out = Profiler(kube, pinned).run()
+        out["manifest"] = _relative(workload.path)
+        out["node"] = held.node
+        return out
+    finally:
+        record(log, test, "tearing down")
+        try:
+            kube.close(delete=True)
+        finally:
+            held.release()
+            record(log, test, "done")
+
+
+def _relative(path: Path) -> str:
+    path = path.resolve()
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)

@@ -1,0 +1,163 @@
+"""The profile's input checks, places and documented promises, without a cluster; and the
+reference set's expected values (checked against a real profile by ``tox -e profile`` in CI)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from podlife import report
+from podlife.paths import MANIFESTS, REPO
+from podlife.profile import documented
+from podlife.profile.places import places
+from podlife.profile.workload import ProfileInputError, load
+
+REFERENCE = REPO / "tests" / "subjects" / "profile"
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("kind: Pod\n  bad: [", "not YAML at line 2"),
+        ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n", "no workload in it"),
+        ("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\n", "cannot profile a CronJob"),
+        ("apiVersion: v1\nkind: Pod\nspec: {containers: [{name: a, image: x}]}\n", "has no metadata.name"),
+        ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {}\n", "Pod/p has no containers"),
+        ("- just\n- a list\n", "not a Kubernetes object"),
+    ],
+)
+def test_bad_input_is_one_line_naming_the_file(tmp_path: Path, text: str, says: str) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text(text)
+    with pytest.raises(ProfileInputError, match=says) as caught:
+        load([str(bad)])
+    assert str(bad) in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_nothing_to_profile_and_a_missing_path_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ProfileInputError, match="name one or more"):
+        load([])
+    with pytest.raises(ProfileInputError, match="no such file"):
+        load([str(tmp_path / "nowhere.yml")])
+
+
+def test_the_reference_set_and_the_chapters_pod_are_workloads() -> None:
+    keys = {w.key for w in load([str(REFERENCE), str(MANIFESTS / "webpod.yml")])}
+    assert keys == {"Pod/pair", "Deployment/cache", "StatefulSet/store", "Pod/shipped", "Pod/web2"}
+    store = next(w for w in load([str(REFERENCE / "statefulset-pvc.yml")]))
+    assert [d["kind"] for d in store.docs()] == ["Service", "StatefulSet"]  # what it needs, first
+
+
+def test_every_place_a_container_writes_is_found() -> None:
+    by_key = {w.key: w for w in load([str(REFERENCE)])}
+    found, _ = places(by_key["StatefulSet/store"])
+    assert {(p.key, p.type, p.container) for p in found} == {
+        ("store:rootfs", "rootfs", "store"),
+        ("data", "pvc", "store"),
+    }
+    found, _ = places(by_key["Pod/pair"])
+    assert {(p.key, p.type) for p in found} == {
+        ("handles-term:rootfs", "rootfs"),
+        ("ignores-term:rootfs", "rootfs"),
+        ("scratch", "emptyDir"),
+    }
+    found, _ = places(by_key["Pod/shipped"])
+    assert {p.key for p in found} == {"shipper:rootfs", "app:rootfs"}  # the sidecar runs on: a place too
+    assert by_key["Pod/shipped"].running() == ["shipper", "app"] and by_key["Pod/shipped"].sidecars() == {
+        "shipper"
+    }
+
+
+def test_read_only_places_are_listed_with_the_reason(tmp_path: Path) -> None:
+    manifest = tmp_path / "ro.yml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: ro}\nspec:\n  containers:\n"
+        "  - name: a\n    image: x\n    securityContext: {readOnlyRootFilesystem: true}\n"
+        "    volumeMounts: [{name: conf, mountPath: /etc/x}]\n"
+        "  volumes: [{name: conf, configMap: {name: c}}]\n"
+    )
+    found, skipped = places(load([str(manifest)])[0])
+    assert found == [] and set(skipped) == {"a:rootfs", "conf"}
+    assert "configMap" in skipped["conf"] and "readOnlyRootFilesystem" in skipped["a:rootfs"]
+
+
+@pytest.mark.parametrize(
+    ("place", "event", "same_node", "value"),
+    [
+        ("emptyDir", "container-restart", None, True),
+        ("emptyDir", "pod-recreate", True, False),
+        ("emptyDir-memory", "pod-recreate", True, False),
+        ("pvc", "pod-recreate", False, True),
+        ("hostPath", "pod-recreate", True, True),
+        ("hostPath", "pod-recreate", False, False),
+        ("rootfs", "container-restart", None, False),
+    ],
+)
+def test_what_kubernetes_documents_for_each_place(
+    place: str, event: str, same_node: bool | None, value: bool
+) -> None:
+    promise = documented.survives(place, event, same_node)
+    assert promise.value is value and promise.source.startswith("https://kubernetes.io/docs/")
+
+
+def test_a_kill_restarts_the_container_alone_unless_it_never_restarts() -> None:
+    assert documented.restarted_by_kill("web", "Always", sidecar=False).value == ["web"]
+    assert documented.restarted_by_kill("web", "Never", sidecar=False).value == []
+    assert documented.restarted_by_kill("log", "Never", sidecar=True).value == ["log"]
+    assert (
+        documented.replaced(True, "Deployment").value is True
+        and documented.replaced(False, "Pod").value is False
+    )
+
+
+def test_the_report_puts_departures_first(tmp_path: Path) -> None:
+    profile = {
+        "workload": "Pod/p",
+        "manifest": "p.yml",
+        "node": "w1",
+        "start": {
+            "containers": {"a": {"role": "regular", "started_s": 1.0, "ready_s": 1.2}},
+            "pod_ready_s": 1.3,
+        },
+        "data": {
+            "a:rootfs": {
+                "type": "rootfs",
+                "container": "a",
+                "survives": {"container-restart": True},
+                "documented": {"container-restart": False},
+            }
+        },
+        "not_applicable": {},
+        "container_kill": {"a": {"restarted": ["a"], "unready_s": 2.0}},
+        "graceful_stop": {"a": {"exit_code": 0, "seconds": 0.4, "killed_at_grace": False}},
+        "pod_recreate": {"replaced": False, "by": "podlife (applied again)", "ready_again_s": 3.0},
+        "node_loss": None,
+        "rolling_update": None,
+        "unmeasured": {"node_loss": "not yet"},
+        "departures": [
+            {
+                "observation": "a:rootfs (rootfs) after container-restart",
+                "documented": "lost",
+                "measured": "True",
+            }
+        ],
+    }
+    meta = report.Meta(cluster="c", started="2026-12-04", duration_s=1.0)
+    report.profile.write([profile], tmp_path, meta)
+    md = (tmp_path / "profile.md").read_text()
+    assert (
+        md.index("Departures") < md.index("## `Pod/p`") and "a:rootfs (rootfs) after container-restart" in md
+    )
+    saved = json.loads((tmp_path / "profile.json").read_text())["subjects"][0]
+    assert {
+        "workload",
+        "manifest",
+        "data",
+        "container_kill",
+        "graceful_stop",
+        "node_loss",
+        "rolling_update",
+        "departures",
+    } <= set(saved)
