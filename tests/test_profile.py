@@ -161,3 +161,22 @@ def test_the_report_puts_departures_first(tmp_path: Path) -> None:
         "rolling_update",
         "departures",
     } <= set(saved)
+
+
+def test_a_pinned_daemonset_makes_one_pod_and_a_done_init_container_is_no_end() -> None:
+    from types import SimpleNamespace as NS
+
+    from podlife.kube import pods, shape
+
+    ds = {"kind": "DaemonSet", "metadata": {"name": "d"}, "spec": {"template": {"spec": {"containers": []}}}}
+    assert pods.expected_pods([ds]) == 0  # where it runs depends on the nodes
+    assert pods.expected_pods(shape.pinned([ds], "worker")) == 1  # as podlife applies it: one node
+    done = NS(name="init", restart_count=0, state=NS(waiting=None, terminated=NS(exit_code=0)))
+    app = NS(name="app", restart_count=0, state=NS(waiting=None, terminated=None))
+    pod = NS(
+        spec=NS(init_containers=[NS(name="init", restart_policy=None)], restart_policy="Never"),
+        status=NS(init_container_statuses=[done], container_statuses=[app]),
+    )
+    assert pods.ended_for_good(pod) is None
+    app.state.terminated = NS(exit_code=0)
+    assert "app ended" in (pods.ended_for_good(pod) or "")

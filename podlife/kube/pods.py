@@ -76,10 +76,13 @@ def ended_for_good(pod: Any) -> str | None:
     configuration the kubelet refuses, or one that ended and that the pod's restartPolicy does
     not restart.  (Under ``Always`` a container that exits while starting is restarted and may
     well become ready: a web app that gives up on a database that is still starting, say.)"""
+    done_init = {c.name for c in pod.spec.init_containers or [] if c.restart_policy != "Always"}
     for name, status in statuses(pod).items():
         state = status.state
         if state.waiting and state.waiting.reason == "CreateContainerConfigError":
             return f"{name} is waiting: {state.waiting.reason} ({state.waiting.message})"
+        if name in done_init and state.terminated and state.terminated.exit_code == 0:
+            continue  # an init container that has done its work
         if why := not_restarted(pod, name):
             return why
     return None
@@ -141,7 +144,18 @@ def expected_pods(docs: list[dict[str, Any]]) -> int:
             count += 1
         elif kind in ("Deployment", "StatefulSet", "ReplicaSet"):
             count += int(doc.get("spec", {}).get("replicas", 1))
+        elif kind == "DaemonSet" and pinned_to_one(doc):
+            count += 1
     return count
+
+
+def pinned_to_one(doc: dict[str, Any]) -> bool:
+    """Whether the workload's pods are required on one named node (as podlife pins them)."""
+    template = doc.get("spec", {}).get("template", {}).get("spec", {})
+    required = template.get("affinity", {}).get("nodeAffinity", {})
+    terms = required.get("requiredDuringSchedulingIgnoredDuringExecution", {}).get("nodeSelectorTerms", [])
+    exprs = [e for t in terms for e in t.get("matchExpressions", [])]
+    return len(exprs) == 1 and exprs[0].get("operator") == "In" and len(exprs[0].get("values", [])) == 1
 
 
 def holder(objects: dict[str, Any], container: str) -> Any:

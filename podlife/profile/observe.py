@@ -16,12 +16,6 @@ History = list[tuple[datetime, Any]]
 PROBE_TIMEOUT_S = 120
 
 
-def statuses(pod: Any) -> dict[str, Any]:
-    """Every container's status by name, init containers (sidecars) included."""
-    found = [*(pod.status.init_container_statuses or []), *(pod.status.container_statuses or [])]
-    return {s.name: s for s in found}
-
-
 def pod_ready(pod: Any) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
 
