@@ -93,24 +93,35 @@ def startup_chart(picture: StartupTimeline) -> str:
 
 
 def requests_chart(series: RequestSeries) -> str:
-    """Requests per bin, failed ones in red, the moments marked; the bins before the evidence
-    starts counting (the loop's own start) shaded as the baseline and left out of the title's
-    totals, so the title says what the evidence says."""
-    fig, ax = _figure()
+    """Requests per bin, failed ones in red, the moments marked; the requests before the first
+    answered one (the loop's own start, before the subject answered) drawn apart, hatched grey, as
+    the baseline that the title states beside the totals the evidence counts."""
+    fig, ax = _figure(width=6.6)
     width = series.bin_s
     xs = [i * width for i in range(len(series.ok))]
-    ax.bar(xs, series.ok, width=width, align="edge", color="#2da44e", label="answered")
-    ax.bar(xs, series.failed, width=width, align="edge", bottom=series.ok, color="#cf222e", label="failed")
+    before = series.baseline_ok or [0] * len(xs), series.baseline_failed or [0] * len(xs)
+    base = [a + b for a, b in zip(*before, strict=True)]
+    if any(base):
+        ax.bar(
+            xs,
+            base,
+            width=width,
+            align="edge",
+            color="#d0d7de",
+            hatch="//",
+            label="baseline (before the first answer)",
+        )
+    ax.bar(xs, series.ok, width=width, align="edge", bottom=base, color="#2da44e", label="answered")
+    tops = [a + b for a, b in zip(base, series.ok, strict=True)]
+    ax.bar(xs, series.failed, width=width, align="edge", bottom=tops, color="#cf222e", label="failed")
     ax.set_ylabel(f"requests per {width:g} s", fontsize=8)
-    if series.counted_from > 0:
-        ax.axvspan(0, series.counted_from, color="#d0d7de", alpha=0.5, label="baseline (not counted)")
     for label, at in series.marks.items():
         ax.axvline(at, color="#57606a", linestyle="--", linewidth=1)
         ax.text(at, ax.get_ylim()[1] * 0.95, f" {label}", fontsize=7, va="top", color="#57606a")
     ax.set_title(title(series), fontsize=9)
     ax.set_xlabel("seconds since the request loop began", fontsize=8)
     ax.tick_params(labelsize=7)
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _png(fig)
 
 
