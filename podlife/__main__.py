@@ -92,6 +92,7 @@ def profile(args: argparse.Namespace) -> int:
     reports = Path(args.reports)
     argv = ["-p", PLUGIN, "-p", "no:cacheprovider", "--profile", *args.paths, "--reports", str(reports)]
     argv += ["--junitxml", str(reports / "profile-junit.xml"), "-rA", "-n", str(args.workers)]
+    argv += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]  # pytest-kind, imported by the checks above
     argv += ["--kubeconfig", args.kubeconfig] if args.kubeconfig else []
     return int(pytest.main(argv))
 

@@ -138,21 +138,21 @@ def delete(kube: Namespace, workload: Workload, pod: Any) -> tuple[datetime, dic
 def _stop(
     history: list[tuple[datetime, Any]], container: str, deleted: datetime, grace: int
 ) -> dict[str, Any]:
-    ended = first(history, lambda p: _state(p, container, "terminated"), after=deleted)
-    if ended is None:
-        return {
-            "exit_code": None,
-            "seconds": None,
-            "killed_at_grace": None,
-            "why": "the pod was gone before its end was reported",
-        }
-    pod = next(p for at, p in history if at == ended)
-    code = statuses(pod)[container].state.terminated.exit_code
-    took = seconds(deleted, ended)
+    """A container's end after the deletion: its exit code, and the seconds from the deletion to
+    its ``finishedAt`` (the kubelet reports it to the second; the watch may see every end at once,
+    when the kubelet reports the pod's last status, so its moment is only an upper bound)."""
+    seen = first(history, lambda p: _state(p, container, "terminated"), after=deleted)
+    if seen is None:
+        why = "the pod was gone before its end was reported"
+        return {"exit_code": None, "seconds": None, "killed_at_grace": None, "why": why}
+    pod = next(p for at, p in history if at == seen)
+    ended = statuses(pod)[container].state.terminated
+    took = float(max(0, round((ended.finished_at - deleted).total_seconds()))) if ended.finished_at else None
     return {
-        "exit_code": code,
+        "exit_code": ended.exit_code,
         "seconds": took,
-        "killed_at_grace": code == 137 and took is not None and took >= grace - 1,
+        "seen_after_s": seconds(deleted, seen),
+        "killed_at_grace": ended.exit_code == 137 and took is not None and took >= grace - 1,
     }
 
 

@@ -69,7 +69,7 @@ DATA_HEAD = ("data in", "type", "container", "survives a container restart", "su
 def workload_tables(p: dict[str, Any]) -> list[str]:
     lines = [f"## `{p['workload']}` ({p['manifest']}, on {p.get('node') or '?'})", ""]
     start = p.get("start") or {}
-    head = (*CONTAINER_HEAD, "ended after", "killed at grace")
+    head = (*CONTAINER_HEAD, "ended after (to the second)", "killed at grace")
     lines += [row(*head), row(*("---" for _ in head))]
     for name, c in (start.get("containers") or {}).items():
         kill, stop = p["container_kill"].get(name, {}), p["graceful_stop"].get(name, {})
