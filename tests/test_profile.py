@@ -45,7 +45,10 @@ def test_nothing_to_profile_and_a_missing_path_are_refused(tmp_path: Path) -> No
 
 def test_the_reference_set_and_the_chapters_pod_are_workloads() -> None:
     keys = {w.key for w in load([str(REFERENCE), str(MANIFESTS / "webpod.yml")])}
-    assert keys == {"Pod/pair", "Deployment/cache", "StatefulSet/store", "Pod/shipped", "Pod/web2"}
+    assert keys == {"Pod/pair", "Deployment/cache", "StatefulSet/store", "Pod/shipped", "Pod/web2"} | {
+        "Deployment/web-surge",
+        "Deployment/web-no-surge",
+    }
     store = next(w for w in load([str(REFERENCE / "statefulset-pvc.yml")]))
     assert [d["kind"] for d in store.docs()] == ["Service", "StatefulSet"]  # what it needs, first
 

@@ -96,3 +96,47 @@ def start_order() -> Promise:
         "then do the regular containers start",
         SIDECARS,
     )
+
+
+DEPLOYMENT = "https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#rolling-update-deployment"
+STATEFULSET = "https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#rolling-updates"
+DAEMONSET = "https://kubernetes.io/docs/tasks/manage-daemon/update-daemon-set/"
+
+
+def _count(value: object, replicas: int, up: bool) -> int:
+    """A maxSurge/maxUnavailable as a count (a percentage rounds up for surge, down for unavailable)."""
+    if isinstance(value, str) and value.endswith("%"):
+        share = replicas * int(value[:-1]) / 100
+        return int(-(-share // 1)) if up else int(share // 1)
+    return int(value)  # type: ignore[call-overload]
+
+
+def keeps_serving(kind: str, spec: dict, replicas: int) -> Promise:
+    """Whether the rolling update is documented to keep a Ready pod serving throughout."""
+    if kind == "Deployment":
+        rolling = (spec.get("strategy") or {}).get("rollingUpdate") or {}
+        if (spec.get("strategy") or {}).get("type") == "Recreate":
+            return Promise(
+                False, "strategy Recreate: every old pod is stopped before a new one starts", DEPLOYMENT
+            )
+        unavailable = _count(rolling.get("maxUnavailable", "25%"), replicas, up=False)
+        surge = _count(rolling.get("maxSurge", "25%"), replicas, up=True)
+        if replicas - unavailable >= 1:
+            return Promise(
+                True,
+                f"RollingUpdate keeps at least {replicas - unavailable} of {replicas} pod(s) Ready "
+                f"(maxUnavailable {unavailable}, maxSurge {surge})",
+                DEPLOYMENT,
+            )
+        return Promise(False, f"maxUnavailable {unavailable} of {replicas}: no Ready pod is kept", DEPLOYMENT)
+    if kind == "StatefulSet":
+        return Promise(
+            replicas > 1,
+            "a StatefulSet's rolling update deletes each pod before its replacement starts, one at a time",
+            STATEFULSET,
+        )
+    return Promise(
+        False,
+        "a DaemonSet's rolling update (maxSurge 0 by default) stops a node's pod before its replacement",
+        DAEMONSET,
+    )

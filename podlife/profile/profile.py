@@ -8,7 +8,7 @@ from typing import Any
 
 from podlife.errors import SetupError
 from podlife.kube.namespace import Namespace
-from podlife.profile import documented, events
+from podlife.profile import documented, events, update
 from podlife.profile.observe import first, history_of, markers, new_token, pod_ready, seconds
 from podlife.profile.places import Place, places
 from podlife.profile.workload import Workload
@@ -36,7 +36,7 @@ class Profiler:
             "pod_recreate": None,
             "node_loss": None,
             "rolling_update": None,
-            "unmeasured": {"node_loss": NOT_YET, "rolling_update": NOT_YET},
+            "unmeasured": {"node_loss": NOT_YET, "rolling_update": "the pod did not get that far"},
         }
 
     def depart(self, observation: str, promise: documented.Promise, measured: object) -> None:
@@ -60,6 +60,7 @@ class Profiler:
                 break
         if pod is not None:
             self.stop_and_recreate(pod)
+            self.roll()
         self.out["departures"] = self.departures
         return self.out
 
@@ -148,6 +149,22 @@ class Profiler:
                     f"graceful stop of {container}", grace, f"killed at grace with {stop['exit_code']}"
                 )
         self.check_sidecars_stop_last(stops)
+
+    def roll(self) -> None:
+        """The rolling update, where it applies; held to what the strategy documents."""
+        if why := update.not_applicable(self.workload):
+            self.out["unmeasured"]["rolling_update"] = f"not applicable: {why}"
+            return
+        self.out["unmeasured"].pop("rolling_update", None)
+        images = {c["name"]: c["image"] for c in self.workload.containers()}
+        seen = update.roll(self.kube, self.workload, images)
+        promise = update.promise(self.workload)
+        seen["documented_keeps_serving"] = promise.value
+        self.out["rolling_update"] = seen
+        if promise.value is True and seen["failed_requests"]:
+            self.depart(
+                "rolling update: keeps serving", promise, f"{seen['failed_requests']} request(s) failed"
+            )
 
     def check_sidecars_stop_last(self, stops: dict[str, dict[str, Any]]) -> None:
         sidecars = self.workload.sidecars()

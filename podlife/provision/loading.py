@@ -59,7 +59,11 @@ def load_subject_images(tools: Toolset, cluster: str, subjects: list[Subject]) -
 
 def load_local(tools: Toolset, cluster: str, images: dict[str, str]) -> None:
     """Images (image -> pull policy) this machine's Docker holds, loaded where the cluster cannot pull."""
-    if wanted := wanted_of(tools, images, "a profiled workload"):
+    wanted = wanted_of(tools, images, "a profiled workload")
+    for image in list(wanted):  # the next version of each, for a rolling update
+        output(["docker", "tag", image, next_tag(image)])
+        wanted.append(next_tag(image))
+    if wanted:
         load_images(tools, cluster, sorted(set(wanted)))
 
 

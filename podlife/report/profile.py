@@ -109,6 +109,13 @@ def recreated(p: dict[str, Any]) -> list[str]:
         f"Deleted: replaced by {cell(again.get('by'))}; "
         f"Ready again {cell(again.get('ready_again_s'))} s later.",
     ]
+    if update := p.get("rolling_update"):
+        lines.append(
+            f"Rolling update (through {update['through']}): {update['failed_requests']} of "
+            f"{update['requests']} requests failed, the longest gap {update['longest_gap_s']} s, "
+            f"rolled out in {update['rollout_s']} s; "
+            f"documented to keep serving: {cell(update['documented_keeps_serving'])}."
+        )
     for key, why in {**p.get("not_applicable", {}), **p.get("unmeasured", {})}.items():
         lines.append(f"- `{key}`: {why}")
     return lines

@@ -1,0 +1,135 @@
+"""The rolling update of a workload with a template: its image changed to the next version of the
+same image (podlife's next tag: the version changes, never the app), with a steady request loop
+from inside the cluster against a container that serves HTTP (an ``httpGet`` readinessProbe, or a
+declared port when it has none) through a Service in front of the pods: the workload's own when
+its manifest has one, else one podlife adds in the profile's namespace (and says so)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubernetes import client
+
+from podlife.kube import traffic
+from podlife.kube.namespace import Namespace
+from podlife.kube.pods import statuses
+from podlife.kube.subject import next_tag
+from podlife.kube.wait import Impossible
+from podlife.profile import documented
+from podlife.profile.workload import Workload
+
+ROLLS = ("Deployment", "StatefulSet", "DaemonSet")
+PATCH = {
+    "Deployment": "patch_namespaced_deployment",
+    "StatefulSet": "patch_namespaced_stateful_set",
+    "DaemonSet": "patch_namespaced_daemon_set",
+}
+ANSWERS = 20  # answered requests before and after the update: the loop was really serving
+ROLLOUT_S = 240
+
+
+def target(workload: Workload) -> tuple[str, int, str] | None:
+    """(container, port, path) of the first container that serves HTTP, or None."""
+    for c in workload.spec().get("containers") or []:
+        probe = (c.get("readinessProbe") or {}).get("httpGet")
+        if probe and isinstance(probe.get("port"), int):
+            return c["name"], int(probe["port"]), str(probe.get("path") or "/")
+    return None
+
+
+def not_applicable(workload: Workload) -> str | None:
+    if workload.kind not in ROLLS:
+        why = (
+            "a bare pod has no template to roll"
+            if workload.kind == "Pod"
+            else "a ReplicaSet does not roll its pods"
+        )
+        return why
+    if (workload.doc.get("spec") or {}).get("updateStrategy", {}).get("type") == "OnDelete":
+        return "updateStrategy OnDelete: a template change replaces no pod by itself"
+    if target(workload) is None:
+        return "no container with an httpGet readinessProbe: nothing to send requests to"
+    return None
+
+
+def service(kube: Namespace, workload: Workload, port: int) -> tuple[str, bool]:
+    """A Service in front of the workload's pods on ``port``: its own, or one podlife adds."""
+    labels = (workload.doc["spec"].get("template", {}).get("metadata") or {}).get("labels") or {}
+    for doc in workload.supporting:
+        spec = doc.get("spec") or {}
+        if doc["kind"] == "Service" and spec.get("selector") and spec["selector"].items() <= labels.items():
+            for p in spec.get("ports") or []:
+                if p.get("targetPort", p.get("port")) == port and spec.get("clusterIP") != "None":
+                    return f"{doc['metadata']['name']}:{p['port']}", False
+    name = f"podlife-{workload.name}"[:63]
+    body = {
+        "metadata": {"name": name},
+        "spec": {"selector": labels, "ports": [{"port": port, "targetPort": port}]},
+    }
+    kube.cluster.core.create_namespaced_service(kube.namespace, body)
+    return f"{name}:{port}", True
+
+
+def promise(workload: Workload) -> documented.Promise:
+    return documented.keeps_serving(workload.kind, workload.doc.get("spec") or {}, replicas(workload))
+
+
+def replicas(workload: Workload) -> int:
+    return int((workload.doc.get("spec") or {}).get("replicas", 1)) if workload.kind != "DaemonSet" else 1
+
+
+def roll(kube: Namespace, workload: Workload, mapped_image: dict[str, str]) -> dict[str, Any]:
+    """The update, measured: failed requests and the longest window of them."""
+    container, port, path = target(workload)  # type: ignore[misc]
+    address, added = service(kube, workload, port)
+    image = next_tag(mapped_image[container])
+    with kube.request_loop(f"http://{address}{path}", max_seconds=ROLLOUT_S + 60) as loop:
+        loop.await_answered(ANSWERS, "before the update")
+        update_at = loop.now()
+        kube.act(f"{workload.key}: {container} image -> {image}")
+        patch = {"spec": {"template": {"spec": {"containers": [{"name": container, "image": image}]}}}}
+        getattr(client.AppsV1Api(kube.cluster.api), PATCH[workload.kind])(
+            workload.name, kube.namespace, patch
+        )
+        kube.wait(
+            rolled(container, image, replicas(workload)),
+            what=f"every pod of {workload.key} on {image}",
+            timeout=ROLLOUT_S,
+        )
+        rolled_at = loop.now()
+        loop.await_answered(ANSWERS, "after the update", after=rolled_at)
+    measured = traffic.measured(loop.samples)
+    return {
+        "failed_requests": measured["failed"],
+        "requests": measured["requests"],
+        "longest_gap_s": measured["longest_window_s"],
+        "rollout_s": round(rolled_at - update_at, 2),
+        "through": f"Service {address}" + (" (added by podlife)" if added else ""),
+        "baseline": measured["baseline"],
+    }
+
+
+def rolled(container: str, image: str, count: int) -> Any:
+    """Every pod runs ``image`` and is Ready, and no pod of the old image is left."""
+
+    def done(objects: dict[str, Any]) -> bool:
+        workload_pods = [p for p in objects.values() if container in statuses(p)]
+        for p in workload_pods:
+            waiting = statuses(p)[container].state.waiting
+            if waiting and waiting.reason in ("ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff"):
+                raise Impossible(f"{p.metadata.name} cannot get {image}: {waiting.reason}")
+        images = {c.name: c.image for p in workload_pods for c in p.spec.containers if c.name == container}
+        new = [
+            p for p in workload_pods if _image(p, container) == image and not p.metadata.deletion_timestamp
+        ]
+        return (
+            len(workload_pods) == count == len(new)
+            and all(statuses(p)[container].ready for p in new)
+            and bool(images)
+        )
+
+    return done
+
+
+def _image(pod: Any, container: str) -> str:
+    return next((c.image for c in pod.spec.containers if c.name == container), "")
