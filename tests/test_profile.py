@@ -183,3 +183,43 @@ def test_a_pinned_daemonset_makes_one_pod_and_a_done_init_container_is_no_end() 
     assert pods.ended_for_good(pod) is None
     app.state.terminated = NS(exit_code=0)
     assert "app ended" in (pods.ended_for_good(pod) or "")
+
+
+def reference_report(**changed: object) -> list[dict]:
+    """A profile.json's subjects that measured exactly what tests/subjects/profile/check.py expects."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("check", REFERENCE / "check.py")
+    assert spec and spec.loader
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    subjects = []
+    for workload, want in check.EXPECTED.items():
+        want = {**want, **changed.get(workload, {})}  # type: ignore[dict-item]
+        containers = {c: {"role": r} for c, r in want.get("roles", {}).items()}
+        subjects.append(
+            {
+                "workload": workload,
+                "data": {k: {"survives": v} for k, v in want.get("data", {}).items()},
+                "start": {"containers": containers},
+                "container_kill": {c: {"restarted": r} for c, r in want.get("restarted", {}).items()},
+                "graceful_stop": {
+                    c: {"killed_at_grace": k} for c, k in want.get("killed_at_grace", {}).items()
+                },
+                "pod_recreate": {"replaced": want["replaced"]},
+                "rolling_update": None
+                if want["keeps_serving"] is None
+                else {"failed_requests": 0 if want["keeps_serving"] else 3},
+            }
+        )
+    return [check, subjects]  # type: ignore[list-item]
+
+
+def test_the_reference_check_passes_the_documented_values_and_catches_a_change() -> None:
+    check, subjects = reference_report()
+    assert check.mismatches(subjects) == []
+    check, subjects = reference_report(
+        **{"StatefulSet/store": {"data": {"data": {"container-restart": True, "pod-recreate": False}}}}
+    )
+    assert any("StatefulSet/store data data" in m for m in check.mismatches(subjects))
+    assert any("data after pod-recreate: always" in m for m in check.mismatches(subjects))  # now one-sided
