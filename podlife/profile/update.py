@@ -103,6 +103,8 @@ def roll(kube: Namespace, workload: Workload, mapped_image: dict[str, str]) -> d
         "failed_requests": measured["failed"],
         "requests": measured["requests"],
         "longest_gap_s": measured["longest_window_s"],
+        "errors": measured["errors"],
+        "windows_s": measured["windows_s"],
         "rollout_s": round(rolled_at - update_at, 2),
         "through": f"Service {address}" + (" (added by podlife)" if added else ""),
         "baseline": measured["baseline"],
