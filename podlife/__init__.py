@@ -6,9 +6,11 @@ its result), ``measure`` (the :class:`~podlife.measure.Measurement` a claim's fu
 four rooms, their arrows pointing one way (``tests/test_structure.py`` holds the rules):
 
     run ──> provision ──> kube ──> face (claims, pictures, errors, paths)
-     │  └─> report ──────────────> face
+     │  ├─> report ──────────────> face
+     │  └─> profile ──> kube
      └────> measure ──> kube
 
 ``provision`` makes or reaches a cluster, ``kube`` is what a measurement uses on it, ``run`` is
-the pytest run, ``report`` writes what a person reads.
+the pytest run, ``report`` writes what a person reads; ``profile`` is any workload's lifecycle
+profile, measured through ``kube`` like a claim.
 """

@@ -5,10 +5,12 @@ The rules are written as the packages each package may import (as Kubernetes' e2
 writes its import restrictions): anything not listed is refused.  The arrows point one way:
 
     run ──> provision ──> kube ──> face (claims, pictures, errors, paths)
-     │  └─> report ──────────────> face
+     │  ├─> report ──────────────> face
+     │  └─> profile ──> kube
      └────> measure ──> kube
 
-Nothing imports ``podlife.run`` but the pytest entry point (the repository's ``conftest.py``).
+Nothing imports ``podlife.run`` but its entry points (the repository's ``conftest.py`` and
+``python -m podlife profile``).
 """
 
 from __future__ import annotations
