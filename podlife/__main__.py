@@ -36,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("-n", dest="workers", default="4", help="workloads side by side (0: one after another)")
     pr.add_argument("--reports", default="reports", help="where profile.json, .md and .html go")
     pr.add_argument("--kubeconfig", default=None, help="an existing cluster instead of podlife's own")
+    pr.add_argument(
+        "--allow-privileged-subject",
+        action="store_true",
+        help="profile workloads with privileged settings too (privileged, hostPath, hostPID, hostNetwork, "
+        "added capabilities): on a kind cluster such a pod is root on the host",
+    )
     args = parser.parse_args(argv)
     if args.area == "profile":
         return profile(args)
@@ -81,7 +87,7 @@ def profile(args: argparse.Namespace) -> int:
     from podlife.provision.loading import nowhere
 
     try:
-        workloads = load(args.paths)
+        workloads = load(args.paths, allow_privileged=args.allow_privileged_subject)
         images = {i: p for w in workloads for i, p in w.images().items()}
         if missing := nowhere(images):
             raise ProfileInputError("; ".join(f"image {i}: {why}" for i, why in missing.items()))
@@ -94,6 +100,7 @@ def profile(args: argparse.Namespace) -> int:
     argv += ["--junitxml", str(reports / "profile-junit.xml"), "-rA", "-n", str(args.workers)]
     argv += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]  # pytest-kind, imported by the checks above
     argv += ["--kubeconfig", args.kubeconfig] if args.kubeconfig else []
+    argv += ["--allow-privileged-subject"] if args.allow_privileged_subject else []
     return int(pytest.main(argv))
 
 

@@ -24,7 +24,7 @@ REFERENCE = REPO / "tests" / "subjects" / "profile"
         ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n", "no workload in it"),
         ("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\n", "cannot profile a CronJob"),
         ("apiVersion: v1\nkind: Pod\nspec: {containers: [{name: a, image: x}]}\n", "has no metadata.name"),
-        ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {}\n", "Pod/p has no containers"),
+        ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {}\n", "Pod/p: has no containers"),
         ("- just\n- a list\n", "not a Kubernetes object"),
     ],
 )
@@ -223,3 +223,82 @@ def test_the_reference_check_passes_the_documented_values_and_catches_a_change()
     )
     assert any("StatefulSet/store data data" in m for m in check.mismatches(subjects))
     assert any("data after pod-recreate: always" in m for m in check.mismatches(subjects))  # now one-sided
+
+
+ALIAS_BOMB = (
+    'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n'
+    "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+    "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+    "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\nh: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\nkind: Pod\n"
+)
+POD = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (ALIAS_BOMB, "a YAML alias"),
+        (
+            POD.replace("{name: p}", "{name: p, namespace: kube-system}")
+            + "spec: {containers: [{name: a, image: x}]}\n",
+            "names namespace kube-system",
+        ),
+        (
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: all}\n",
+            "cannot profile a ClusterRoleBinding",
+        ),
+        (
+            POD + "spec: {containers: [{name: a, image: x, securityContext: {privileged: true}}]}\n",
+            "a privileged container",
+        ),
+        (
+            POD + "spec: {containers: [{name: a, image: x}], volumes: [{name: r, hostPath: {path: /}}]}\n",
+            "a hostPath volume (/)",
+        ),
+        (POD + "spec: {hostPID: true, containers: [{name: a, image: x}]}\n", "hostPID"),
+        (
+            POD + "spec: {containers: [{name: a, image: x, "
+            "securityContext: {capabilities: {add: [SYS_ADMIN]}}}]}\n",
+            "SYS_ADMIN",
+        ),
+        (POD + 'spec: "abc"\n', "spec is not a mapping"),
+        (POD + "spec: {containers: [{name: a, image: x, env: [x]}]}\n", "env holds something"),
+        (
+            POD + "spec: {containers: [{name: a, image: x, ports: [{containerPort: http}]}]}\n",
+            "containerPort is not a number",
+        ),
+        ("apiVersion: v1\nkind: Pod\nspec: {containers: [{name: a, image: x}]}\n", "has no metadata.name"),
+        ("apiVersion: v1\nkind: Pod\nmetadata: [p]\n", "metadata is not a mapping"),
+    ],
+    ids=lambda v: v if len(str(v)) < 30 else None,
+)
+def test_a_hostile_or_malformed_manifest_is_one_line_and_applies_nothing(
+    tmp_path: Path, text: str, says: str
+) -> None:
+    bad = tmp_path / "hostile.yml"
+    bad.write_text(text)
+    with pytest.raises(ProfileInputError) as caught:
+        load([str(bad)])  # reads only: no cluster is reached, so nothing can be created
+    message = str(caught.value)
+    assert says in message and str(bad) in message and "\n" not in message
+
+
+def test_non_utf8_and_oversized_files_are_refused(tmp_path: Path) -> None:
+    latin = tmp_path / "latin.yml"
+    latin.write_bytes(b"kind: Pod\nmetadata: {name: caf\xe9}\n")
+    with pytest.raises(ProfileInputError, match="not UTF-8 text"):
+        load([str(latin)])
+    big = tmp_path / "big.yml"
+    big.write_text(POD + "# " + "x" * (1 << 20) + "\n")
+    with pytest.raises(ProfileInputError, match="larger than 1 MiB"):
+        load([str(big)])
+
+
+def test_privileged_settings_are_profiled_only_when_allowed(tmp_path: Path) -> None:
+    manifest = tmp_path / "host.yml"
+    manifest.write_text(
+        POD + "spec: {containers: [{name: a, image: x}], volumes: [{name: r, hostPath: {path: /tmp/x}}]}\n"
+    )
+    with pytest.raises(ProfileInputError, match="--allow-privileged-subject"):
+        load([str(manifest)])
+    assert [w.key for w in load([str(manifest)], allow_privileged=True)] == ["Pod/p"]

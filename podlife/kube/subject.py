@@ -47,29 +47,59 @@ class SubjectError(ValueError):
     """A manifest podlife cannot measure; the message is one line naming the file."""
 
 
+MAX_BYTES = 1 << 20  # a manifest file larger than this is refused unread
+
+
+class NoAliases(yaml.SafeLoader):
+    """YAML without aliases: a few hundred bytes of them can expand to gigabytes when applied."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(None, None, "a YAML alias (podlife refuses them)", mark)
+        return super().compose_node(parent, index)
+
+
 def read(path: Path) -> list[dict[str, Any]]:
-    """Every document of a manifest file, or of every ``*.yml``/``*.yaml`` in a directory."""
+    """Every document of a manifest file, or of every ``*.yml``/``*.yaml`` in a directory; any
+    problem is one line naming the file (not YAML, not UTF-8, too large, aliases, an object that
+    names a namespace of its own: podlife applies everything in a namespace it owns)."""
     files = sorted([*path.glob("*.yml"), *path.glob("*.yaml")]) if path.is_dir() else [path]
     if not files:
         raise SubjectError(f"{path}: no manifest files in this directory")
-    docs: list[dict[str, Any]] = []
-    for file in files:
-        try:
-            loaded = list(yaml.safe_load_all(file.read_text()))
-        except OSError as exc:
-            raise SubjectError(f"{file}: cannot read it ({exc.strerror})") from None
-        except yaml.YAMLError as exc:
-            where = getattr(exc, "problem_mark", None)
-            line = f" at line {where.line + 1}" if where else ""
-            raise SubjectError(f"{file}: not YAML{line}: {getattr(exc, 'problem', exc)}") from None
-        for doc in loaded:
-            if doc is None:
-                continue
-            if not isinstance(doc, dict) or "kind" not in doc:
-                raise SubjectError(f"{file}: a document is not a Kubernetes object (no 'kind')")
-            docs.append(doc)
+    docs = [doc for file in files for doc in _documents(file)]
     if not docs:
         raise SubjectError(f"{path}: holds no Kubernetes object")
+    return docs
+
+
+def _documents(file: Path) -> list[dict[str, Any]]:
+    try:
+        if file.stat().st_size > MAX_BYTES:
+            raise SubjectError(
+                f"{file}: larger than {MAX_BYTES >> 20} MiB; podlife reads no manifest that large"
+            )
+        loaded = list(yaml.load_all(file.read_bytes().decode("utf-8"), Loader=NoAliases))
+    except OSError as exc:
+        raise SubjectError(f"{file}: cannot read it ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise SubjectError(f"{file}: not UTF-8 text (byte {exc.start})") from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where else ""
+        raise SubjectError(f"{file}: not YAML{line}: {getattr(exc, 'problem', exc)}") from None
+    docs = [doc for doc in loaded if doc is not None]
+    for doc in docs:
+        if not isinstance(doc, dict) or "kind" not in doc:
+            raise SubjectError(f"{file}: a document is not a Kubernetes object (no 'kind')")
+        meta = doc.get("metadata")
+        if meta is not None and not isinstance(meta, dict):
+            raise SubjectError(f"{file}: a {doc['kind']}'s metadata is not a mapping")
+        if isinstance(meta, dict) and meta.get("namespace"):
+            raise SubjectError(
+                f"{file}: {doc['kind']}/{meta.get('name')} names namespace {meta['namespace']}; "
+                "podlife applies every object in a namespace of its own: remove metadata.namespace"
+            )
     return docs
 
 

@@ -81,8 +81,10 @@ class Workload:
         return {str(c["image"]): pull_policy(c) for c in self.containers()}
 
 
-def load(paths: list[str]) -> list[Workload]:
-    """Every workload the paths hold; a problem is one :class:`ProfileInputError` line."""
+def load(paths: list[str], *, allow_privileged: bool = False) -> list[Workload]:
+    """Every workload the paths hold; a problem is one :class:`ProfileInputError` line.  A workload
+    with privileged settings is refused unless ``allow_privileged`` (a kind node is itself a
+    privileged container: such a pod is root on the host)."""
     if not paths:
         raise ProfileInputError("name one or more manifest files or directories to profile")
     found: list[Workload] = []
@@ -91,6 +93,12 @@ def load(paths: list[str]) -> list[Workload]:
         if not path.exists():
             raise ProfileInputError(f"{path}: no such file or directory")
         found += _workloads(path)
+    for workload in found if not allow_privileged else []:
+        if why := privileged(workload.spec()):
+            raise ProfileInputError(
+                f"{workload.path}: {workload.key} asks for {why}; podlife profiles it only with "
+                "--allow-privileged-subject"
+            )
     keys = [w.key for w in found]
     if dupes := sorted({k for k in keys if keys.count(k) > 1}):
         raise ProfileInputError(f"{', '.join(dupes)}: named more than once in {', '.join(paths)}")
@@ -111,10 +119,57 @@ def _workloads(path: Path) -> list[Workload]:
             )
         if not isinstance(doc.get("metadata"), dict) or not doc["metadata"].get("name"):
             raise ProfileInputError(f"{path}: a {kind} has no metadata.name")
-        if kind in WORKLOADS and not (pod_spec(copy.deepcopy(doc)) or {}).get("containers"):
-            raise ProfileInputError(f"{path}: {kind}/{doc['metadata']['name']} has no containers")
+        if kind in WORKLOADS and (why := malformed(doc)):
+            raise ProfileInputError(f"{path}: {kind}/{doc['metadata']['name']}: {why}")
     workloads = [d for d in docs if d["kind"] in WORKLOADS]
     if not workloads:
         raise ProfileInputError(f"{path}: no workload in it (a {', a '.join(WORKLOADS)})")
     supporting = [d for d in docs if d["kind"] in SUPPORTING]
     return [Workload(path, d, supporting) for d in workloads]
+
+
+def privileged(spec: dict[str, Any]) -> str | None:
+    """The first privileged setting of a pod spec, in words, or None."""
+    for field_ in ("hostPID", "hostNetwork", "hostIPC"):
+        if spec.get(field_):
+            return field_
+    for volume in spec.get("volumes") or []:
+        if isinstance(volume, dict) and "hostPath" in volume:
+            return f"a hostPath volume ({(volume['hostPath'] or {}).get('path')})"
+    for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        context = (c.get("securityContext") or {}) if isinstance(c, dict) else {}
+        if context.get("privileged"):
+            return f"a privileged container ({c.get('name')})"
+        if (context.get("capabilities") or {}).get("add"):
+            return f"added capabilities in {c.get('name')} ({', '.join(context['capabilities']['add'])})"
+        if context.get("allowPrivilegeEscalation") and context.get("runAsUser") == 0:
+            return f"privilege escalation as root in {c.get('name')}"
+    return None
+
+
+def malformed(doc: dict[str, Any]) -> str | None:
+    """What is wrong with a workload's shape, in words (before the API server would say it), or None."""
+    spec = doc.get("spec")
+    if not isinstance(spec, dict):
+        return "spec is not a mapping"
+    if doc["kind"] != "Pod":
+        template = spec.get("template")
+        if not isinstance(template, dict) or not isinstance(template.get("spec"), dict):
+            return "spec.template.spec is not a mapping"
+        spec = template["spec"]
+    containers = spec.get("containers")
+    if not isinstance(containers, list) or not containers:
+        return "has no containers"
+    for c in [*(spec.get("initContainers") or []), *containers]:
+        if (
+            not isinstance(c, dict)
+            or not isinstance(c.get("name"), str)
+            or not isinstance(c.get("image"), str)
+        ):
+            return "a container without a name and an image"
+        if not all(isinstance(e, dict) and "name" in e for e in c.get("env") or []):
+            return f"container {c['name']}: env holds something that is not a name/value mapping"
+        for port in c.get("ports") or []:
+            if not isinstance(port, dict) or not isinstance(port.get("containerPort"), int):
+                return f"container {c['name']}: a port's containerPort is not a number"
+    return None

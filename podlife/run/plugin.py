@@ -65,6 +65,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(python -m podlife profile PATH...)",
     )
     group.addoption(
+        "--allow-privileged-subject",
+        action="store_true",
+        help="with --profile: profile workloads with privileged settings too (privileged, hostPath, "
+        "hostPID, hostNetwork, added capabilities): on a kind cluster such a pod is root on the host",
+    )
+    group.addoption(
         "--probe-image",
         default=None,
         help="with --kubeconfig: the Python image for podlife's probes and request loops "

@@ -39,7 +39,9 @@ class Departed(AssertionError):
 class ProfileFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
         try:
-            workloads = load([str(self.path)])
+            workloads = load(
+                [str(self.path)], allow_privileged=self.config.getoption("allow_privileged_subject")
+            )
         except ProfileInputError as exc:
             raise self.CollectError(str(exc)) from None
         for workload in workloads:

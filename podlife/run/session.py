@@ -95,7 +95,9 @@ def profiled_images(config: pytest.Config) -> dict[str, str]:
     """The images of the workloads a ``--profile`` run measures (image -> pull policy)."""
     if not config.getoption("profile"):
         return {}
-    return {i: p for w in load([a.split("::")[0] for a in config.args]) for i, p in w.images().items()}
+    allow = config.getoption("allow_privileged_subject")
+    workloads = load([a.split("::")[0] for a in config.args], allow_privileged=allow)
+    return {i: p for w in workloads for i, p in w.images().items()}
 
 
 def to_wire(config: pytest.Config) -> dict[str, Any]:
