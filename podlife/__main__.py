@@ -45,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.area == "profile":
         return profile(args)
+    if args.action in ("up", "down", "status") and args.names:
+        parser.error(
+            f"cluster {args.action} takes no names ({' '.join(args.names)}): it acts on podlife's own "
+            "cluster (PODLIFE_CLUSTER names it)"
+        )
     if args.action in ("load", "logs") and not args.names:
         parser.error(
             f"cluster {args.action} needs {'one or more images' if args.action == 'load' else 'a directory'}"

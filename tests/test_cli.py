@@ -81,3 +81,31 @@ def test_profile_refuses_bad_input_in_one_line_before_any_cluster_work(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "image nowhere:1: not in this machine's Docker" in err
     assert not reached  # no test, so no cluster, was ever started
+
+
+@pytest.mark.parametrize("action", ["up", "down", "status"])
+def test_cluster_commands_that_take_no_names_refuse_them(
+    action: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cluster, "down", lambda: pytest.fail("cluster down ran"))
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["cluster", action, "mycluster"])
+    assert exited.value.code == 2
+    assert f"cluster {action} takes no names (mycluster)" in capsys.readouterr().err
+
+
+def test_only_podlifes_own_evidence_folder_is_removed(tmp_path: Path) -> None:
+    from podlife.run import session
+
+    home = tmp_path / "home"
+    (home / "evidence").mkdir(parents=True)
+    (home / "evidence" / "mine.txt").write_text("the user's")
+    with pytest.raises(pytest.UsageError, match="is not podlife's"):
+        session.clear_evidence(home / "evidence")
+    assert (home / "evidence" / "mine.txt").exists()
+    ours = tmp_path / "reports" / "evidence"
+    ours.mkdir(parents=True)
+    (ours / session.MARK).touch()
+    session.clear_evidence(ours)
+    assert not ours.exists()
+    session.clear_evidence(tmp_path / "nothing-here" / "evidence")  # nothing to remove, nothing refused

@@ -16,7 +16,7 @@ from podlife.kube.namespace import Namespace
 from podlife.measure import Measurement, Options
 from podlife.run import evidence, resources
 from podlife.run.progress import record
-from podlife.run.session import PROGRESS, reports_dir
+from podlife.run.session import MARK, PROGRESS, reports_dir
 
 TEARDOWN_S = 360
 TEARDOWNS: list[threading.Thread] = []
@@ -58,6 +58,8 @@ def close(config: pytest.Config, item: pytest.Item, opened: Opened) -> None:
     if failed:
         dest = reports_dir(config) / "evidence" / item.name.replace("/", "_")
         try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            (dest.parent / MARK).touch()
             evidence.collect(m.kube.cluster.api, m.kube.namespace, dest, m.kube.timeline())
         except Exception as exc:  # the bundle is a courtesy; the failure itself is already reported
             print(f"podlife: evidence bundle incomplete: {exc}")

@@ -48,7 +48,7 @@ def start(config: pytest.Config) -> None:
     if hasattr(config, "workerinput") or config.option.collectonly or REACHED in config.stash:
         return
     reports = reports_dir(config)
-    shutil.rmtree(reports / "evidence", ignore_errors=True)  # a new run: old bundles would mislead
+    clear_evidence(reports / "evidence")  # a new run: old bundles would mislead
     reports.mkdir(parents=True, exist_ok=True)
     (reports / PROGRESS).unlink(missing_ok=True)
     held = ExitStack()
@@ -68,6 +68,20 @@ def start(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("dsession"):  # pytest-xdist runs the scenarios side by side
         config.stash[PRINTER] = progress.Printer(reports / PROGRESS, say=printer(config)).start()
         config.add_cleanup(config.stash[PRINTER].stop)
+
+
+MARK = ".podlife-evidence"  # in an evidence folder podlife made: only such a folder is ever removed
+
+
+def clear_evidence(folder: Path) -> None:
+    """Remove the evidence bundles of an earlier run: only from a folder podlife made (its mark),
+    so ``--reports ~`` never removes ``~/evidence``."""
+    if (folder / MARK).exists() or folder.parent == REPO / "reports":  # marked, or podlife's default place
+        shutil.rmtree(folder, ignore_errors=True)
+    elif folder.exists():
+        raise pytest.UsageError(
+            f"--reports {folder.parent}: {folder} exists and is not podlife's; name another --reports"
+        )
 
 
 def printer(config: pytest.Config) -> Any:
