@@ -153,6 +153,8 @@ def test_the_report_puts_departures_first(tmp_path: Path) -> None:
     assert (
         md.index("Departures") < md.index("## `Pod/p`") and "a:rootfs (rootfs) after container-restart" in md
     )
+    page = (tmp_path / "profile.html").read_text()
+    assert page.count('<table class="grid">') == 3 and page.count("data:image/png;base64,") == 1  # its events
     saved = json.loads((tmp_path / "profile.json").read_text())["subjects"][0]
     assert {
         "workload",

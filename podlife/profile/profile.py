@@ -33,6 +33,7 @@ class Profiler:
             "not_applicable": dict(self.not_applicable),
             "container_kill": {},
             "graceful_stop": {},
+            "grace_s": workload.grace_s(),
             "pod_recreate": None,
             "node_loss": None,
             "rolling_update": None,
@@ -139,6 +140,12 @@ class Profiler:
     def check_stops(self, stops: dict[str, dict[str, Any]]) -> None:
         """Each container ends within its grace period; one killed there ends with 137."""
         self.out["graceful_stop"] = stops
+        hooks = {c["name"] for c in self.workload.containers() if (c.get("lifecycle") or {}).get("preStop")}
+        for container in hooks & set(stops):
+            stops[container]["prestop_s"] = None
+            self.out["unmeasured"][f"{container} preStop"] = (
+                "how long a preStop hook ran is not reported by the API or the node: it is in 'ended after'"
+            )
         grace = documented.ends_within_grace(self.workload.grace_s())
         for container, stop in stops.items():
             took = stop["seconds"]

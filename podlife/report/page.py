@@ -32,7 +32,7 @@ def moment(epoch: float | None, zero: float) -> float | None:
 
 
 # ---------------------------------------------------------------- pictures
-def _figure(width: float = 5.6, height: float = 2.4) -> tuple[Any, Any]:
+def figure(width: float = 5.6, height: float = 2.4) -> tuple[Any, Any]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -42,7 +42,7 @@ def _figure(width: float = 5.6, height: float = 2.4) -> tuple[Any, Any]:
     return fig, ax
 
 
-def _png(fig: Any) -> str:
+def png(fig: Any) -> str:
     from matplotlib import pyplot
 
     buffer = io.BytesIO()
@@ -56,7 +56,7 @@ def _png(fig: Any) -> str:
 def startup_chart(picture: StartupTimeline) -> str:
     """One row per run: PostgreSQL starting then accepting; the web app waiting then answering."""
     runs = picture.runs
-    fig, ax = _figure(height=0.9 + 0.42 * len(runs))
+    fig, ax = figure(height=0.9 + 0.42 * len(runs))
     end = 0.0
     for i, run in enumerate(runs):
         zero = min(run.db_started, run.web_started)
@@ -89,14 +89,14 @@ def startup_chart(picture: StartupTimeline) -> str:
         loc="upper center",
         bbox_to_anchor=(0.5, 1.0 + 1.2 / (len(runs) + 3)),
     )
-    return _png(fig)
+    return png(fig)
 
 
 def requests_chart(series: RequestSeries) -> str:
     """Requests per bin, failed ones in red, the moments marked; the requests before the first
     answered one (the loop's own start, before the subject answered) drawn apart, hatched grey, as
     the baseline that the title states beside the totals the evidence counts."""
-    fig, ax = _figure(width=6.6)
+    fig, ax = figure(width=6.6)
     width = series.bin_s
     xs = [i * width for i in range(len(series.ok))]
     before = series.baseline_ok or [0] * len(xs), series.baseline_failed or [0] * len(xs)
@@ -122,7 +122,7 @@ def requests_chart(series: RequestSeries) -> str:
     ax.set_xlabel("seconds since the request loop began", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return _png(fig)
+    return png(fig)
 
 
 def title(series: RequestSeries) -> str:

@@ -4,12 +4,13 @@ departures from what Kubernetes documents first, then one table per workload and
 
 from __future__ import annotations
 
-import html
 import json
 import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+
+from podlife.report import profile_page
 
 
 def write(profiles: list[dict[str, Any]], reports: Path, meta: Any) -> None:
@@ -18,7 +19,7 @@ def write(profiles: list[dict[str, Any]], reports: Path, meta: Any) -> None:
     (reports / "profile.json").write_text(json.dumps({"meta": asdict(meta), "subjects": profiles}, indent=2))
     text = markdown(profiles, meta)
     (reports / "profile.md").write_text(text)
-    (reports / "profile.html").write_text(page(text))
+    (reports / "profile.html").write_text(profile_page.render(profiles, text))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a") as out:
@@ -119,12 +120,3 @@ def recreated(p: dict[str, Any]) -> list[str]:
     for key, why in {**p.get("not_applicable", {}), **p.get("unmeasured", {})}.items():
         lines.append(f"- `{key}`: {why}")
     return lines
-
-
-def page(text: str) -> str:
-    """The Markdown report as one self-contained page (tables as preformatted text)."""
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>podlife profiles</title>'
-        "<style>body{font-family:system-ui,sans-serif;margin:1.5em;max-width:1300px}pre{white-space:pre-wrap}</style>"
-        f"</head><body><pre>{html.escape(text)}</pre></body></html>\n"
-    )
