@@ -304,3 +304,70 @@ def test_privileged_settings_are_profiled_only_when_allowed(tmp_path: Path) -> N
     with pytest.raises(ProfileInputError, match="--allow-privileged-subject"):
         load([str(manifest)])
     assert [w.key for w in load([str(manifest)], allow_privileged=True)] == ["Pod/p"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "spec", "replicas", "keeps"),
+    [
+        ("Deployment", {}, 1, True),  # 25 %: maxUnavailable rounds down to 0, maxSurge up to 1
+        ("Deployment", {"strategy": {"rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}}, 1, False),
+        ("Deployment", {"strategy": {"type": "Recreate"}}, 3, False),
+        ("Deployment", {"strategy": {"rollingUpdate": {"maxUnavailable": "50%"}}}, 2, True),
+        ("StatefulSet", {}, 1, False),
+        ("StatefulSet", {}, 3, True),
+        ("DaemonSet", {}, 1, False),
+        ("DaemonSet", {"updateStrategy": {"rollingUpdate": {"maxSurge": 1}}}, 1, True),
+    ],
+)
+def test_what_a_rolling_update_is_documented_to_keep(
+    kind: str, spec: dict, replicas: int, keeps: bool
+) -> None:
+    promise = documented.keeps_serving(kind, spec, replicas)
+    assert promise.value is keeps and promise.source.startswith("https://kubernetes.io/docs/")
+
+
+def test_a_rolling_update_applies_only_where_there_is_a_template_and_an_http_readiness() -> None:
+    from podlife.profile import update
+
+    by_key = {w.key: w for w in load([str(REFERENCE)])}
+    assert update.target(by_key["Deployment/web-surge"]) == ("web", 8000, "/")
+    assert update.not_applicable(by_key["Deployment/web-surge"]) is None
+    assert "no container with an httpGet readinessProbe" in (
+        update.not_applicable(by_key["Deployment/cache"]) or ""
+    )
+    assert "bare pod" in (update.not_applicable(by_key["Pod/pair"]) or "")
+
+
+def fake_pod(uid: str, states: dict[str, object]) -> object:
+    from types import SimpleNamespace as NS
+
+    statuses = [NS(name=n, state=s, ready=False, restart_count=0) for n, s in states.items()]
+    return NS(metadata=NS(uid=uid), status=NS(init_container_statuses=[], container_statuses=statuses))
+
+
+def test_a_containers_end_after_the_deletion_is_read_from_its_finished_at() -> None:
+    from datetime import UTC, datetime, timedelta
+    from types import SimpleNamespace as NS
+
+    from podlife.profile.events import _stop
+
+    deleted = datetime(2026, 12, 4, 16, 0, 0, 300000, tzinfo=UTC)
+    running = NS(running=NS(), terminated=None, waiting=None)
+    ended = {
+        "quick": NS(
+            running=None, waiting=None, terminated=NS(exit_code=0, finished_at=deleted.replace(microsecond=0))
+        ),
+        "stubborn": NS(
+            running=None,
+            waiting=None,
+            terminated=NS(exit_code=137, finished_at=deleted + timedelta(seconds=4)),
+        ),
+    }
+    history = [
+        (deleted - timedelta(seconds=1), fake_pod("u", {"quick": running, "stubborn": running})),
+        (deleted + timedelta(seconds=4.6), fake_pod("u", ended)),  # the watch sees both ends at once
+    ]
+    quick, stubborn = (_stop(history, c, deleted, grace=4) for c in ("quick", "stubborn"))
+    assert quick == {"exit_code": 0, "seconds": 0.0, "seen_after_s": 4.6, "killed_at_grace": False}
+    assert stubborn["seconds"] == 4.0 and stubborn["killed_at_grace"] is True
+    assert _stop(history[:1], "quick", deleted, grace=4)["seconds"] is None  # gone before its end was seen

@@ -135,8 +135,15 @@ def keeps_serving(kind: str, spec: dict, replicas: int) -> Promise:
             "a StatefulSet's rolling update deletes each pod before its replacement starts, one at a time",
             STATEFULSET,
         )
+    surge = ((spec.get("updateStrategy") or {}).get("rollingUpdate") or {}).get("maxSurge", 0)
+    if surge not in (0, "0", "0%"):
+        return Promise(
+            True,
+            f"a DaemonSet with maxSurge {surge} starts a node's new pod before the old one stops",
+            DAEMONSET,
+        )
     return Promise(
         False,
-        "a DaemonSet's rolling update (maxSurge 0 by default) stops a node's pod before its replacement",
+        "a DaemonSet's rolling update (maxSurge 0) stops a node's pod before its replacement",
         DAEMONSET,
     )
