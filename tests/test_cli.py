@@ -109,3 +109,20 @@ def test_only_podlifes_own_evidence_folder_is_removed(tmp_path: Path) -> None:
     session.clear_evidence(ours)
     assert not ours.exists()
     session.clear_evidence(tmp_path / "nothing-here" / "evidence")  # nothing to remove, nothing refused
+
+
+def test_a_node_left_stopped_is_started_again_not_the_cluster_rebuilt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[list[str]] = []
+    running = {"podlife-control-plane": "false", "podlife-worker": "true", "podlife-worker2": "false"}
+
+    def output(argv: list[str], **_: object) -> str:
+        calls.append(argv)
+        return running[argv[-1]] + "\n" if argv[1] == "inspect" else ""
+
+    monkeypatch.setattr(cluster, "node_containers", lambda tools: list(running))
+    monkeypatch.setattr(cluster, "output", output)
+    cluster.start_stopped_nodes(object())  # type: ignore[arg-type]
+    started = [a[-1] for a in calls if a[1] == "start"]
+    assert started == ["podlife-control-plane", "podlife-worker2"]  # the running worker left alone

@@ -167,6 +167,7 @@ def _bring_up() -> Path:
     _TOOLS.append(tools)
     cluster = kind_cluster(tools)
     if exists(tools):
+        start_stopped_nodes(tools)
         reason = healthy(tools)
         if reason is None:
             say(f"reusing cluster {NAME}")
@@ -179,6 +180,16 @@ def _bring_up() -> Path:
     load_images(tools, NAME, list(tools.load))
     services.check(api().api_client, tools)
     return kubeconfig_path()
+
+
+def start_stopped_nodes(tools: Toolset) -> None:
+    """A node left stopped (a run killed while a scenario had stopped its worker, Docker restarted)
+    is started again, not the cluster rebuilt; ``healthy`` then decides whether it can be reused."""
+    for node in node_containers(tools):
+        running = output(["docker", "inspect", "-f", "{{.State.Running}}", node]).strip()
+        if running != "true":
+            with step(f"start node {node} again (left stopped)"):
+                output(["docker", "start", node])
 
 
 def create(tools: Toolset, cluster: KindCluster) -> None:

@@ -4,11 +4,12 @@ DNS resolved from a pod."""
 
 from __future__ import annotations
 
-import time
+import secrets
 
 from kubernetes import client
 
 from podlife.kube import storage
+from podlife.kube.wait import WaitTimeout, poll_until
 from podlife.kube.watch import wait_for
 from podlife.provision.images import Toolset
 from podlife.provision.steps import StepFailed, say, step
@@ -25,7 +26,15 @@ def check(api_client: client.ApiClient, tools: Toolset) -> None:
     with step("cluster services (DNS, volume provisioner) on the control plane"):
         services_on_control_plane(api_client)
     with step("cluster DNS: resolve kubernetes.default from a pod"):
-        say(f"kubernetes.default.svc.cluster.local is {resolve_from_a_pod(api_client, tools.probe_image)}")
+        try:  # a worker just started again needs a few seconds before its pods reach the network
+            address = poll_until(
+                "kubernetes.default to resolve from a pod",
+                lambda: resolve_from_a_pod(api_client, tools.probe_image),
+                timeout=DNS_S,
+            )
+        except WaitTimeout as exc:
+            raise StepFailed("cluster DNS", str(exc)) from exc
+        say(f"kubernetes.default.svc.cluster.local is {address}")
 
 
 CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
@@ -56,6 +65,7 @@ def services_on_control_plane(api_client: client.ApiClient) -> None:
         storage.wait_available(api_client, namespace, name)
 
 
+DNS_S = 150  # each try is a pod of its own (at most 120 s); tried again while it fails
 DNS_PROBE = "import socket; print(socket.gethostbyname('kubernetes.default.svc.cluster.local'))"
 
 
@@ -63,7 +73,7 @@ def resolve_from_a_pod(api_client: client.ApiClient, image: str, timeout: float 
     """Run a pod (podlife's probe image: plain Python) that resolves the API's Service name
     through CoreDNS and the pod network; return the address it printed."""
     core = client.CoreV1Api(api_client)
-    name = f"podlife-dns-{int(time.time())}"
+    name = f"podlife-dns-{secrets.token_hex(4)}"
     pod = client.V1Pod(
         metadata=client.V1ObjectMeta(name=name, labels={"podlife": "dns-check"}),
         spec=client.V1PodSpec(
