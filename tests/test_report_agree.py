@@ -130,3 +130,15 @@ def test_a_failed_request_says_why_the_connection_failed() -> None:
     assert inpod._why(urllib.error.URLError(OSError(113, "no route"))) == "URLError: EHOSTUNREACH"
     assert inpod._why(urllib.error.URLError(TimeoutError())) == "URLError: TimeoutError"
     assert inpod._why(ValueError("bad url")) == "ValueError"
+
+
+def test_the_job_summary_gets_the_table_on_github_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = result(traffic.series(LOOP, {}), traffic.measured(LOOP))
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    report.write([good], tmp_path / "a", META, root=tmp_path)
+    assert not list(tmp_path.glob("summary*"))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
+    report.write([good], tmp_path / "b", META, root=tmp_path)
+    assert (tmp_path / "summary.md").read_text() == (tmp_path / "b" / "claims.md").read_text() + "\n"

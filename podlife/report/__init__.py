@@ -8,12 +8,11 @@ machine it ran on); a picture whose totals differ from its evidence's fails the 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from podlife.claims import SECTIONS, Result
-from podlife.report import agree, markdown, page
+from podlife.report import agree, markdown, page, summary
 from podlife.report import profile as profile
 
 
@@ -42,8 +41,5 @@ def write(results: list[Result], reports: Path, meta: Meta, schedule: str = "", 
     table = markdown.render(results, meta) + ("\n" + schedule if schedule else "")
     (reports / "claims.md").write_text(table)
     (reports / "claims.html").write_text(page.render(results, meta))
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a") as out:
-            out.write(table + "\n")
+    summary.append(table)
     agree.check(results)

@@ -5,12 +5,11 @@ departures from what Kubernetes documents first, then one table per workload and
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from podlife.report import profile_page
+from podlife.report import profile_page, summary
 
 
 def write(profiles: list[dict[str, Any]], reports: Path, meta: Any) -> None:
@@ -20,10 +19,7 @@ def write(profiles: list[dict[str, Any]], reports: Path, meta: Any) -> None:
     text = markdown(profiles, meta)
     (reports / "profile.md").write_text(text)
     (reports / "profile.html").write_text(profile_page.render(profiles, text))
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a") as out:
-            out.write(text + "\n")
+    summary.append(text)
 
 
 def cell(value: Any) -> str:
