@@ -162,13 +162,14 @@ class Namespace:
         assert self.watcher
         return self.watcher.objects.get(name)
 
-    def history(self, name: str) -> timeline.History:
-        """Every state the watch saw of the pod ``name`` (any uid), with when it saw it."""
+    def history(self, name: str, uid: str | None = None) -> timeline.History:
+        """Every state the watch saw of the pod ``name`` (of any uid, or of ``uid`` only), with when
+        it saw it."""
         assert self.watcher
         return [
             (e.at, e.obj)
             for e in list(self.watcher.events)
-            if e.obj.metadata.name == name and e.type != "DELETED"
+            if e.obj.metadata.name == name and e.type != "DELETED" and uid in (None, e.obj.metadata.uid)
         ]
 
     def act(self, text: str) -> datetime:

@@ -26,7 +26,7 @@ def start(kube: Namespace, workload: Workload) -> tuple[Any, dict[str, Any]]:
     applied = kube.act(f"applied {workload.key}")
     running = kube.start_all(workload.docs())
     pod = running[sorted(running)[0]]
-    history = history_of(kube, pod.metadata.uid)
+    history = history_of(kube, pod)
     order = {c["name"]: i for i, c in enumerate(workload.containers())}
     sidecars = workload.sidecars()
     init = {c.get("name") for c in workload.spec().get("initContainers") or []}
@@ -81,7 +81,7 @@ def kill(kube: Namespace, workload: Workload, pod: Any, container: str) -> dict[
             "recovered": False,
             "why": str(exc),
         }
-    history = history_of(kube, pod.metadata.uid)
+    history = history_of(kube, pod)
     unready = first(history, lambda p: not pod_ready(p), after=killed_at)
     ready_again = first(history, pod_ready, after=unready) if unready else None
     return {
@@ -123,7 +123,7 @@ def delete(kube: Namespace, workload: Workload, pod: Any) -> tuple[datetime, dic
         what=f"pod {name} to be gone",
         timeout=workload.grace_s() + 120,
     )
-    history = history_of(kube, uid)
+    history = history_of(kube, pod)
     stops = {c: _stop(history, c, deleted, workload.grace_s()) for c in workload.running()}
     replaced = any(p.metadata.uid != uid for p in observe.live_pods(kube).values()) or bool(
         kube.observe(
@@ -156,9 +156,9 @@ def _stop(
     }
 
 
-def recreate(kube: Namespace, workload: Workload, old_uid: str, deleted: datetime) -> Any:
+def recreate(kube: Namespace, workload: Workload, old_uid: str) -> Any:
     """The pod again: a bare pod applied again as a user would, a controller's pod awaited; it is
-    returned once Ready, with the seconds from the deletion to that."""
+    returned once Ready."""
     if not workload.controlled:
         kube.act(f"apply {workload.key} again")
         kube.apply([workload.docs()[-1]])

@@ -29,20 +29,15 @@ def seconds(start: datetime | None, end: datetime | None) -> float | None:
     return round((end - start).total_seconds(), 2) if start and end else None
 
 
-def of_uid(history: History, uid: str) -> History:
-    return [(at, pod) for at, pod in history if pod.metadata.uid == uid]
-
-
 def live_pods(kube: Namespace) -> dict[str, Any]:
     assert kube.watcher
     return {n: p for n, p in kube.watcher.objects.items() if not p.metadata.deletion_timestamp}
 
 
-def history_of(kube: Namespace, uid: str) -> History:
-    assert kube.watcher
-    return [
-        (e.at, e.obj) for e in list(kube.watcher.events) if e.obj.metadata.uid == uid and e.type != "DELETED"
-    ]
+def history_of(kube: Namespace, pod: Any) -> History:
+    """Every state the watch saw of this very pod (its name and uid: a StatefulSet's new pod has the
+    old one's name)."""
+    return kube.history(pod.metadata.name, pod.metadata.uid)
 
 
 def new_token() -> str:

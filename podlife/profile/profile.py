@@ -90,8 +90,9 @@ class Profiler:
         written = markers(self.kube, pod.metadata.name, mine, token, write=True) if mine else {}
         try:
             seen = events.kill(self.kube, self.workload, pod, container)
-        except SetupError as exc:
+        except SetupError as exc:  # no way to the node (a cluster that is not kind): not measured
             self.out["container_kill"][container] = {"restarted": None, "unready_s": None, "why": str(exc)}
+            self.record(mine, "container-restart", written, {p.key: f"no kill: {exc}" for p in mine})
             return pod
         self.out["container_kill"][container] = seen
         sidecar = container in self.workload.sidecars()
@@ -125,11 +126,11 @@ class Profiler:
             documented.replaced(self.workload.controlled, self.workload.kind),
             replaced,
         )
-        new = events.recreate(self.kube, self.workload, pod.metadata.uid, deleted)
+        new = events.recreate(self.kube, self.workload, pod.metadata.uid)
         self.out["pod_recreate"] = {
             "replaced": replaced,
             "by": "controller" if replaced else "podlife (applied again)",
-            "ready_again_s": seconds(deleted, first(history_of(self.kube, new.metadata.uid), pod_ready)),
+            "ready_again_s": seconds(deleted, first(history_of(self.kube, new), pod_ready)),
             "node_before": pod.spec.node_name,
             "node_after": new.spec.node_name,
         }
@@ -163,8 +164,7 @@ class Profiler:
             self.out["unmeasured"]["rolling_update"] = f"not applicable: {why}"
             return
         self.out["unmeasured"].pop("rolling_update", None)
-        images = {c["name"]: c["image"] for c in self.workload.containers()}
-        seen = update.roll(self.kube, self.workload, images)
+        seen = update.roll(self.kube, self.workload)
         promise = update.promise(self.workload)
         seen["documented_keeps_serving"] = promise.value
         self.out["rolling_update"] = seen

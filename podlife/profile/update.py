@@ -12,7 +12,7 @@ from kubernetes import client
 
 from podlife.kube import traffic
 from podlife.kube.namespace import Namespace
-from podlife.kube.pods import statuses
+from podlife.kube.pods import image_trouble, statuses
 from podlife.kube.subject import next_tag
 from podlife.kube.wait import Impossible
 from podlife.profile import documented
@@ -35,6 +35,12 @@ def target(workload: Workload) -> tuple[str, int, str] | None:
         if probe and isinstance(probe.get("port"), int):
             return c["name"], int(probe["port"]), str(probe.get("path") or "/")
     return None
+
+
+def image_of(workload: Workload) -> str:
+    """The image a rolling update changes: that of the container the requests go to."""
+    container = target(workload)[0]  # type: ignore[index]
+    return next(str(c["image"]) for c in workload.containers() if c["name"] == container)
 
 
 def not_applicable(workload: Workload) -> str | None:
@@ -78,11 +84,11 @@ def replicas(workload: Workload) -> int:
     return int((workload.doc.get("spec") or {}).get("replicas", 1)) if workload.kind != "DaemonSet" else 1
 
 
-def roll(kube: Namespace, workload: Workload, mapped_image: dict[str, str]) -> dict[str, Any]:
+def roll(kube: Namespace, workload: Workload) -> dict[str, Any]:
     """The update, measured: failed requests and the longest window of them."""
     container, port, path = target(workload)  # type: ignore[misc]
     address, added = service(kube, workload, port)
-    image = next_tag(mapped_image[container])
+    image = next_tag(image_of(workload))
     with kube.request_loop(f"http://{address}{path}", max_seconds=ROLLOUT_S + 60) as loop:
         loop.await_answered(ANSWERS, "before the update")
         update_at = loop.now()
@@ -117,18 +123,12 @@ def rolled(container: str, image: str, count: int) -> Any:
     def done(objects: dict[str, Any]) -> bool:
         workload_pods = [p for p in objects.values() if container in statuses(p)]
         for p in workload_pods:
-            waiting = statuses(p)[container].state.waiting
-            if waiting and waiting.reason in ("ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff"):
-                raise Impossible(f"{p.metadata.name} cannot get {image}: {waiting.reason}")
-        images = {c.name: c.image for p in workload_pods for c in p.spec.containers if c.name == container}
+            if trouble := image_trouble(p):
+                raise Impossible(f"{p.metadata.name} cannot get {image}: {trouble}")
         new = [
             p for p in workload_pods if _image(p, container) == image and not p.metadata.deletion_timestamp
         ]
-        return (
-            len(workload_pods) == count == len(new)
-            and all(statuses(p)[container].ready for p in new)
-            and bool(images)
-        )
+        return len(workload_pods) == count == len(new) and all(statuses(p)[container].ready for p in new)
 
     return done
 

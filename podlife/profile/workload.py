@@ -69,7 +69,8 @@ class Workload:
     def running(self) -> list[str]:
         """The containers that keep running once the pod has started: sidecars and regular ones."""
         spec = self.spec()
-        return [*sorted(self.sidecars()), *(c["name"] for c in spec.get("containers") or [])]
+        sidecars = [c["name"] for c in spec.get("initContainers") or [] if c["name"] in self.sidecars()]
+        return [*sidecars, *(c["name"] for c in spec.get("containers") or [])]  # in spec order
 
     def restart_policy(self) -> str:
         return str(self.spec().get("restartPolicy") or "Always")

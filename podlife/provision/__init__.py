@@ -30,14 +30,16 @@ def up(
     subjects: list[Subject],
     *,
     images: dict[str, str] | None = None,
+    next_versions: set[str] | None = None,
     kubeconfig: str | None = None,
     kubectl: str | None = None,
     probe_image: str | None = None,
 ) -> Iterator[ClusterInfo]:
     """The cluster, held (:mod:`podlife.provision.lock`) until the context ends: ``kubeconfig``
     names an existing cluster; without it podlife's own kind cluster is brought up or reused and
-    the images the ``subjects`` name, and ``images`` (image -> pull policy, a profile's), are loaded
-    into it where this machine's Docker holds them.  Raises when it cannot be reached."""
+    the images the ``subjects`` name, and ``images`` (image -> pull policy, a profile's) with the
+    next version of those in ``next_versions``, are loaded into it where this machine's Docker
+    holds them.  Raises when it cannot be reached."""
     if kubeconfig:
         with exclusive(Path(kubeconfig), "scenarios"):
             yield existing(kubeconfig, kubectl, probe_image)
@@ -48,7 +50,7 @@ def up(
         path = cluster.up()
         toolset = cluster.current_tools()
         loading.load_subject_images(toolset, cluster.NAME, subjects)
-        loading.load_local(toolset, cluster.NAME, images or {})
+        loading.load_local(toolset, cluster.NAME, images or {}, next_versions or set())
         info = ClusterInfo(
             kubeconfig=str(path),
             kubectl=str(toolset.kubectl),

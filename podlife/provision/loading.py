@@ -57,12 +57,15 @@ def load_subject_images(tools: Toolset, cluster: str, subjects: list[Subject]) -
     load_images(tools, cluster, sorted(set(wanted)))
 
 
-def load_local(tools: Toolset, cluster: str, images: dict[str, str]) -> None:
-    """Images (image -> pull policy) this machine's Docker holds, loaded where the cluster cannot pull."""
+def load_local(tools: Toolset, cluster: str, images: dict[str, str], next_versions: set[str]) -> None:
+    """Images (image -> pull policy) this machine's Docker holds, loaded where the cluster cannot
+    pull them; and the next version (podlife's next tag) of those in ``next_versions`` only, the
+    images a rolling update changes (so no other image of this machine's Docker gets a new tag)."""
     wanted = wanted_of(tools, images, "a profiled workload")
-    for image in list(wanted):  # the next version of each, for a rolling update
-        output(["docker", "tag", image, next_tag(image)])
-        wanted.append(next_tag(image))
+    for image in [tools.image_map.get(i, i) for i in next_versions]:
+        if image in wanted:
+            output(["docker", "tag", image, next_tag(image)])
+            wanted.append(next_tag(image))
     if wanted:
         load_images(tools, cluster, sorted(set(wanted)))
 

@@ -20,7 +20,8 @@ from podlife.claims import Result
 from podlife.kube.cluster import ClusterInfo
 from podlife.kube.subject import Subject
 from podlife.paths import MANIFESTS, REPO
-from podlife.profile.workload import load
+from podlife.profile import update
+from podlife.profile.workload import Workload, load
 from podlife.run import progress
 
 RESULTS = pytest.StashKey[list[Result]]()
@@ -54,10 +55,12 @@ def start(config: pytest.Config) -> None:
     held = ExitStack()
     config.add_cleanup(held.close)
     try:
+        images, next_versions = profiled_images(profiled(config))
         config.stash[REACHED] = held.enter_context(
             provision.up(
                 subjects(config),
-                images=profiled_images(config),
+                images=images,
+                next_versions=next_versions,
                 kubeconfig=config.getoption("kubeconfig"),
                 kubectl=config.getoption("kind_kubectl_bin"),
                 probe_image=config.getoption("probe_image"),
@@ -105,13 +108,19 @@ def subjects(config: pytest.Config) -> list[Subject]:
     return [Subject.load(p) for p in sorted(paths)]
 
 
-def profiled_images(config: pytest.Config) -> dict[str, str]:
-    """The images of the workloads a ``--profile`` run measures (image -> pull policy)."""
+def profiled(config: pytest.Config) -> list[Workload]:
+    """The workloads a ``--profile`` run measures."""
     if not config.getoption("profile"):
-        return {}
+        return []
     allow = config.getoption("allow_privileged_subject")
-    workloads = load([a.split("::")[0] for a in config.args], allow_privileged=allow)
-    return {i: p for w in workloads for i, p in w.images().items()}
+    return load([a.split("::")[0] for a in config.args], allow_privileged=allow)
+
+
+def profiled_images(workloads: list[Workload]) -> tuple[dict[str, str], set[str]]:
+    """Their images (image -> pull policy), and those a rolling update changes to a next version."""
+    images = {i: p for w in workloads for i, p in w.images().items()}
+    rolled = {update.image_of(w) for w in workloads if not update.not_applicable(w)}
+    return images, rolled
 
 
 def to_wire(config: pytest.Config) -> dict[str, Any]:
