@@ -214,11 +214,11 @@ def scn(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[Measuremen
     """The claim's share of the cluster, its namespace and watch, opened before its measurement;
     afterwards the evidence bundle when it failed, and the namespace deleted in the background."""
     claim, counter = request.node.stash[CLAIM]
-    opened = scenario.open(
+    opened = scenario.begin(
         request.config, request.node.nodeid, cluster, claim, counter, needs_of(request.node)
     )
     yield opened.measurement
-    scenario.close(request.config, request.node, opened)
+    scenario.end(request.config, request.node, opened)
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ class Opened:
     log: Path
 
 
-def open(
+def begin(
     config: pytest.Config, test: str, cluster: Cluster, claim: Claim, counter: Counter | None, needs: Needs
 ) -> Opened:
     options = Options(Path(config.getoption("pod_manifest")).resolve(), config.getoption("runs"))
@@ -52,7 +52,7 @@ def open(
     return Opened(Measurement(kube, claim, counter, options, placement), held, log)
 
 
-def close(config: pytest.Config, item: pytest.Item, opened: Opened) -> None:
+def end(config: pytest.Config, item: pytest.Item, opened: Opened) -> None:
     m, test = opened.measurement, item.nodeid
     failed = any(r is None or r.failed for r in (getattr(item, f"rep_{w}", None) for w in ("setup", "call")))
     if failed:
