@@ -32,7 +32,8 @@ LIFE_CYCLE = "Life Cycle"
 ARCHITECTURE = "Architectural thoughts"
 LEARNINGS = "Learnings"
 FIXES = "Conclusion: the fixes"
-SECTIONS = (PLAIN_SIGHT, LIFE_CYCLE, ARCHITECTURE, LEARNINGS, FIXES)
+BEYOND = "Beyond the chapter"
+SECTIONS = (PLAIN_SIGHT, LIFE_CYCLE, ARCHITECTURE, LEARNINGS, FIXES, BEYOND)
 
 
 class Verdict(StrEnum):

@@ -148,6 +148,11 @@ class Namespace:
         except WaitTimeout:
             return None
 
+    def resize(self, name: str, container: str, resources: dict[str, Any]) -> None:
+        """Patch the pod's ``resize`` subresource: the container's new requests and limits."""
+        body = {"spec": {"containers": [{"name": container, "resources": resources}]}}
+        self.cluster.core.patch_namespaced_pod_resize(name, self.namespace, body)
+
     def gone(self, name: str, *, timeout: float = 180) -> None:
         self.wait(lambda objects: name not in objects, what=f"pod {name} to be deleted", timeout=timeout)
 

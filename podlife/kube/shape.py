@@ -159,3 +159,15 @@ def copies(docs: Docs, n: int, spread_label: str = "podlife-copy") -> Docs:
             ]
             out.append(doc)
     return out
+
+
+def resizable(docs: Docs, container: str, resources: dict[str, Any], policy: str) -> Docs:
+    """The named container with ``resources`` and a ``resizePolicy`` of ``policy`` for CPU and
+    memory, where the manifest declares neither (a manifest's own are kept as written)."""
+    docs = copy.deepcopy(docs)
+    for doc in docs:
+        for c in containers(doc):
+            if c["name"] == container and not c.get("resources") and not c.get("resizePolicy"):
+                c["resources"] = copy.deepcopy(resources)
+                c["resizePolicy"] = [{"resourceName": r, "restartPolicy": policy} for r in ("cpu", "memory")]
+    return docs
