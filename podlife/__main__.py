@@ -1,5 +1,5 @@
 """Command line: ``python -m podlife cluster up|down|status|load IMAGE...|logs DIR`` and
-``python -m podlife profile PATH... [-n N] [--reports DIR] [--kubeconfig FILE]``.
+``python -m podlife profile PATH... [-n N] [--reports DIR] [--kubeconfig FILE] [--no-node-loss]``.
 
 ``profile`` checks its input first (every file YAML, a workload in each, kinds podlife can
 profile, every image somewhere) and says what is wrong in one line before any cluster work; then
@@ -41,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="profile workloads with privileged settings too (privileged, hostPath, hostPID, hostNetwork, "
         "added capabilities): on a kind cluster such a pod is root on the host",
+    )
+    pr.add_argument(
+        "--no-node-loss",
+        action="store_true",
+        help="stop no worker: every workload's node_loss is then null, with this reason",
     )
     args = parser.parse_args(argv)
     if args.area == "profile":
@@ -106,6 +111,7 @@ def profile(args: argparse.Namespace) -> int:
     argv += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]  # pytest-kind, imported by the checks above
     argv += ["--kubeconfig", args.kubeconfig] if args.kubeconfig else []
     argv += ["--allow-privileged-subject"] if args.allow_privileged_subject else []
+    argv += ["--no-node-loss"] if args.no_node_loss else []
     return int(pytest.main(argv))
 
 

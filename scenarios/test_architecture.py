@@ -7,9 +7,6 @@ does not survive its node.  Each is measured on the cluster with a counter-examp
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +15,12 @@ from kubernetes import client
 from podlife.claims import ARCHITECTURE, Claim, Counter, Needs
 from podlife.errors import SetupError
 from podlife.kube import nodes, pods, shape, timeline, traffic, webapp
+from podlife.kube.outage import node_down
 from podlife.kube.wait import Impossible
 from podlife.measure import Measurement
 
 COUNTER = Path(__file__).parent / "counter"
-WINDOW_S = 45.0  # after the node is NotReady: long enough for a controller to react
+WINDOW_S = 30.0  # past the pod's tolerationSeconds (its eviction): long enough for a controller to react
 SHARE = 0.6  # of the freest worker's CPU, per container: together 120 %
 
 CRASH = Claim(
@@ -279,9 +277,10 @@ def bare_pod_not_rescheduled(m: Measurement) -> None:
     if node != (target or node):
         raise SetupError(f"the pod landed on {node}, not on {target}, the worker this scenario may stop")
     lines = webapp.write_transcript(m.kube.endpoint(f"pod/{name}", m.subject.port))
-    with node_down(m, node) as down:
+    window = (nodes.tolerated_s(first) or 0) + WINDOW_S
+    with node_down(m.kube, node) as down:
         moved = m.kube.observe(
-            WINDOW_S,
+            window,
             until=lambda objs: next(
                 (p.spec.node_name for p in objs.values() if p.spec.node_name not in (None, node)), None
             ),
@@ -289,34 +288,34 @@ def bare_pod_not_rescheduled(m: Measurement) -> None:
         )
         down["pods_seen"] = {n: (p.spec.node_name, p.status.phase) for n, p in m.kube.watcher.objects.items()}
     if moved is None:
-        back = m.kube.wait(
-            lambda objs: objs[name] if pods.all_ready(objs.get(name)) else None,
-            what=f"pod {name} running again on {node}",
-            timeout=180,
-        )
-        after, _ = webapp.read_when_answering(m.kube.endpoint(f"pod/{name}", m.subject.port))
-        down.update(
-            same_uid=back.metadata.uid == first.metadata.uid,
-            lines_after_node_back=len(after),
-            restarts={c: s.restart_count for c, s in pods.statuses(back).items()},
-        )
-    m.evidence(node=node, lines_before=len(lines), watched_for_s=WINDOW_S, recreated_on=moved, **down)
+        down.update(after_node_back(m, name, first.metadata.uid))
+    m.evidence(
+        node=node,
+        lines_before=len(lines),
+        watched_for_s=window,
+        tolerated_s=nodes.tolerated_s(first),
+        recreated_on=moved,
+        **down,
+    )
     m.check(moved is None, f"the pod was recreated on {moved} while {node} was down")
 
 
-@contextmanager
-def node_down(m: Measurement, node: str) -> Iterator[dict[str, Any]]:
-    """The node stopped (Docker), until it is NotReady; on leaving, started again and Ready."""
-    facts: dict[str, Any] = {}
-    nodes.require_node_access(node)
-    stopped = time.monotonic()
-    m.kube.act(f"stop node {node}")
-    nodes.stop_node(node)
-    try:
-        facts["node_not_ready_after_s"] = m.kube.node_ready(node, ready=False, timeout=120)
-        yield facts
-    finally:
-        m.kube.act(f"start node {node}")
-        nodes.start_node(node)
-    facts["node_ready_again_after_s"] = m.kube.node_ready(node, ready=True, timeout=180)
-    facts["down_s"] = round(time.monotonic() - stopped, 1)
+def after_node_back(m: Measurement, name: str, uid: str) -> dict[str, Any]:
+    """The bare pod once its node is back: running again (the same pod, its containers restarted),
+    or gone (evicted after its tolerationSeconds while the node was away, deleted on its return)."""
+    evicted = any(p.metadata.deletion_timestamp for _, p in m.kube.history(name, uid))
+    back = m.kube.wait(
+        lambda objs: "gone" if name not in objs else objs[name] if pods.serving(objs[name]) else None,
+        what=f"pod {name} running again on its node, or gone",
+        timeout=180,
+    )
+    if back == "gone":
+        return {"evicted_while_down": evicted, "after_node_back": "gone: the pod and its data with it"}
+    after, _ = webapp.read_when_answering(m.kube.endpoint(f"pod/{name}", m.subject.port))
+    return {
+        "evicted_while_down": evicted,
+        "after_node_back": "running again",
+        "same_uid": back.metadata.uid == uid,
+        "lines_after_node_back": len(after),
+        "restarts": {c: s.restart_count for c, s in pods.statuses(back).items()},
+    }

@@ -153,3 +153,35 @@ def test_a_run_without_claims_reaches_no_cluster(pytester: pytest.Pytester) -> N
     result = pytester.runpytest_subprocess("--kubeconfig", str(kubeconfig), "--reports", "out")
     assert result.parseoutcomes() == {"passed": 1}
     assert not (pytester.path / "out").exists()  # the run's reports directory was never begun
+
+
+def test_a_profile_run_loses_a_node_once_for_all_workloads_and_errors_without_a_cluster(
+    pytester: pytest.Pytester,
+) -> None:
+    """Two workloads, one node-loss test (first: it takes longest); an unreachable cluster errors
+    all three, and ``--no-node-loss`` leaves that test out."""
+    pytester.makeconftest('pytest_plugins = ["podlife.run.plugin"]')
+    for name in ("a", "b"):
+        (pytester.path / f"{name}.yml").write_text(
+            f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\n"
+            "spec: {containers: [{name: c, image: busybox}]}\n"
+        )
+    kubeconfig = pytester.path / "kubeconfig"
+    kubeconfig.write_text(CLOSED)
+    args = [
+        "--profile",
+        "a.yml",
+        "b.yml",
+        "--kubeconfig",
+        str(kubeconfig),
+        "--reports",
+        "out",
+        "-p",
+        "no:randomly",
+    ]
+    result = pytester.runpytest_subprocess(*args, "-v")
+    assert result.parseoutcomes().get("failed", 0) == 3  # no cluster: a failure, never a skip
+    lines = [line for line in result.stdout.lines if line.endswith("%]")]
+    assert len(lines) == 3 and lines[0].startswith("node-loss FAILED")
+    result = pytester.runpytest_subprocess(*args, "--no-node-loss")
+    assert result.parseoutcomes().get("failed", 0) == 2

@@ -105,6 +105,95 @@ def test_what_kubernetes_documents_for_each_place(
     assert promise.value is value and promise.source.startswith("https://kubernetes.io/docs/")
 
 
+@pytest.mark.parametrize(
+    ("place", "same_node", "same_pod", "value"),
+    [
+        ("emptyDir", False, False, False),  # a replacement elsewhere, or a bare pod applied again
+        ("emptyDir", True, True, True),  # the pod kept its node (a DaemonSet's)
+        ("emptyDir-memory", True, True, False),  # a tmpfs: the node's restart clears it
+        ("pvc", True, False, True),
+        ("hostPath", True, False, True),
+        ("hostPath", False, False, False),
+        ("rootfs", True, True, False),
+    ],
+)
+def test_what_kubernetes_documents_for_data_after_a_node_loss(
+    place: str, same_node: bool, same_pod: bool, value: bool
+) -> None:
+    assert documented.survives(place, "node-loss", same_node, same_pod).value is value
+
+
+def test_what_kubernetes_documents_for_a_pod_whose_node_is_lost() -> None:
+    assert documented.replaced_on_node_loss("Deployment", 20).value is True
+    assert "20 s" in documented.replaced_on_node_loss("ReplicaSet", 20).says
+    assert documented.replaced_on_node_loss("StatefulSet", 20).value is False
+    assert documented.replaced_on_node_loss("Pod", 300).value is False
+    assert documented.replaced_on_node_loss("DaemonSet", None).value is False  # tolerates for ever
+    assert documented.replaced_on_node_loss("Deployment", None).value is False
+
+
+def _pod(*tolerations: dict[str, object]) -> object:
+    from types import SimpleNamespace as NS
+
+    full = [
+        {"key": None, "operator": None, "effect": None, "toleration_seconds": None, **t} for t in tolerations
+    ]
+    return NS(spec=NS(tolerations=[NS(**t) for t in full]))
+
+
+def test_how_long_a_pod_tolerates_a_lost_node_is_read_from_its_tolerations() -> None:
+    from podlife.kube import nodes
+
+    unreachable = {"key": nodes.UNREACHABLE, "operator": "Exists", "effect": "NoExecute"}
+    assert nodes.tolerated_s(_pod({**unreachable, "toleration_seconds": 20})) == 20
+    assert nodes.tolerated_s(_pod(unreachable)) is None  # for ever (a DaemonSet's)
+    assert nodes.tolerated_s(_pod({"operator": "Exists"})) is None  # tolerates every taint
+    assert nodes.tolerated_s(_pod({"key": "other", "operator": "Exists", "effect": "NoExecute"})) == 0
+    assert nodes.tolerated_s(_pod({**unreachable, "effect": "NoSchedule", "toleration_seconds": 5})) == 0
+
+
+def test_node_loss_findings_join_each_workloads_profile() -> None:
+    from podlife.profile import nodeloss
+    from podlife.profile.profile import NO_NODE_LOSS
+
+    def profile(name: str) -> dict:
+        return {
+            "workload": name,
+            "data": {"v": {"survives": {}, "documented": {}}},
+            "node_loss": None,
+            "unmeasured": {"node_loss": NO_NODE_LOSS},
+            "departures": [],
+        }
+
+    found = {
+        "node_loss": {"replaced": False},
+        "data": {"v": {"survives": True, "documented": False}},
+        "unmeasured": {},
+        "departures": [{"observation": "v after node-loss", "documented": "no", "measured": "True"}],
+    }
+    merged = nodeloss.merge(
+        [profile("Pod/a"), {nodeloss.PHASE: {"Pod/a": found}}, profile("Pod/b")], asked=True
+    )
+    a, b = merged
+    assert a["node_loss"] == {"replaced": False} and a["data"]["v"]["survives"]["node-loss"] is True
+    assert a["departures"] and "node_loss" not in a["unmeasured"]
+    assert b["node_loss"] is None and b["unmeasured"]["node_loss"] == nodeloss.NOT_FINISHED
+    (c,) = nodeloss.merge([profile("Pod/c")], asked=False)
+    assert c["unmeasured"]["node_loss"] == NO_NODE_LOSS
+
+
+def test_podlifes_own_cluster_shortens_the_lost_node_times_in_either_kubeadm_dialect() -> None:
+    import yaml
+
+    from podlife.provision.cluster import lost_node_patch
+
+    old = yaml.safe_load(lost_node_patch("kindest/node:v1.34.0"))
+    assert old["apiServer"]["extraArgs"]["default-unreachable-toleration-seconds"] == "20"
+    assert old["controllerManager"]["extraArgs"] == {"node-monitor-grace-period": "25s"}
+    new = yaml.safe_load(lost_node_patch("kindest/node:v1.37.0@sha256:ab"))
+    assert {"name": "default-not-ready-toleration-seconds", "value": "20"} in new["apiServer"]["extraArgs"]
+
+
 def test_a_kill_restarts_the_container_alone_unless_it_never_restarts() -> None:
     assert documented.restarted_by_kill("web", "Always", sidecar=False).value == ["web"]
     assert documented.restarted_by_kill("web", "Never", sidecar=False).value == []
@@ -209,6 +298,7 @@ def reference_report(**changed: object) -> list[dict]:
                     c: {"killed_at_grace": k} for c, k in want.get("killed_at_grace", {}).items()
                 },
                 "pod_recreate": {"replaced": want["replaced"]},
+                "node_loss": {"replaced": want["node_replaced"]},
                 "rolling_update": None
                 if want["keeps_serving"] is None
                 else {"failed_requests": 0 if want["keeps_serving"] else 3},

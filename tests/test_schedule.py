@@ -127,3 +127,8 @@ def test_kinds_come_from_the_claims_declared() -> None:
     assert kinds["scenarios/test_architecture.py::test_bare_pod_not_rescheduled_counter_example"] == STOPPER
     assert kinds["scenarios/test_storage_ladder.py::test_storage_ladder"] == SPREADER
     assert kinds["scenarios/test_architecture.py::test_update_needs_downtime"] == OTHER
+
+
+def test_a_profile_runs_node_loss_as_the_worker_stopper_it_is() -> None:
+    kinds = kinds_of(REPO, ["node-loss", "tests/subjects/profile/bare-pod.yml::Pod/pair"])
+    assert kinds["node-loss"] == STOPPER and "tests/subjects/profile/bare-pod.yml::Pod/pair" not in kinds

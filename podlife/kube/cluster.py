@@ -23,6 +23,7 @@ class ClusterInfo:
     image_map: dict[str, str]  # manifest image -> image present in the cluster
     probe_image: str  # podlife's probe and request-loop image (a plain Python base)
     description: str
+    lost_node: str = ""  # what the cluster sets, where podlife made it, for a lost node's pods
 
     def to_wire(self) -> dict[str, Any]:
         return asdict(self)
@@ -42,13 +43,20 @@ class Cluster:
     image_map: dict[str, str]
     probe_image: str
     description: str
+    lost_node: str = ""
     _workers: list[str] = field(default_factory=list)
 
     @classmethod
     def connect(cls, info: ClusterInfo) -> Cluster:
         api = kube_config.new_client_from_config(info.kubeconfig)
         return cls(
-            Path(info.kubeconfig), api, info.kubectl, info.image_map, info.probe_image, info.description
+            Path(info.kubeconfig),
+            api,
+            info.kubectl,
+            info.image_map,
+            info.probe_image,
+            info.description,
+            info.lost_node,
         )
 
     @property

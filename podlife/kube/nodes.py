@@ -10,8 +10,21 @@ from __future__ import annotations
 
 import json
 import subprocess
+from typing import Any
 
 from podlife.errors import SetupError
+
+# How long a pod stays bound to a node that is unreachable or not ready before it is evicted: the
+# tolerations the API server adds to every pod that sets none (``--default-unreachable-toleration-
+# seconds``); and how long a node may miss its heartbeats before it is marked so (the controller
+# manager's ``--node-monitor-grace-period``).  podlife's own cluster shortens both
+# (podlife.provision.cluster.lost_node_patch); reports give the stock values beside them.
+STOCK_TOLERATION_S = 300
+OWN_TOLERATION_S = 20
+STOCK_GRACE_S = 50
+OWN_GRACE_S = 25
+UNREACHABLE = "node.kubernetes.io/unreachable"
+NOT_READY = "node.kubernetes.io/not-ready"
 
 
 def docker(*args: str, timeout: float = 60) -> str:
@@ -28,6 +41,23 @@ def require_node_access(node: str) -> None:
         raise SetupError(
             f"this scenario acts on the node {node} through Docker (kind clusters only): {exc}"
         ) from exc
+
+
+def tolerated_s(pod: Any, taint: str = UNREACHABLE) -> int | None:
+    """How long the pod stays bound to a node with ``taint`` (NoExecute) before it is evicted:
+    its toleration's seconds; None when it tolerates the taint for ever; 0 when not at all."""
+    seconds: list[int | None] = [
+        t.toleration_seconds
+        for t in pod.spec.tolerations or []
+        if t.effect in (None, "NoExecute")
+        and (
+            (t.key == taint and t.operator in (None, "Equal"))
+            or (t.operator == "Exists" and t.key in (None, taint))
+        )
+    ]
+    if not seconds:
+        return 0
+    return None if None in seconds else max(s for s in seconds if s is not None)
 
 
 def container_ids(node: str) -> set[str]:

@@ -53,6 +53,19 @@ def all_ready(pod: Any | None) -> bool:
     return ready == total
 
 
+def pod_ready(pod: Any | None) -> bool:
+    """The pod's own Ready condition: what a Service goes by, and what the node controller turns
+    off when the node is lost (its containers' ready flags stay as last reported)."""
+    return pod is not None and any(
+        c.type == "Ready" and c.status == "True" for c in pod.status.conditions or []
+    )
+
+
+def serving(pod: Any | None) -> bool:
+    """Running with every container ready, Ready itself, and not being deleted."""
+    return all_ready(pod) and pod_ready(pod) and not pod.metadata.deletion_timestamp
+
+
 def started_at(status: Any) -> datetime | None:
     running = status.state.running if status and status.state else None
     return running.started_at if running else None

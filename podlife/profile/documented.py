@@ -26,8 +26,9 @@ class Promise:
         return f"{self.says} ({self.source})"
 
 
-def survives(place_type: str, event: str, same_node: bool | None = None) -> Promise:
-    """Whether data in a place of ``place_type`` is documented to survive ``event``."""
+def survives(place_type: str, event: str, same_node: bool | None = None, same_pod: bool = False) -> Promise:
+    """Whether data in a place of ``place_type`` is documented to survive ``event`` (after which the
+    pod runs on the same node or not, and is the same pod or a new one)."""
     if place_type == "rootfs":
         return Promise(
             False,
@@ -35,7 +36,13 @@ def survives(place_type: str, event: str, same_node: bool | None = None) -> Prom
             "container starts from its image",
             EPHEMERAL,
         )
+    if place_type == "emptyDir-memory" and event == "node-loss":
+        return Promise(False, "an emptyDir in memory is a tmpfs: a node that restarts clears it", VOLUMES)
     if place_type in ("emptyDir", "emptyDir-memory"):
+        if event == "node-loss" and same_pod:
+            return Promise(
+                True, "an emptyDir lives as long as its pod on its node: the pod kept its node", VOLUMES
+            )
         if event == "container-restart":
             return Promise(True, "an emptyDir lives as long as its pod: a container crash keeps it", VOLUMES)
         return Promise(
@@ -83,6 +90,31 @@ def replaced(controlled: bool, kind: str) -> Promise:
         "a bare pod is never replaced: once deleted it is gone until someone applies it again",
         LIFECYCLE,
     )
+
+
+EVICTION = (
+    "https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/#taint-based-evictions"
+)
+STATEFUL_LOST = "https://kubernetes.io/docs/tasks/run-application/force-delete-stateful-set-pod/"
+
+
+def replaced_on_node_loss(kind: str, tolerated_s: int | None) -> Promise:
+    """Whether a pod on a lost node is documented to be replaced on another node while it is away."""
+    if tolerated_s is None:
+        return Promise(
+            False, "the pod tolerates an unreachable node for ever: it is never evicted from it", EVICTION
+        )
+    after = f"evicted {tolerated_s} s after its node is unreachable (its tolerationSeconds)"
+    if kind in ("Deployment", "ReplicaSet"):
+        return Promise(True, f"{after}, the pod is replaced by its ReplicaSet on another node", EVICTION)
+    if kind == "StatefulSet":
+        return Promise(
+            False,
+            f"{after}, a StatefulSet's pod is not replaced while its node is away: its controller waits "
+            "until the pod is gone for good (the node returns, or someone force-deletes it)",
+            STATEFUL_LOST,
+        )
+    return Promise(False, f"{after}, a bare pod is gone: nothing replaces it", EVICTION)
 
 
 def sidecars_stop_last() -> Promise:

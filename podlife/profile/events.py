@@ -10,10 +10,10 @@ from typing import Any
 
 from podlife.kube import nodes
 from podlife.kube.namespace import Namespace
-from podlife.kube.pods import statuses
+from podlife.kube.pods import pod_ready, statuses
 from podlife.kube.wait import Impossible, WaitImpossible, WaitTimeout
 from podlife.profile import observe
-from podlife.profile.observe import first, history_of, pod_ready, seconds
+from podlife.profile.observe import first, history_of, seconds
 from podlife.profile.workload import Workload
 
 RECOVER_S = 150  # a killed container restarted and its pod Ready again (the first back-off is 10 s)

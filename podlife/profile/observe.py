@@ -16,10 +16,6 @@ History = list[tuple[datetime, Any]]
 PROBE_TIMEOUT_S = 120
 
 
-def pod_ready(pod: Any) -> bool:
-    return any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
-
-
 def first(history: History, seen: Callable[[Any], bool], *, after: datetime | None = None) -> datetime | None:
     """When the watch first saw a state for which ``seen(pod)`` holds (after ``after``)."""
     return next((at for at, pod in history if (after is None or at >= after) and seen(pod)), None)

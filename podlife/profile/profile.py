@@ -8,12 +8,13 @@ from typing import Any
 
 from podlife.errors import SetupError
 from podlife.kube.namespace import Namespace
+from podlife.kube.pods import pod_ready
 from podlife.profile import documented, events, update
-from podlife.profile.observe import first, history_of, markers, new_token, pod_ready, seconds
+from podlife.profile.observe import first, history_of, markers, new_token, seconds
 from podlife.profile.places import Place, places
 from podlife.profile.workload import Workload
 
-NOT_YET = "not performed by this version of podlife's profile"
+NO_NODE_LOSS = "not asked for (--no-node-loss): no worker was stopped"
 
 
 class Profiler:
@@ -37,7 +38,7 @@ class Profiler:
             "pod_recreate": None,
             "node_loss": None,
             "rolling_update": None,
-            "unmeasured": {"node_loss": NOT_YET, "rolling_update": "the pod did not get that far"},
+            "unmeasured": {"node_loss": NO_NODE_LOSS, "rolling_update": "the pod did not get that far"},
         }
 
     def depart(self, observation: str, promise: documented.Promise, measured: object) -> None:

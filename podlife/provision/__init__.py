@@ -57,6 +57,7 @@ def up(
             image_map=toolset.image_map,
             probe_image=toolset.probe_image,
             description=f"kind {cluster.NAME} ({toolset.node_image}, 3 nodes)",
+            lost_node=cluster.LOST_NODE,
         )
         reachable(info)
         yield info

@@ -60,7 +60,14 @@ def row(*cells: str) -> str:
 
 
 CONTAINER_HEAD = ("container", "role", "started", "ready", "SIGKILL: restarted", "unready", "deleted: exit")
-DATA_HEAD = ("data in", "type", "container", "survives a container restart", "survives the pod's recreation")
+DATA_HEAD = (
+    "data in",
+    "type",
+    "container",
+    "survives a container restart",
+    "survives the pod's recreation",
+    "survives its node's loss",
+)
 
 
 def workload_tables(p: dict[str, Any]) -> list[str]:
@@ -94,6 +101,7 @@ def workload_tables(p: dict[str, Any]) -> list[str]:
                 f"`{d['container']}`",
                 f"{cell(s.get('container-restart'))} (documented {cell(doc.get('container-restart'))})",
                 f"{cell(s.get('pod-recreate'))} (documented {cell(doc.get('pod-recreate'))})",
+                f"{cell(s.get('node-loss'))} (documented {cell(doc.get('node-loss'))})",
             )
         )
     return [*lines, *recreated(p)]
@@ -106,6 +114,7 @@ def recreated(p: dict[str, Any]) -> list[str]:
         f"Deleted: replaced by {cell(again.get('by'))}; "
         f"Ready again {cell(again.get('ready_again_s'))} s later.",
     ]
+    lines += lost(p.get("node_loss"))
     if update := p.get("rolling_update"):
         lines.append(
             f"Rolling update (through {update['through']}): {update['failed_requests']} of "
@@ -115,4 +124,24 @@ def recreated(p: dict[str, Any]) -> list[str]:
         )
     for key, why in {**p.get("not_applicable", {}), **p.get("unmeasured", {})}.items():
         lines.append(f"- `{key}`: {why}")
+    return lines
+
+
+def lost(loss: dict[str, Any] | None) -> list[str]:
+    """The node loss in two sentences: what happened to the pod, and the times that ruled it."""
+    if not loss:
+        return []
+    toleration = loss.get("tolerated_s")
+    lines = [
+        f"Node {loss['node_before']} lost ({loss.get('method')}): replaced on another node while it was "
+        f"away: {cell(loss.get('replaced'))} (documented {cell(loss.get('documented_replaced'))}); "
+        f"Ready again {cell(loss.get('ready_again_s'))} s after the stop, by {cell(loss.get('by'))}, "
+        f"on {cell(loss.get('node_after'))}.",
+        f"The node was unreachable {cell(loss.get('node_not_ready_after_s'))} s after the stop; the pod "
+        f"tolerates that {'for ever' if toleration is None else f'{toleration} s'} "
+        f"({loss.get('toleration')}; stock Kubernetes adds {loss.get('stock_toleration_s')} s) and was "
+        f"evicted {cell(loss.get('evicted_after_s'))} s after it.",
+    ]
+    if loss.get("cluster"):
+        lines.append(f"{loss['cluster']}.")
     return lines

@@ -1,6 +1,7 @@
 """``profile.html``: the profile's Markdown as a page (its tables as tables), with one picture per
 workload of its events: each container's start (started, then ready), the pod's unready time after
-each container's SIGKILL, and each container's end after the pod's deletion against its grace period."""
+each container's SIGKILL, each container's end after the pod's deletion against its grace period, and
+the pod after its node was stopped."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ def events_chart(p: dict[str, Any]) -> str:
     containers = list(((p.get("start") or {}).get("containers") or {}).items())
     if not containers:
         return ""
-    fig, _ = figure(width=6.6, height=1.2 + 0.9 * len(containers))
+    loss = p.get("node_loss")
+    fig, _ = figure(width=6.6, height=1.2 + 0.9 * len(containers) + (0.9 if loss else 0))
     fig.clf()
     lanes = [
         ("start", start_bars),
@@ -25,7 +27,7 @@ def events_chart(p: dict[str, Any]) -> str:
         ("after the deletion", stop_bars),
     ]
     for i, (title, bars) in enumerate(lanes):
-        ax = fig.add_subplot(len(lanes), 1, i + 1)
+        ax = fig.add_subplot(len(lanes) + bool(loss), 1, i + 1)
         for y, (name, _c) in enumerate(containers):
             for start, width, colour in bars(p, name):
                 ax.broken_barh([(start, max(width, 0.05))], (y - 0.35, 0.7), color=colour)
@@ -35,8 +37,27 @@ def events_chart(p: dict[str, Any]) -> str:
         if i == 2 and p.get("grace_s") is not None:
             ax.axvline(p["grace_s"], color="#57606a", linestyle="--", linewidth=1)
             ax.text(p["grace_s"], len(containers) - 0.5, " grace period", fontsize=6, color="#57606a")
+    if loss:
+        node_lane(fig.add_subplot(len(lanes) + 1, 1, len(lanes) + 1), loss)
     fig.supxlabel("seconds", fontsize=7)
     return png(fig)
+
+
+def node_lane(ax: Any, loss: dict[str, Any]) -> None:
+    """After its node was stopped: unreachable (grey), tolerated until the eviction (orange), then
+    until a pod of the workload was Ready again (green)."""
+    unreachable, evicted = loss.get("node_not_ready_after_s"), loss.get("evicted_after_s")
+    ready = loss.get("ready_again_s")
+    marks = [(0.0, unreachable, COLOURS["wait"])] if unreachable is not None else []
+    if unreachable is not None and evicted is not None:
+        marks.append((unreachable, evicted, COLOURS["unready"]))
+        if ready is not None and ready > unreachable + evicted:
+            marks.append((unreachable + evicted, ready - unreachable - evicted, COLOURS["ok"]))
+    for start, width, colour in marks:
+        ax.broken_barh([(start, max(width, 0.05))], (-0.35, 0.7), color=colour)
+    ax.set_yticks([0], ["pod"], fontsize=7)
+    ax.set_title("after its node was stopped: unreachable, tolerated, Ready again", fontsize=8, loc="left")
+    ax.tick_params(axis="x", labelsize=7)
 
 
 def start_bars(p: dict[str, Any], name: str) -> list[tuple[float, float, str]]:

@@ -58,18 +58,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write how long each scenario held the cluster to scenarios/durations.json "
         "(the next runs start the longest first)",
     )
-    group.addoption(
-        "--profile",
-        action="store_true",
-        help="the manifest files or directories given are workloads to profile, one test each "
-        "(python -m podlife profile PATH...)",
-    )
-    group.addoption(
-        "--allow-privileged-subject",
-        action="store_true",
-        help="with --profile: profile workloads with privileged settings too (privileged, hostPath, "
-        "hostPID, hostNetwork, added capabilities): on a kind cluster such a pod is root on the host",
-    )
+    profile.add_options(group)
     group.addoption(
         "--probe-image",
         default=None,
@@ -120,6 +109,8 @@ def pytest_pycollect_makeitem(
 
 
 def needs_of(item: pytest.Item) -> Needs:
+    if isinstance(item, profile.NodeLossItem):
+        return profile.NODE_LOSS_NEEDS
     claim, counter = item.stash.get(CLAIM, (None, None))
     return claim.needs_of(counter) if claim else Needs()
 
@@ -139,6 +130,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         keep = [i for i in items if CLAIM in i.stash and i.stash[CLAIM][0].id in wanted]
         config.hook.pytest_deselected(items=[i for i in items if i not in keep])
         items[:] = keep
+    profile.with_node_loss(config, items)
     took = progress.durations(run.DURATIONS)
     items.sort(key=lambda i: (ORDER[needs_of(i).kind], -took.get(i.nodeid, progress.UNKNOWN_S)))
 
@@ -171,7 +163,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if any(CLAIM in item.stash or isinstance(item, profile.ProfileItem) for item in session.items):
+    if any(
+        CLAIM in item.stash or isinstance(item, profile.ProfileItem | profile.NodeLossItem)
+        for item in session.items
+    ):
         run.start(session.config)
 
 
@@ -240,6 +235,11 @@ class ProfileCollector:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "call":
             self.profiles += [json.loads(v) for k, v in report.user_properties if k == profile.PROFILE_KEY]
+            self.profiles += [
+                {profile.NODE_LOSS: json.loads(v)}
+                for k, v in report.user_properties
+                if k == profile.NODE_LOSS_KEY
+            ]
 
 
 class ResultCollector:

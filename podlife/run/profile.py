@@ -21,6 +21,7 @@ from podlife.kube import shape
 from podlife.kube.cluster import Cluster, ClusterInfo
 from podlife.kube.namespace import Namespace
 from podlife.kube.subject import host_ports, with_images
+from podlife.profile import nodeloss
 from podlife.profile.profile import Profiler
 from podlife.profile.workload import ProfileInputError, Workload, load
 from podlife.run import resources
@@ -28,8 +29,31 @@ from podlife.run.progress import record
 from podlife.run.session import PROGRESS, reached, reports_dir
 
 PROFILE_KEY = "podlife.profile"
+NODE_LOSS_KEY = "podlife.node-loss"
+NODE_LOSS = nodeloss.PHASE  # the test that loses a worker for every workload of the run at once
+NODE_LOSS_NEEDS = Needs(nodes="all", stops_node=True)
 SUFFIXES = (".yml", ".yaml")
 _CLUSTER: list[Cluster] = []
+
+
+def add_options(group: pytest.OptionGroup) -> None:
+    group.addoption(
+        "--profile",
+        action="store_true",
+        help="the manifest files or directories given are workloads to profile, one test each "
+        "(python -m podlife profile PATH...)",
+    )
+    group.addoption(
+        "--allow-privileged-subject",
+        action="store_true",
+        help="with --profile: profile workloads with privileged settings too (privileged, hostPath, "
+        "hostPID, hostNetwork, added capabilities): on a kind cluster such a pod is root on the host",
+    )
+    group.addoption(
+        "--no-node-loss",
+        action="store_true",
+        help="with --profile: do not stop a worker (every node_loss is then null, with this reason)",
+    )
 
 
 class Departed(AssertionError):
@@ -74,6 +98,44 @@ class ProfileItem(pytest.Item):
         return self.path, None, f"profile {self.workload.key}"
 
 
+class NodeLossItem(pytest.Item):
+    """Node loss, for every workload of the run at once (:mod:`podlife.profile.nodeloss`): it holds
+    the worker it stops; its findings join each workload's profile in the reports."""
+
+    def __init__(self, *, workloads: list[Workload], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.workloads = workloads
+
+    def runtest(self) -> None:
+        out = node_loss(self.config, self.nodeid, self.workloads)
+        self.user_properties.append((NODE_LOSS_KEY, json.dumps(out, default=str)))
+        lines = [
+            f"{key}: {d['observation']}: documented {d['documented']}; measured {d['measured']}"
+            for key, found in out.items()
+            for d in found["departures"]
+        ]
+        if lines:
+            raise Departed("node loss departs from what Kubernetes documents:\n  " + "\n  ".join(lines))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, Departed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)  # type: ignore[arg-type]
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"node loss of {len(self.workloads)} workload(s)"
+
+
+def with_node_loss(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The run's node-loss test, first (it takes longest), for the workloads collected."""
+    workloads = [i.workload for i in items if isinstance(i, ProfileItem)]
+    if workloads and not config.getoption("no_node_loss"):
+        session = items[0].session
+        items.insert(
+            0, NodeLossItem.from_parent(session, name=NODE_LOSS, nodeid=NODE_LOSS, workloads=workloads)
+        )
+
+
 def collect_file(config: pytest.Config, file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if config.getoption("profile") and file_path.suffix in SUFFIXES:
         return ProfileFile.from_parent(parent, path=file_path)
@@ -116,6 +178,40 @@ def profile(config: pytest.Config, test: str, workload: Workload) -> dict[str, A
         record(log, test, "tearing down")
         try:
             kube.close(delete=True)
+        finally:
+            held.release()
+            record(log, test, "done")
+
+
+def node_loss(config: pytest.Config, test: str, workloads: list[Workload]) -> dict[str, Any]:
+    """Every workload in a namespace of its own, preferring the worker this test holds (and stops)."""
+    on = cluster(config)
+    log = reports_dir(config) / PROGRESS
+    held = resources.acquire(
+        resources.lock_dir(on.kubeconfig),
+        test,
+        NODE_LOSS_NEEDS,
+        False,  # host ports removed: the workloads share the node, and no probe goes through one
+        on.workers(),
+        waiting=lambda text: record(log, test, "waiting", on=text),
+    )
+    node = held.node or on.workers()[-1]
+    record(log, test, "running", node=node)
+    spaces: list[Namespace] = []
+    try:
+        subjects = []
+        for workload in workloads:
+            kube = Namespace(on, "nodeloss-" + workload.name, prefer=node)
+            spaces.append(kube)
+            kube.open()
+            docs = shape.preferring(shape.without_host_ports(with_images([workload.doc], on.image_map)), node)
+            subjects.append((kube, replace(workload, doc=docs[0])))
+        return nodeloss.phase(subjects, node, on.lost_node)
+    finally:
+        record(log, test, "tearing down")
+        try:
+            for kube in spaces:
+                kube.close(delete=True)
         finally:
             held.release()
             record(log, test, "done")

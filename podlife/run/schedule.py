@@ -24,12 +24,15 @@ from typing import Any
 from xdist.scheduler import LoadScheduling
 
 from podlife.claims import OTHER, SPREADER, STOPPER, declared
+from podlife.profile.nodeloss import PHASE
 
 
 def kinds_of(root: Path, ids: Iterable[str]) -> dict[str, str]:
-    """Each test id's kind (:attr:`podlife.claims.Needs.kind`), from the claims its file declares."""
-    files = sorted({i.split("::")[0] for i in ids if i.split("::")[0].endswith(".py")})  # profiles: other
-    return {
+    """Each test id's kind (:attr:`podlife.claims.Needs.kind`), from the claims its file declares; a
+    profile run's node-loss test stops a worker, its workloads' tests are ``other``."""
+    ids = list(ids)
+    files = sorted({i.split("::")[0] for i in ids if i.split("::")[0].endswith(".py")})
+    return {i: STOPPER for i in ids if i == PHASE} | {
         f"{file}::{name}": claim.needs_of(counter).kind
         for file in files
         for claim in declared([root / file])

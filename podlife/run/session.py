@@ -20,7 +20,7 @@ from podlife.claims import Result
 from podlife.kube.cluster import ClusterInfo
 from podlife.kube.subject import Subject
 from podlife.paths import MANIFESTS, REPO
-from podlife.profile import update
+from podlife.profile import nodeloss, update
 from podlife.profile.workload import Workload, load
 from podlife.run import progress
 
@@ -151,7 +151,8 @@ def finish(session: pytest.Session) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if config.getoption("store_durations"):
         progress.store_durations(DURATIONS, entries)
-    if profiles := config.stash.get(PROFILES, []):
+    if entries := config.stash.get(PROFILES, []):
+        profiles = nodeloss.merge(entries, asked=not config.getoption("no_node_loss"))
         report.profile.write(profiles, reports, meta(config))
     results = config.stash.get(RESULTS, [])
     if not results:

@@ -13,27 +13,30 @@ from typing import Any
 EXPECTED: dict[str, dict[str, Any]] = {
     "Pod/pair": {
         "data": {
-            "scratch": {"container-restart": True, "pod-recreate": False},
-            "handles-term:rootfs": {"container-restart": False, "pod-recreate": False},
-            "ignores-term:rootfs": {"container-restart": False, "pod-recreate": False},
+            "scratch": {"container-restart": True, "pod-recreate": False, "node-loss": False},
+            "handles-term:rootfs": {"container-restart": False, "pod-recreate": False, "node-loss": False},
+            "ignores-term:rootfs": {"container-restart": False, "pod-recreate": False, "node-loss": False},
         },
         "restarted": {"handles-term": ["handles-term"], "ignores-term": ["ignores-term"]},
         "killed_at_grace": {"handles-term": False, "ignores-term": True},
         "replaced": False,
+        "node_replaced": False,
         "keeps_serving": None,
     },
     "Deployment/cache": {
-        "data": {"files": {"container-restart": True, "pod-recreate": False}},
+        "data": {"files": {"container-restart": True, "pod-recreate": False, "node-loss": False}},
         "restarted": {"cache": ["cache"]},
         "killed_at_grace": {"cache": False},
         "replaced": True,
+        "node_replaced": True,
         "keeps_serving": None,
     },
     "StatefulSet/store": {
-        "data": {"data": {"container-restart": True, "pod-recreate": True}},
+        "data": {"data": {"container-restart": True, "pod-recreate": True, "node-loss": True}},
         "restarted": {"store": ["store"]},
         "killed_at_grace": {"store": False},
         "replaced": True,
+        "node_replaced": False,
         "keeps_serving": None,
     },
     "Pod/shipped": {
@@ -41,10 +44,11 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "restarted": {"shipper": ["shipper"], "app": ["app"]},
         "killed_at_grace": {"shipper": False, "app": False},
         "replaced": False,
+        "node_replaced": False,
         "keeps_serving": None,
     },
-    "Deployment/web-surge": {"replaced": True, "keeps_serving": True},
-    "Deployment/web-no-surge": {"replaced": True, "keeps_serving": False},
+    "Deployment/web-surge": {"replaced": True, "node_replaced": True, "keeps_serving": True},
+    "Deployment/web-no-surge": {"replaced": True, "node_replaced": True, "keeps_serving": False},
 }
 
 
@@ -56,6 +60,7 @@ def measured(subject: dict[str, Any]) -> dict[str, Any]:
         "restarted": {c: k.get("restarted") for c, k in subject["container_kill"].items()},
         "killed_at_grace": {c: g.get("killed_at_grace") for c, g in subject["graceful_stop"].items()},
         "replaced": (subject.get("pod_recreate") or {}).get("replaced"),
+        "node_replaced": (subject.get("node_loss") or {}).get("replaced"),
         "keeps_serving": None if not update else update["failed_requests"] == 0,
     }
 
@@ -87,6 +92,7 @@ def one_sided(profiles: list[dict[str, Any]]) -> list[str]:
                 seen.setdefault(f"data after {event}", set()).add(json.dumps(value))
         seen.setdefault("killed at grace", set()).update(json.dumps(v) for v in p["killed_at_grace"].values())
         seen.setdefault("replaced", set()).add(json.dumps(p["replaced"]))
+        seen.setdefault("replaced after node loss", set()).add(json.dumps(p["node_replaced"]))
         seen.setdefault("roles", set()).update(json.dumps(r) for r in p["roles"].values())
         if p["keeps_serving"] is not None:
             seen.setdefault("keeps serving", set()).add(json.dumps(p["keeps_serving"]))

@@ -1,0 +1,36 @@
+"""A node lost for a while: its kind node container stopped until the API calls it not ready, and
+started again (and Ready) whatever happens meanwhile.  Claims and profiles use the same one."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from podlife.kube import nodes
+from podlife.kube.namespace import Namespace
+
+NOT_READY_S = 120  # the controller manager's grace period (50 s stock) and its next look
+READY_AGAIN_S = 180
+
+METHOD = "docker stop of its kind node container: its kubelet, runtime and containers with it"
+
+
+@contextmanager
+def node_down(kube: Namespace, node: str) -> Iterator[dict[str, Any]]:
+    """The node stopped, until it is NotReady; on leaving, started again and Ready.  The facts
+    yielded get the seconds each took."""
+    facts: dict[str, Any] = {"method": METHOD}
+    nodes.require_node_access(node)
+    stopped = time.monotonic()
+    facts["stopped_at"] = kube.act(f"stop node {node}")
+    nodes.stop_node(node)
+    try:
+        facts["node_not_ready_after_s"] = kube.node_ready(node, ready=False, timeout=NOT_READY_S)
+        yield facts
+    finally:
+        kube.act(f"start node {node}")
+        nodes.start_node(node)
+    facts["node_ready_again_after_s"] = kube.node_ready(node, ready=True, timeout=READY_AGAIN_S)
+    facts["down_s"] = round(time.monotonic() - stopped, 1)
