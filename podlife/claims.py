@@ -115,6 +115,7 @@ class Claim:
     subject: Path | None = None  # the manifest measured; None: the chapter's pod (--pod-manifest)
     fixes: str = ""  # for a fix: the id of the problem it is measured beside
     needs: Needs = field(default_factory=Needs)
+    since: tuple[int, int] = (1, 0)  # the Kubernetes version its feature needs (on by default there)
     measurement: Callable[[Any], None] | None = None
 
     def measure(self, fn: Callable[[Any], None]) -> Callable[[Any], None]:

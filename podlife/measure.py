@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from podlife.claims import Claim, Counter, Placement, Result, Verdict
+from podlife.errors import SetupError
 from podlife.kube import shape
 from podlife.kube.namespace import Namespace
 from podlife.kube.subject import Subject, next_tag
@@ -118,6 +119,11 @@ def measure(m: Measurement) -> Result:
     claim = m.claim
     if claim.measurement is None:
         raise TypeError(f"claim {claim.id} declares no measurement (@{claim.id}.measure)")
+    if claim.since > (1, 0) and (have := m.kube.server_version()) < claim.since:
+        raise SetupError(
+            f"{claim.id} needs Kubernetes {'.'.join(map(str, claim.since))} or later; "
+            f"the cluster runs {'.'.join(map(str, have))}"
+        )
     started = time.monotonic()
     claim.measurement(m)
     verdict = Verdict.REFUTED if m.failures else Verdict.REFINED if m.refined else Verdict.CONFIRMED

@@ -1,9 +1,9 @@
 """Pictures: evidence with a shape.
 
 Where a report draws a picture, the measurement hands it a typed value (:class:`StartupTimeline`,
-:class:`RequestSeries`, :class:`LadderTable`, :class:`StepsTable`): the report draws by type, so a
-renamed field fails loudly.  A picture shows the evidence's own values, and the reports check
-that they agree (:mod:`podlife.report.agree`).
+:class:`RequestSeries`, :class:`LadderTable`, :class:`StepsTable`, :class:`StopTimeline`): the
+report draws by type, so a renamed field fails loudly.  A picture shows the evidence's own values,
+and the reports check that they agree (:mod:`podlife.report.agree`).
 """
 
 from __future__ import annotations
@@ -72,9 +72,32 @@ class StepsTable:
     steps: list[Step]
 
 
-Picture = StartupTimeline | RequestSeries | LadderTable | StepsTable
-PICTURES: dict[str, type] = {t.__name__: t for t in (StartupTimeline, RequestSeries, LadderTable, StepsTable)}
-NESTED = {("StartupTimeline", "runs"): StartupRun, ("StepsTable", "steps"): Step}
+@dataclass(frozen=True)
+class ContainerEnd:
+    container: str
+    ended_s: float | None  # seconds from the pod's deletion to the container's end
+    exit_code: int | None
+
+
+@dataclass(frozen=True)
+class StopTimeline:
+    """A pod's deletion: each container's end, its grace period, and named moments (seconds after
+    the deletion) that its evidence states under the same names."""
+
+    grace_s: float
+    ends: list[ContainerEnd]
+    marks: dict[str, float]
+
+
+Picture = StartupTimeline | RequestSeries | LadderTable | StepsTable | StopTimeline
+PICTURES: dict[str, type] = {
+    t.__name__: t for t in (StartupTimeline, RequestSeries, LadderTable, StepsTable, StopTimeline)
+}
+NESTED = {
+    ("StartupTimeline", "runs"): StartupRun,
+    ("StepsTable", "steps"): Step,
+    ("StopTimeline", "ends"): ContainerEnd,
+}
 
 
 def to_dict(picture: Picture | None) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ from typing import Any
 from kubernetes.utils import parse_quantity
 
 from podlife.claims import BEYOND, Claim, Counter
-from podlife.kube import pods, shape, timeline, webapp
+from podlife.kube import pods, shape, switch, timeline, traffic, webapp
 from podlife.measure import Measurement
 
 COUNTER = Path(__file__).parent / "counter"
@@ -24,7 +24,8 @@ RESIZE = Claim(
     "resize-in-place",
     BEYOND,
     "Changing a container's CPU, and its memory with resizePolicy NotRequired, through the pod's resize "
-    "subresource changes its resources without a restart (Kubernetes 1.33+).",
+    "subresource changes its resources without a restart.",
+    since=(1, 33),  # the resize subresource, InPlacePodVerticalScaling on by default
     counters=(
         Counter(
             COUNTER / "resize-restarts.yml",
@@ -77,3 +78,95 @@ def applied(pod: Any, container: str) -> bool:
         for kind, wanted in AFTER.items()
         for r, v in wanted.items()
     )
+
+
+PROBES = Claim(
+    "liveness-restarts-readiness-does-not",
+    BEYOND,
+    "A failing liveness probe restarts the container; a failing readiness probe only takes it out of "
+    "READY and out of its Service, with no restart.",
+    counters=(
+        Counter(
+            COUNTER / "readiness-only.yml",
+            "A readiness probe only: the same failure never restarts the web container.",
+        ),
+    ),
+)
+HOLD_S = 8.0  # the readiness probe kept failing this long: long enough for a restart to show
+QUIET_S = 3.0  # at least this long at the end of the hold with no answered request through the Service
+LIVE_S = 30.0  # a failing liveness probe (2 x 1 s), the kill (2 s grace) and the restart
+
+
+@PROBES.measure
+def liveness_restarts_readiness_does_not(m: Measurement) -> None:
+    """Podlife's probe switch beside the containers, the web probed through it (where the manifest
+    declares no probe), a Service in front; the readiness target failed, then the liveness target,
+    while a loop in the cluster asks the Service."""
+    name, web = m.subject.pod, m.subject.web
+    docs = shape.served(
+        switch.switched(m.docs, web, m.kube.cluster.probe_image), "web-probed", m.subject.port
+    )
+    m.kube.start(docs)
+    ep = m.kube.endpoint(f"pod/{name}", switch.PORT)
+    service, port = m.subject.service(docs)
+    with m.kube.request_loop(f"http://{service}:{port}/ping", max_seconds=180) as loop:
+        loop.await_answered(10, "before the readiness probe fails")
+        readiness = fail_readiness(m, ep, loop, service)
+    begun = m.kube.act("the liveness probe's target answers 503")
+    switch.turn(ep, "fail", "live")
+    base = readiness["web_restarts"]
+    seen = m.kube.observe(
+        LIVE_S, until=lambda objs: restarts(objs.get(name), web) > base or None, what=f"{web} restarted"
+    )
+    switch.turn(ep, "heal", "live")
+    history = m.kube.history(name)
+    m.evidence(**readiness, liveness_restarted=bool(seen), watched_liveness_for_s=LIVE_S)
+    m.check(readiness["restarted"] == 0, f"{web} restarted while only its readiness probe failed")
+    m.check(readiness["pod_unready"], "the pod stayed Ready while the web's readiness probe failed")
+    m.check(
+        readiness["quiet_s"] >= QUIET_S and readiness["requests_quiet"] >= 2,
+        f"the Service still answered {readiness['service_answered_until_s']} s into the readiness failure",
+    )
+    m.check(bool(seen), f"{web} was not restarted within {LIVE_S:.0f} s of its liveness probe failing")
+    m.expect(timeline.unchanged(history, m.subject.db, since=begun))
+
+
+def restarts(pod: Any, container: str) -> int:
+    status = pods.statuses(pod).get(container) if pod else None
+    return status.restart_count if status else 0
+
+
+def fail_readiness(m: Measurement, ep: Any, loop: Any, service: str) -> dict[str, Any]:
+    """The readiness target failed for ``HOLD_S`` once the Service has no ready endpoint, then healed:
+    the pod's READY, its Service's endpoints, the requests answered meanwhile, the web's restarts."""
+    name, web = m.subject.pod, m.subject.web
+    base = restarts(m.kube.pod(name), web)
+    failed_at = loop.now()
+    m.kube.act("the readiness probe's target answers 503")
+    switch.turn(ep, "fail", "ready")
+    unready = m.kube.observe(
+        30, until=lambda objs: not pods.pod_ready(objs.get(name)) or None, what=f"{name} not Ready"
+    )
+    off = loop.now()
+    if unready:
+        m.kube.service_ready(service, ready=False)
+        off = loop.now()
+        m.kube.observe(HOLD_S, what="the failing readiness probe, held")
+    healed_at = loop.now()
+    switch.turn(ep, "heal", "ready")
+    m.kube.service_ready(service, ready=True)
+    loop.await_answered(5, "after the readiness probe holds again", after=loop.now())
+    # requests begun and answered (or refused) while the probe failed: one begun before the heal may
+    # reach the pod after it (the loop resolves the Service's name first)
+    window = [s for s in loop.samples if off <= s.at and s.at + s.took <= healed_at]
+    last = max((s.at for s in window if s.ok), default=off)
+    return {
+        "web_restarts": base,
+        "restarted": restarts(m.kube.pod(name), web) - base,
+        "pod_unready": bool(unready),
+        "endpoint_off_after_s": round(off - failed_at, 2),
+        "requests_while_unready": traffic.summary(window),
+        "service_answered_until_s": round(last - off, 2),  # kube-proxy's rules follow the EndpointSlice
+        "requests_quiet": sum(s.at > last for s in window),
+        "quiet_s": round(healed_at - last, 2),
+    }

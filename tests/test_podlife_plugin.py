@@ -185,3 +185,20 @@ def test_a_profile_run_loses_a_node_once_for_all_workloads_and_errors_without_a_
     assert len(lines) == 3 and lines[0].startswith("node-loss FAILED")
     result = pytester.runpytest_subprocess(*args, "--no-node-loss")
     assert result.parseoutcomes().get("failed", 0) == 2
+
+
+def test_a_claim_on_a_cluster_too_old_for_its_feature_is_an_error_naming_the_version() -> None:
+    from podlife.claims import Claim
+    from podlife.errors import SetupError
+    from podlife.measure import Measurement, measure
+
+    class Old:
+        def server_version(self) -> tuple[int, int]:
+            return (1, 31)
+
+    claim = Claim("x", "s", "a sentence", (), since=(1, 33))
+    claim.measure(lambda m: m.check(True, "never"))
+    m = Measurement.__new__(Measurement)
+    m.claim, m.kube = claim, Old()  # type: ignore[assignment]
+    with pytest.raises(SetupError, match=r"needs Kubernetes 1\.33 or later; the cluster runs 1\.31"):
+        measure(m)

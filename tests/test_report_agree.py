@@ -142,3 +142,22 @@ def test_the_job_summary_gets_the_table_on_github_only(
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
     report.write([good], tmp_path / "b", META, root=tmp_path)
     assert (tmp_path / "summary.md").read_text() == (tmp_path / "b" / "claims.md").read_text() + "\n"
+
+
+def test_a_pods_stop_is_drawn_from_its_evidence_and_a_changed_end_disagrees() -> None:
+    from podlife.pictures import ContainerEnd, StopTimeline, from_dict, to_dict
+
+    evidence = {
+        "grace_s": 10,
+        "ends": {"web": {"seconds": 0.0, "exit_code": 0}, "clock": {"seconds": 12.0, "exit_code": 137}},
+        "clock_sigterm_after_s": 10.1,
+    }
+    drawn = StopTimeline(
+        10, [ContainerEnd("web", 0.0, 0), ContainerEnd("clock", 12.0, 137)], {"clock_sigterm_after_s": 10.1}
+    )
+    assert agree.disagreements(drawn, evidence) == [] and from_dict(to_dict(drawn)) == drawn
+    assert page.stop_chart(drawn).startswith("<img")
+    moved = StopTimeline(10, [ContainerEnd("web", 0.0, 0), ContainerEnd("clock", 11.0, 137)], {})
+    assert any("clock drawn ending at 11.0 s" in d for d in agree.disagreements(moved, evidence))
+    late = StopTimeline(10, [], {"clock_sigterm_after_s": 2.0})
+    assert any("clock_sigterm_after_s drawn at 2.0 s" in d for d in agree.disagreements(late, evidence))

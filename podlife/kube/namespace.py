@@ -148,10 +148,35 @@ class Namespace:
         except WaitTimeout:
             return None
 
+    def server_version(self) -> tuple[int, int]:
+        """The API server's Kubernetes version (major, minor)."""
+        info = client.VersionApi(self.cluster.api).get_code()
+        return int(info.major), int("".join(ch for ch in info.minor if ch.isdigit()))
+
     def resize(self, name: str, container: str, resources: dict[str, Any]) -> None:
         """Patch the pod's ``resize`` subresource: the container's new requests and limits."""
         body = {"spec": {"containers": [{"name": container, "resources": resources}]}}
         self.cluster.core.patch_namespaced_pod_resize(name, self.namespace, body)
+
+    def service_ready(self, service: str, *, ready: bool, timeout: float = 60) -> datetime:
+        """When the Service's EndpointSlices first show an endpoint ready (``ready``) or none
+        ready (not ``ready``), seen through a watch of them; the moment is also on the timeline."""
+
+        def reached(slices: dict[str, Any]) -> bool:
+            flags = [
+                bool(e.conditions and e.conditions.ready) for s in slices.values() for e in s.endpoints or []
+            ]
+            return any(flags) if ready else bool(slices) and not any(flags)
+
+        wait_for(
+            client.DiscoveryV1Api(self.cluster.api).list_namespaced_endpoint_slice,
+            reached,
+            what=f"Service {service} with {'a ready endpoint' if ready else 'no ready endpoint'}",
+            timeout=timeout,
+            namespace=self.namespace,
+            label_selector=f"kubernetes.io/service-name={service}",
+        )
+        return self.act(f"Service {service}: {'an endpoint ready' if ready else 'no endpoint ready'}")
 
     def gone(self, name: str, *, timeout: float = 180) -> None:
         self.wait(lambda objects: name not in objects, what=f"pod {name} to be deleted", timeout=timeout)

@@ -171,3 +171,19 @@ def resizable(docs: Docs, container: str, resources: dict[str, Any], policy: str
                 c["resources"] = copy.deepcopy(resources)
                 c["resizePolicy"] = [{"resourceName": r, "restartPolicy": policy} for r in ("cpu", "memory")]
     return docs
+
+
+def served(docs: Docs, name: str, port: int) -> Docs:
+    """A Service ``name`` in front of the (first) pod's labels on ``port``, unless one is declared."""
+    docs = copy.deepcopy(docs)
+    if any(d.get("kind") == "Service" for d in docs):
+        return docs
+    holder = next(d for d in docs if pod_spec(d) is not None)
+    meta = holder["metadata"] if holder["kind"] == "Pod" else holder["spec"]["template"]["metadata"]
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name},
+        "spec": {"selector": dict(meta.get("labels") or {}), "ports": [{"port": port, "targetPort": port}]},
+    }
+    return [*docs, service]

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from typing import Any
 
 from podlife.claims import Result
-from podlife.pictures import LadderTable, Picture, RequestSeries, StartupTimeline, StepsTable
+from podlife.pictures import LadderTable, Picture, RequestSeries, StartupTimeline, StepsTable, StopTimeline
 
 
 class Disagreement(AssertionError):
@@ -61,7 +61,27 @@ def steps(table: StepsTable, evidence: dict[str, Any]) -> list[str]:
     )
 
 
+def stops(timeline: StopTimeline, evidence: dict[str, Any]) -> list[str]:
+    """Each container's end as the evidence's ``ends`` states it, and each mark as its own key."""
+    ends = evidence.get("ends") or {}
+    out = [
+        f"{e.container} drawn ending at {e.ended_s} s ({e.exit_code}); evidence: {ends.get(e.container)}"
+        for e in timeline.ends
+        if (ends.get(e.container) or {}).get("seconds") != e.ended_s
+        or (ends.get(e.container) or {}).get("exit_code") != e.exit_code
+    ]
+    out += [
+        f"{k} drawn at {v} s, the evidence says {evidence.get(k)}"
+        for k, v in timeline.marks.items()
+        if evidence.get(k) != v
+    ]
+    if evidence.get("grace_s") != timeline.grace_s:
+        out.append(f"grace period drawn at {timeline.grace_s} s, the evidence says {evidence.get('grace_s')}")
+    return out
+
+
 AGREE: dict[type, Callable[[Any, dict[str, Any]], list[str]]] = {
+    StopTimeline: stops,
     RequestSeries: requests,
     StartupTimeline: startup,
     LadderTable: ladder,

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from podlife.claims import Result, pairs
-from podlife.pictures import LadderTable, RequestSeries, StartupTimeline, StepsTable
+from podlife.pictures import LadderTable, RequestSeries, StartupTimeline, StepsTable, StopTimeline
 
 VERDICT_COLOUR = {"confirmed": "#1a7f37", "refined": "#9a6700", "refuted": "#cf222e"}
 
@@ -169,7 +169,28 @@ def steps_table(table: StepsTable) -> str:
     )
 
 
+def stop_chart(timeline: StopTimeline) -> str:
+    """Each container from the pod's deletion to its end (red: killed, 137), the grace period, and
+    the moments the evidence names."""
+    fig, ax = figure(width=6.6, height=1.0 + 0.35 * len(timeline.ends))
+    for y, e in enumerate(timeline.ends):
+        if e.ended_s is not None:
+            colour = "#cf222e" if e.exit_code == 137 else "#2da44e"
+            ax.broken_barh([(0.0, max(e.ended_s, 0.05))], (y - 0.35, 0.7), color=colour)
+            ax.text(e.ended_s, y, f" exit {e.exit_code}", fontsize=6, va="center")
+    ax.set_yticks(range(len(timeline.ends)), [e.container for e in timeline.ends], fontsize=7)
+    ax.axvline(timeline.grace_s, color="#57606a", linestyle="--", linewidth=1)
+    ax.text(timeline.grace_s, len(timeline.ends) - 0.5, " grace period", fontsize=6, color="#57606a")
+    for label, at in timeline.marks.items():
+        ax.axvline(at, color="#8250df", linestyle=":", linewidth=1)
+        ax.text(at, -0.6, f" {label.removesuffix('_after_s').replace('_', ' ')}", fontsize=6, color="#8250df")
+    ax.set_xlabel("seconds after the pod's deletion (ends to the second, from the kubelet)", fontsize=8)
+    ax.tick_params(labelsize=7)
+    return png(fig)
+
+
 DRAW: dict[type, Callable[[Any], str]] = {
+    StopTimeline: stop_chart,
     StartupTimeline: startup_chart,
     RequestSeries: requests_chart,
     LadderTable: ladder_table,

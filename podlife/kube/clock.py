@@ -1,0 +1,85 @@
+"""A SIGTERM clock: a container podlife adds to a pod (its probe image, plain Python) that says, in
+its log, when SIGTERM reached it and when it had finished draining (``DRAIN_S`` later).  Its log,
+followed with the runtime's timestamps while the pod stops, is when each stage happened: what no
+API field says (a container's ``finishedAt`` is to the second, and says nothing about SIGTERM)."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from datetime import datetime
+from typing import Any
+
+from kubernetes import client
+
+from podlife.kube.pods import stamp
+from podlife.kube.subject import pod_spec
+
+NAME = "sigterm-clock"
+DRAIN_S = 3
+CODE = f"""
+import signal, sys, time
+def term(*_):
+    print("SIGTERM", flush=True)
+    time.sleep({DRAIN_S})
+    print("drained", flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, term)
+print("running", flush=True)
+while True:
+    time.sleep(3600)
+"""
+
+
+def clocked(docs: list[dict[str, Any]], image: str) -> list[dict[str, Any]]:
+    """The pods with the clock beside their containers, unless a manifest declares its own."""
+    docs = copy.deepcopy(docs)
+    for doc in docs:
+        spec = pod_spec(doc)
+        if spec is not None and all(c["name"] != NAME for c in spec["containers"]):
+            spec["containers"].append(
+                {
+                    "name": NAME,
+                    "image": image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": ["python3", "-c", CODE],
+                }
+            )
+    return docs
+
+
+class Follower:
+    """A container's log, followed (with timestamps) in a thread of its own until the container ends."""
+
+    def __init__(self, api: client.ApiClient, namespace: str, pod: str, container: str) -> None:
+        self.api, self.namespace, self.pod, self.container = api, namespace, pod, container
+        self.lines: list[tuple[datetime, str]] = []
+        self._thread = threading.Thread(target=self._follow, daemon=True, name="podlife-log")
+
+    def __enter__(self) -> Follower:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._thread.join(10)
+
+    def _follow(self) -> None:
+        with client.ApiClient(self.api.configuration) as own:  # a long stream: not on the shared client
+            resp = client.CoreV1Api(own).read_namespaced_pod_log(
+                self.pod,
+                self.namespace,
+                container=self.container,
+                follow=True,
+                timestamps=True,
+                _preload_content=False,
+            )
+            buffered = b""
+            for chunk in resp.stream(1024):
+                buffered += chunk
+                *lines, buffered = buffered.split(b"\n")
+                for line in lines:
+                    at, _, text = line.decode(errors="replace").partition(" ")
+                    self.lines.append((stamp(at), text.strip()))
+
+    def when(self, text: str) -> datetime | None:
+        return next((at for at, line in self.lines if line == text), None)
