@@ -10,7 +10,7 @@ from typing import Any
 from kubernetes.utils import parse_quantity
 
 from podlife.claims import BEYOND, Claim, Counter
-from podlife.kube import pods, shape, switch, timeline, traffic, webapp
+from podlife.kube import oom, pods, shape, switch, timeline, traffic, webapp
 from podlife.measure import Measurement
 
 COUNTER = Path(__file__).parent / "counter"
@@ -78,6 +78,72 @@ def applied(pod: Any, container: str) -> bool:
         for kind, wanted in AFTER.items()
         for r, v in wanted.items()
     )
+
+
+OOM = Claim(
+    "oom-kill-restarts-one",
+    BEYOND,
+    "A container over its own memory limit is OOMKilled (exit 137) and restarted alone; the pod's "
+    "other containers and its data survive.",
+    since=(1, 34),  # its counter-example's pod-level memory limit (PodLevelResources, on by default)
+    counters=(
+        Counter(
+            COUNTER / "pod-memory-limit.yml",
+            "A pod-level memory limit and none of the container's own: the kernel picks its victim "
+            "across the pod, and another container is killed first.",
+        ),
+    ),
+)
+OOM_S = 60  # the hog's growth (about 5 s to its cap), the kill(s), the restart(s)
+
+
+@OOM.measure
+def oom_kill_restarts_one(m: Measurement) -> None:
+    """Podlife's memory hog and oom-first (oom_score_adj 1000) beside the containers, data written;
+    the hog asked to allocate past its limit; every container's ends, until the pod is ready again."""
+    name = m.subject.pod
+    pod = m.kube.start(oom.pressed(m.docs, m.kube.cluster.probe_image))
+    ep = m.kube.endpoint(f"pod/{name}", m.subject.port)
+    lines = webapp.write_transcript(ep)
+    base = restart_counts(pod)
+    begun = m.kube.act(f"{oom.HOG} allocates {oom.STEP_MIB} MiB at a time, up to {oom.CAP_MIB} MiB")
+    oom.grow(m.kube.endpoint(f"pod/{name}", oom.PORT))
+    m.kube.observe(
+        OOM_S,
+        until=lambda objs: (pods.all_ready(p := objs.get(name)) and restart_counts(p) != base) or None,
+        what="a container killed, and the pod's containers ready again",
+    )
+    read, _ = webapp.read_when_answering(ep)
+    history = m.kube.history(name)
+    killed = {
+        c: sorted({f"{t.reason} ({t.exit_code})" for t in timeline.ends(history, c, since=begun).values()})
+        for c in base
+    }
+    killed = {c: ends for c, ends in killed.items() if ends}
+    m.evidence(
+        pod_memory_limit=pod_limit(pod),
+        hog_memory_limit=None if pod_limit(pod) else oom.LIMIT,
+        ended=killed,
+        lines_before=len(lines),
+        lines_after=len(read),
+    )
+    m.check(killed.get(oom.HOG) == ["OOMKilled (137)"], f"{oom.HOG} ended with {killed.get(oom.HOG)}")
+    others = sorted(set(killed) - {oom.HOG})
+    m.check(not others, f"{', '.join(others)} killed too: the pod's memory limit chose the victims")
+    m.expect(timeline.restarted(history, oom.HOG, 1, since=begun))
+    for other in (m.subject.web, m.subject.db):
+        m.expect(timeline.unchanged(history, other, since=begun))
+    m.check(len(read) == len(lines), f"{len(lines)} lines before the kill, {len(read)} after")
+    m.state(f"only {oom.HOG} was killed ({', '.join(killed.get(oom.HOG, []))}) and restarted")
+
+
+def restart_counts(pod: Any) -> dict[str, int]:
+    return {c: s.restart_count for c, s in pods.statuses(pod).items()}
+
+
+def pod_limit(pod: Any) -> str | None:
+    limits = pod.spec.resources.limits if pod.spec.resources else None
+    return (limits or {}).get("memory")
 
 
 PROBES = Claim(

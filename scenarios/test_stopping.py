@@ -4,13 +4,17 @@ SIGTERM arrived, when the clock had drained), whatever the web image does with S
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from podlife.claims import BEYOND, Claim, Counter
-from podlife.kube import clock, pods
+from podlife.kube import clock, pods, traffic
+from podlife.kube.traffic import RequestLoop
 from podlife.measure import Measurement
 from podlife.paths import MANIFESTS
 from podlife.pictures import ContainerEnd, StopTimeline
@@ -40,17 +44,19 @@ def graceful_stop(m: Measurement) -> None:
     end (exit code, seconds after the deletion) and when SIGTERM reached the clock."""
     pod = m.kube.start(clock.clocked(m.docs, m.kube.cluster.probe_image))
     name, grace = pod.metadata.name, pod.spec.termination_grace_period_seconds
-    with clock.Follower(m.kube.cluster.api, m.kube.namespace, name, clock.NAME) as log:
+    follower = clock.Follower(m.kube.cluster.api, m.kube.namespace, name, clock.NAME)
+    with writing(m, pod) as loop, follower as log:
         m.kube.observe(30, until=lambda _: log.when("running"), what="the clock running")
-        deleted = m.kube.act(f"delete pod {name} (grace {grace} s)")
+        deleted, deleted_s = m.kube.act(f"delete pod {name} (grace {grace} s)"), loop.now()
         m.kube.delete_pod(name)
+        writes = in_flight(loop, deleted_s)
     ends = {c: end(m.kube.history(name), c, deleted) for c in pods.statuses(pod)}
     sigterm, drained = log.when("SIGTERM"), log.when("drained")
     marks = {
         "clock_sigterm_after_s": _after(deleted, sigterm),
         "clock_drained_after_s": _after(deleted, drained),
     }
-    m.evidence(grace_s=grace, ends=ends, clock_drain_s=clock.DRAIN_S, **marks)
+    m.evidence(grace_s=grace, ends=ends, clock_drain_s=clock.DRAIN_S, writes_in_flight=writes, **marks)
     m.draw(drawn(ends, grace, marks))
     stop = ends[clock.NAME]
     m.check(sigterm is not None, "the clock never got SIGTERM")
@@ -96,10 +102,12 @@ def sidecar_stops_last(m: Measurement) -> None:
     database's own word for the moment its stop began), against when the regular containers ended."""
     pod = m.kube.start(clock.clocked(m.docs, m.kube.cluster.probe_image))
     name, db, api, ns = pod.metadata.name, m.subject.db, m.kube.cluster.api, m.kube.namespace
-    with clock.Follower(api, ns, name, clock.NAME) as log, clock.Follower(api, ns, name, db) as dblog:
+    followers = clock.Follower(api, ns, name, clock.NAME), clock.Follower(api, ns, name, db)
+    with writing(m, pod) as loop, followers[0] as log, followers[1] as dblog:
         m.kube.observe(30, until=lambda _: log.when("running"), what="the clock running")
-        deleted = m.kube.act(f"delete pod {name}")
+        deleted, deleted_s = m.kube.act(f"delete pod {name}"), loop.now()
         m.kube.delete_pod(name)
+        writes = in_flight(loop, deleted_s)
     asked = next((at for at, line in dblog.lines if SHUTDOWN.search(line)), None)
     drained = log.when("drained")
     regular = [c.name for c in pod.spec.containers]
@@ -114,6 +122,7 @@ def sidecar_stops_last(m: Measurement) -> None:
         db_role="native sidecar" if db not in regular else "regular container",
         grace_s=grace,
         ends=ends,
+        writes_in_flight=writes,
         **marks,
     )
     m.draw(drawn(ends, grace, marks))
@@ -123,6 +132,32 @@ def sidecar_stops_last(m: Measurement) -> None:
         f"PostgreSQL was asked to stop {_after(deleted, asked)} s after the deletion, before the regular "
         f"containers had ended (the clock drained at {_after(deleted, drained)} s)",
     )
+
+
+WRITE = json.dumps({"data": "in-flight"})  # the chapter's /write, as webapp.write sends it
+
+
+@contextmanager
+def writing(m: Measurement, pod: Any) -> Iterator[RequestLoop]:
+    """A loop of the chapter's writes to the pod's own address, answered before the scenario acts."""
+    url = f"http://{pod.status.pod_ip}:{m.subject.port}/write"
+    with m.kube.request_loop(url, max_seconds=180, body=WRITE) as loop:
+        loop.await_answered(3, "writes to the pod before it is deleted")
+        yield loop
+
+
+def in_flight(loop: RequestLoop, deleted_s: float) -> dict[str, Any]:
+    """The writes still under way at the deletion or begun after it, until the pod was gone: what
+    the web image does with SIGTERM decides them (evidence, not the verdict)."""
+    gone_s = loop.now()
+    seen = [s for s in loop.samples if s.at + s.took >= deleted_s and s.at < gone_s]
+    answered = [s.at + s.took - deleted_s for s in seen if s.ok]
+    return {
+        "writes": len(seen),
+        "answered": len(answered),
+        "failed": traffic.summary([s for s in seen if not s.ok]),
+        "last_answered_after_s": round(max(answered), 2) if answered else None,
+    }
 
 
 def drawn(ends: dict[str, dict[str, Any]], grace: float, marks: dict[str, float | None]) -> StopTimeline:

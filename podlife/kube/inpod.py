@@ -135,9 +135,12 @@ def signal(number: int, **_: Any) -> dict[str, Any]:
     return {"signal": number, "sent_at": round(time.time(), 3)}
 
 
-def _get(url: str, timeout: float) -> tuple[bool, str, bytes]:
+def _get(url: str, timeout: float, body: str | None = None) -> tuple[bool, str, bytes]:
+    """GET ``url``, or POST ``body`` (a form) to it."""
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    request = urllib.request.Request(url, body.encode(), form) if body is not None else url
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
             return resp.status == 200, str(resp.status), resp.read()
     except urllib.error.HTTPError as exc:
         return False, str(exc.code), b""
@@ -217,14 +220,17 @@ def lines_read(url: str, count: int, **_: Any) -> dict[str, Any]:
     return {"url": url, "lines": seen}
 
 
-def loop(url: str, interval: float = 0.02, limit: float = 300, most: int = 20000, **_: Any) -> None:
-    """GET ``url`` one request at a time, a new connection each; one JSON line per request."""
+def loop(
+    url: str, interval: float = 0.02, limit: float = 300, most: int = 20000, body: str | None = None, **_: Any
+) -> None:
+    """GET ``url`` (POST ``body``, if given) one request at a time, a new connection each; one JSON
+    line per request."""
     began = time.time()
     for _ in range(most):
         at = time.time()
         if at - began > limit:
             break
-        ok, detail, _body = _get(url, timeout=10)  # a slow answer on a busy node is an answer
+        ok, detail, _body = _get(url, timeout=10, body=body)  # a slow answer on a busy node is an answer
         print(
             json.dumps({"at": round(at, 3), "took": round(time.time() - at, 3), "ok": ok, "detail": detail})
         )

@@ -232,7 +232,8 @@ class Namespace:
         """HTTP to ``pod/NAME`` or ``svc/NAME`` on ``port``, through the API server's port-forward."""
         return PodEndpoint(self.cluster.api, self.namespace, target, port)
 
-    def request_loop(self, url: str, *, max_seconds: float = 300) -> RequestLoop:
+    def request_loop(self, url: str, *, max_seconds: float = 300, body: str | None = None) -> RequestLoop:
+        """Requests to ``url`` from a pod in the namespace: GETs, or POSTs of ``body`` (a form)."""
         return RequestLoop(
             self.cluster.api,
             self.namespace,
@@ -241,6 +242,7 @@ class Namespace:
             self.wait,
             self.node,
             max_seconds=max_seconds,
+            body=body,
         )
 
     def kubectl(self, *args: str) -> str:

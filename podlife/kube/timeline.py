@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from podlife.kube.pods import statuses
+from podlife.kube.pods import pod_ready, statuses
 from podlife.kube.watch import Event
 
 History = list[tuple[datetime, Any]]  # (when podlife saw it, the pod object)
@@ -148,20 +148,27 @@ def unchanged(history: History, container: str, *, since: datetime | None = None
     return Check(name, len(seen) == 1, f"{len(seen)} distinct (container id, restarts, started) seen")
 
 
-def ended_with(history: History, container: str, code: int, *, since: datetime | None = None) -> Check:
-    """Every end of the container seen after ``since`` had exit code ``code``: seen as its own
-    state or as its successor's lastState (the kubelet does not always fill lastState in)."""
-    name = f"{container} ended with exit code {code}"
-    ends: dict[str, int] = {}
+def ends(history: History, container: str, *, since: datetime | None = None) -> dict[str, Any]:
+    """Each end of the container seen after ``since``, by container id: its terminated state,
+    seen as its own state or as its successor's lastState (the kubelet does not always fill
+    lastState in)."""
+    out: dict[str, Any] = {}
     for _, pod in history[_baseline(history, since) :]:
         status = _status(pod, container)
         for state in (status.state, status.last_state) if status else ():
             if state and state.terminated:
-                ends[state.terminated.container_id or "?"] = state.terminated.exit_code
-    if not ends:
+                out[state.terminated.container_id or "?"] = state.terminated
+    return out
+
+
+def ended_with(history: History, container: str, code: int, *, since: datetime | None = None) -> Check:
+    """Every end of the container seen after ``since`` had exit code ``code``."""
+    name = f"{container} ended with exit code {code}"
+    codes = {cid: t.exit_code for cid, t in ends(history, container, since=since).items()}
+    if not codes:
         return Check(name, False, "no end of the container was seen")
-    seen = {cid.rsplit("/", 1)[-1][:12]: exit_code for cid, exit_code in ends.items()}
-    return Check(name, set(ends.values()) == {code}, f"exit code(s) seen: {seen}")
+    seen = {cid.rsplit("/", 1)[-1][:12]: exit_code for cid, exit_code in codes.items()}
+    return Check(name, set(codes.values()) == {code}, f"exit code(s) seen: {seen}")
 
 
 def same_pod(history: History) -> Check:
@@ -207,3 +214,18 @@ def unready_during(events: Iterable[Event], start: datetime, select: Callable[[A
             and not all(s.ready for s in e.obj.status.container_statuses or [])
         }
     )
+
+
+def fewest_ready(events: Iterable[Event], start: datetime, select: Callable[[Any], bool]) -> int | None:
+    """The fewest pods (matching ``select``) Ready at once from ``start`` on, replaying the watch
+    (a pod being deleted no longer counts).  None: no such pod was seen."""
+    ready: dict[str, bool] = {}
+    counts: list[int] = []
+    for e in (e for e in events if select(e.obj)):
+        if e.at >= start and not counts and ready:
+            counts.append(sum(ready.values()))  # as it stood at ``start``
+        deleting = e.type == "DELETED" or e.obj.metadata.deletion_timestamp
+        ready[e.obj.metadata.name] = not deleting and pod_ready(e.obj)
+        if e.at >= start:
+            counts.append(sum(ready.values()))
+    return min(counts) if counts else (sum(ready.values()) if ready else None)

@@ -60,6 +60,7 @@ class RequestLoop:
     node: str | None = None  # the scenario's worker, if it holds one
     interval: float = 0.02
     max_seconds: float = MAX_SECONDS
+    body: str | None = None  # POSTed with each request (a form), instead of a GET
     samples: list[Sample] = field(default_factory=list)
     zero: float = 0.0
     _thread: threading.Thread | None = None
@@ -86,7 +87,13 @@ class RequestLoop:
         job = [
             (
                 "loop",
-                {"url": self.url, "interval": self.interval, "limit": self.max_seconds, "most": MAX_REQUESTS},
+                {
+                    "url": self.url,
+                    "interval": self.interval,
+                    "limit": self.max_seconds,
+                    "most": MAX_REQUESTS,
+                    "body": self.body,
+                },
             )
         ]
         pod = {
