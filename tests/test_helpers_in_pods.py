@@ -12,7 +12,7 @@ import time
 import requests
 from tenacity import retry, stop_after_delay, wait_fixed
 
-from podlife.kube import clock, shape, switch
+from podlife.kube import clock, drain, oom, shape, switch
 
 POD = {
     "apiVersion": "v1",
@@ -79,3 +79,80 @@ def test_a_service_and_resources_are_added_only_where_the_manifest_has_none() ->
     assert web["resources"] == wanted and {p["restartPolicy"] for p in web["resizePolicy"]} == {"NotRequired"}
     (kept,) = shape.resizable([sized], "web", {"requests": {"cpu": "1"}}, "RestartContainer")
     assert kept["spec"]["containers"][0]["resources"] == wanted
+
+
+def rss_mib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) // 1024 for line in f if line.startswith("VmRSS:"))
+
+
+def test_the_hog_holds_nothing_until_asked_then_grows_to_its_cap() -> None:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", oom.hog_code(port)])
+    try:
+
+        @retry(stop=stop_after_delay(10), wait=wait_fixed(0.1), reraise=True)
+        def grow() -> int:
+            return requests.get(f"http://127.0.0.1:{port}/grow", timeout=2).status_code
+
+        before = rss_mib(proc.pid)
+        assert before < 64 and grow() == 200
+
+        @retry(stop=stop_after_delay(30), wait=wait_fixed(0.2), reraise=True)
+        def grown() -> None:
+            assert rss_mib(proc.pid) >= oom.CAP_MIB
+
+        grown()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_oom_first_offers_itself_to_the_oom_killer_first() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", oom.FIRST_CODE])
+    try:
+
+        @retry(stop=stop_after_delay(10), wait=wait_fixed(0.1), reraise=True)
+        def adj() -> None:
+            with open(f"/proc/{proc.pid}/oom_score_adj") as f:
+                assert f.read().strip() == "1000"
+
+        adj()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_the_hog_has_a_limit_of_its_own_only_where_the_pod_has_none() -> None:
+    (own,) = oom.pressed([POD], "probe")
+    names = [c["name"] for c in own["spec"]["containers"]]
+    assert names == ["web", oom.HOG, oom.FIRST]
+    assert own["spec"]["containers"][1]["resources"] == {"limits": {"memory": oom.LIMIT}}
+    assert "resources" not in own["spec"]["containers"][2]
+    pod_level = {**POD, "spec": {**POD["spec"], "resources": {"limits": {"memory": "320Mi"}}}}
+    (shared,) = oom.pressed([pod_level], "probe")
+    assert "resources" not in shared["spec"]["containers"][1]
+    assert POD["spec"]["containers"] == [POD["spec"]["containers"][0]]  # the input is left alone
+
+
+def test_a_drain_selects_only_the_scenarios_labelled_pods_and_reads_kubectls_words() -> None:
+    deployment = {
+        "kind": "Deployment",
+        "metadata": {"name": "d"},
+        "spec": {"template": {"metadata": {"labels": {"app": "d"}}, "spec": POD["spec"]}},
+    }
+    service = {"kind": "Service", "metadata": {"name": "s"}, "spec": {}}
+    pod, dep, svc = drain.labelled([POD, deployment, service], "ns-1")
+    assert pod["metadata"]["labels"] == {"app": "web", drain.LABEL: "ns-1"}
+    assert dep["spec"]["template"]["metadata"]["labels"] == {"app": "d", drain.LABEL: "ns-1"}
+    assert svc == service and drain.LABEL not in POD["metadata"]["labels"]
+    refused = (
+        "error when evicting pods/x (will retry after 5s): "
+        "Cannot evict pod as it would violate the pod's disruption budget."
+    )
+    done = drain.Drained(
+        ["kubectl", "drain", "n"], 0, [(0.1, "evicting pod ns/x"), (0.6, refused), (6.0, "drained")]
+    )
+    summary = done.summary()
+    assert summary["evictions_refused_by_budget"] == 1 and summary["took_s"] == 6.0
+    assert summary["output"][1].startswith("   0.6s error when evicting")

@@ -31,6 +31,12 @@ def me(monkeypatch: pytest.MonkeyPatch) -> None:
 
 class Handler(BaseHTTPRequestHandler):
     answers: ClassVar[list[int]] = []
+    posted: ClassVar[list[tuple[str, str]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        self.posted.append((self.headers["Content-Type"], body))
+        self.do_GET()
 
     def do_GET(self) -> None:
         code = self.answers.pop(0) if self.answers else 200
@@ -115,6 +121,15 @@ def test_the_request_loop_streams_one_line_a_request(server: str) -> None:
     samples = [traffic.sample(line, zero) for line in out.stdout.splitlines()]
     assert [(s.ok, s.detail) for s in samples if s] == [(True, "200"), (False, "503"), *[(True, "200")] * 3]
     assert traffic.sample("not json", 0) is None
+
+
+def test_the_request_loop_posts_its_body_when_it_has_one(server: str) -> None:
+    Handler.posted = []
+    job = {"url": f"{server}/write", "interval": 0, "limit": 5, "most": 2, "body": '{"data": "x"}'}
+    cmd = probe.command([("loop", job)])
+    out = subprocess.run([sys.executable, *cmd[1:]], capture_output=True, text=True, check=True, timeout=30)
+    assert len(out.stdout.splitlines()) == 2
+    assert Handler.posted == [("application/x-www-form-urlencoded", '{"data": "x"}')] * 2
 
 
 def test_failures_become_windows_counted_from_the_first_answer() -> None:

@@ -155,3 +155,46 @@ def test_ended_with_reads_the_end_from_the_state_or_the_last_state() -> None:
     check = timeline.ended_with(other, "web", 137)
     assert not check.ok and "{'w1': 0}" in check.detail
     assert not timeline.ended_with(history(running), "web", 137).ok  # no end seen is no proof
+
+
+def test_ends_are_kept_by_container_id_with_their_reason() -> None:
+    running = pod("u1", ("w1", 0), ("d1", 0))
+    killed = ended(pod("u1", ("w2", 1), ("d1", 0)), 137, as_last_state=True)
+    killed.status.container_statuses[0].last_state.terminated.reason = "OOMKilled"
+    seen = history(running, killed, killed)
+    ends = timeline.ends(seen, "web")
+    assert {cid: (t.reason, t.exit_code) for cid, t in ends.items()} == {
+        "containerd://w1": ("OOMKilled", 137)
+    }
+    assert timeline.ends(seen, "db") == {}
+    assert timeline.ends(seen, "web", since=T0 + timedelta(seconds=5)) != {}  # the state as it stood then
+
+
+def ready_pod(name: str, ready: bool, *, deleting: bool = False) -> client.V1Pod:
+    condition = client.V1PodCondition(type="Ready", status="True" if ready else "False")
+    return client.V1Pod(
+        metadata=client.V1ObjectMeta(name=name, deletion_timestamp=T0 if deleting else None),
+        status=client.V1PodStatus(conditions=[condition]),
+    )
+
+
+def test_fewest_ready_replays_the_watch_and_a_pod_being_deleted_no_longer_counts() -> None:
+    at = [T0 + timedelta(seconds=i) for i in range(6)]
+    events = [
+        Event(at[0], "ADDED", ready_pod("a", True)),
+        Event(at[0], "ADDED", ready_pod("b", True)),
+        Event(at[2], "MODIFIED", ready_pod("a", True, deleting=True)),
+        Event(at[3], "ADDED", ready_pod("c", False)),
+        Event(at[4], "MODIFIED", ready_pod("c", True)),
+        Event(at[5], "MODIFIED", ready_pod("b", True, deleting=True)),
+    ]
+    every = lambda _: True  # noqa: E731
+    assert timeline.fewest_ready(events, at[1], every) == 1
+    assert (
+        timeline.fewest_ready([*events[:2], Event(at[2], "DELETED", ready_pod("a", True))], at[1], every) == 1
+    )
+    assert (
+        timeline.fewest_ready([*events[:3], Event(at[3], "DELETED", ready_pod("b", True))], at[1], every) == 0
+    )
+    assert timeline.fewest_ready(events[:2], at[1], every) == 2  # nothing happened since: as it stood
+    assert timeline.fewest_ready(events, at[1], lambda p: p.metadata.name == "z") is None

@@ -23,7 +23,10 @@ PORT = 9101
 LIMIT = "64Mi"  # the hog's own limit: far below what it allocates
 STEP_MIB, CAP_MIB, BYSTANDER_MIB = 4, 512, 16
 
-HOG_CODE = f"""
+
+def hog_code(port: int = PORT) -> str:
+    """The hog's program (``python3 -c``), asked to grow on ``port``."""
+    return f"""
 import http.server as h, threading, time
 held = []
 def grow():
@@ -37,8 +40,10 @@ class S(h.BaseHTTPRequestHandler):
         self.end_headers()
     def log_message(self, *args):
         pass
-h.ThreadingHTTPServer(("", {PORT}), S).serve_forever()
+h.ThreadingHTTPServer(("", {port}), S).serve_forever()
 """
+
+
 FIRST_CODE = f"""
 import time
 with open("/proc/self/oom_score_adj", "w") as f:
@@ -65,7 +70,7 @@ def pressed(docs: list[dict[str, Any]], image: str) -> list[dict[str, Any]]:
             "name": HOG,
             "image": image,
             "imagePullPolicy": "IfNotPresent",
-            "command": ["python3", "-c", HOG_CODE],
+            "command": ["python3", "-c", hog_code()],
         }
         if not pod_limited(spec):
             hog["resources"] = {"limits": {"memory": LIMIT}}
