@@ -276,8 +276,9 @@ def test_a_pinned_daemonset_makes_one_pod_and_a_done_init_container_is_no_end() 
     assert "app ended" in (pods.ended_for_good(pod) or "")
 
 
-def reference_report(**changed: object) -> list[dict]:
-    """A profile.json's subjects that measured exactly what tests/subjects/profile/check.py expects."""
+def reference_report(strangers: bool = False, **changed: object) -> list[dict]:
+    """A profile.json's subjects that measured exactly what tests/subjects/profile/check.py expects
+    (of the reference set, or of the strangers)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("check", REFERENCE / "check.py")
@@ -285,7 +286,7 @@ def reference_report(**changed: object) -> list[dict]:
     check = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(check)
     subjects = []
-    for workload, want in check.EXPECTED.items():
+    for workload, want in (check.STRANGERS if strangers else check.EXPECTED).items():
         want = {**want, **changed.get(workload, {})}  # type: ignore[dict-item]
         containers = {c: {"role": r} for c, r in want.get("roles", {}).items()}
         subjects.append(
@@ -315,6 +316,23 @@ def test_the_reference_check_passes_the_documented_values_and_catches_a_change()
     )
     assert any("StatefulSet/store data data" in m for m in check.mismatches(subjects))
     assert any("data after pod-recreate: always" in m for m in check.mismatches(subjects))  # now one-sided
+
+
+def test_the_strangers_check_holds_their_values_and_a_complete_profile(tmp_path: Path) -> None:
+    check, subjects = reference_report(strangers=True)
+    report = tmp_path / "profile.json"
+    report.write_text(json.dumps({"subjects": subjects}))
+    assert check.main(["--strangers", str(report)]) == 0
+    assert check.main([str(report)]) == 1  # not the reference set
+    subjects[1]["unmeasured"] = {"rolling_update": "not applicable: a bare pod has no template to roll"}
+    report.write_text(json.dumps({"subjects": subjects}))
+    assert check.main(["--strangers", str(report)]) == 0
+    subjects[1]["unmeasured"] = {"graceful_stop": "the pod vanished"}
+    report.write_text(json.dumps({"subjects": subjects}))
+    assert check.main(["--strangers", str(report)]) == 1
+    changed = {"Pod/sleeper": {"killed_at_grace": {"sleep": False}}}
+    check, subjects = reference_report(strangers=True, **changed)
+    assert any("Pod/sleeper killed_at_grace sleep" in m for m in check.mismatches(subjects, check.STRANGERS))
 
 
 ALIAS_BOMB = (

@@ -72,7 +72,16 @@ class ProfileFile(pytest.File):
             yield ProfileItem.from_parent(self, name=workload.key, workload=workload)
 
 
-class ProfileItem(pytest.Item):
+class DepartingItem(pytest.Item):
+    """A profile's test: a departure is reported as its lines, without a traceback."""
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, Departed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)  # type: ignore[arg-type]
+
+
+class ProfileItem(DepartingItem):
     def __init__(self, *, workload: Workload, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.workload = workload
@@ -89,16 +98,11 @@ class ProfileItem(pytest.Item):
                 f"{self.workload.key} departs from what Kubernetes documents:\n  " + "\n  ".join(lines)
             )
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, Departed):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo)  # type: ignore[arg-type]
-
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, f"profile {self.workload.key}"
 
 
-class NodeLossItem(pytest.Item):
+class NodeLossItem(DepartingItem):
     """Node loss, for every workload of the run at once (:mod:`podlife.profile.nodeloss`): it holds
     the worker it stops; its findings join each workload's profile in the reports."""
 
@@ -116,11 +120,6 @@ class NodeLossItem(pytest.Item):
         ]
         if lines:
             raise Departed("node loss departs from what Kubernetes documents:\n  " + "\n  ".join(lines))
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, Departed):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo)  # type: ignore[arg-type]
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, f"node loss of {len(self.workloads)} workload(s)"
