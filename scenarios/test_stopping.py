@@ -174,7 +174,9 @@ def _after(start: datetime | None, at: datetime | None) -> float | None:
 
 def end(history: list[tuple[datetime, Any]], container: str, deleted: datetime) -> dict[str, Any]:
     """The container's end after the deletion: its exit code, and the seconds to its ``finishedAt``
-    (whole seconds, from the kubelet), and whether it was killed at the end of the grace period."""
+    (whole seconds, from the kubelet: the end lies in the second that follows, so an end in the
+    deletion's own second would read as before it, and is 0), and whether it was killed at the end
+    of the grace period."""
     ended = next(
         (
             s.state.terminated
@@ -187,7 +189,7 @@ def end(history: list[tuple[datetime, Any]], container: str, deleted: datetime) 
     )
     if ended is None:
         return {"exit_code": None, "seconds": None, "killed_at_grace": None}
-    took = round((ended.finished_at - deleted).total_seconds(), 1) if ended.finished_at else None
+    took = round(max(0.0, (ended.finished_at - deleted).total_seconds()), 1) if ended.finished_at else None
     grace = history[-1][1].spec.termination_grace_period_seconds
     return {
         "exit_code": ended.exit_code,
