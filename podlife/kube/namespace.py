@@ -18,7 +18,7 @@ from typing import Any
 from kubernetes import client
 
 from podlife.errors import SetupError
-from podlife.kube import execs, pods, timeline
+from podlife.kube import execs, leftovers, pods, timeline
 from podlife.kube.cluster import Cluster
 from podlife.kube.probe import Jobs, ProbeRun, Probes
 from podlife.kube.reach import PodEndpoint
@@ -50,7 +50,7 @@ class Namespace:
     def open(self) -> None:
         self.cluster.core.create_namespace(
             client.V1Namespace(
-                metadata=client.V1ObjectMeta(name=self.namespace, labels={"podlife": "scenario"})
+                metadata=client.V1ObjectMeta(name=self.namespace, labels=dict(leftovers.LABEL))
             )
         )
         self.watcher = Watcher(self.cluster.core.list_namespaced_pod, namespace=self.namespace).start()

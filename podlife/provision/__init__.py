@@ -16,11 +16,13 @@ from pathlib import Path
 from kubernetes import client
 from kubernetes import config as kube_config
 
+from podlife.kube import leftovers
 from podlife.kube.cluster import ClusterInfo
 from podlife.kube.subject import Subject
 from podlife.paths import cache_dir
 from podlife.provision import tools, upstream
 from podlife.provision.lock import exclusive
+from podlife.provision.steps import say
 
 UPSTREAM_PROBE_IMAGE = upstream.tag_of(upstream.PYTHON)
 
@@ -39,10 +41,13 @@ def up(
     names an existing cluster; without it podlife's own kind cluster is brought up or reused and
     the images the ``subjects`` name, and ``images`` (image -> pull policy, a profile's) with the
     next version of those in ``next_versions``, are loaded into it where this machine's Docker
-    holds them.  Raises when it cannot be reached."""
+    holds them.  What an earlier run left there (:mod:`podlife.kube.leftovers`) is collected
+    first.  Raises when it cannot be reached."""
     if kubeconfig:
         with exclusive(Path(kubeconfig), "scenarios"):
-            yield existing(kubeconfig, kubectl, probe_image)
+            info = existing(kubeconfig, kubectl, probe_image)
+            leftovers.collect(kubeconfig, say, delete=False)
+            yield info
         return
     from podlife.provision import cluster, loading
 
@@ -60,6 +65,7 @@ def up(
             lost_node=cluster.LOST_NODE,
         )
         reachable(info)
+        leftovers.collect(info.kubeconfig, say)
         yield info
 
 

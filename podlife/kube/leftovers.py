@@ -1,0 +1,48 @@
+"""What an earlier run left on its cluster: every namespace podlife makes carries the label
+``podlife=scenario`` (:data:`LABEL`); a run that was killed, or a scenario kept with
+``--keep-failed``, leaves its namespace behind, and a leftover pod can hold a host port or a
+worker's CPU that the next run's scenarios need.  The next run collects them first, while it holds
+the cluster (one run at a time, :mod:`podlife.provision.lock`), so no live run owns them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kubernetes import client
+from kubernetes import config as kube_config
+
+from podlife.kube.watch import wait_for
+
+LABEL = {"podlife": "scenario"}
+SELECTOR = ",".join(f"{k}={v}" for k, v in LABEL.items())
+GONE_TIMEOUT_S = 300
+
+
+def collect(kubeconfig: str, say: Callable[[str], None], *, delete: bool = True) -> list[str]:
+    """Delete every podlife namespace on the cluster (their pods get 1 s to stop) and wait until
+    they are gone; return their names.  Nothing without the label is touched.  Without
+    ``delete`` (a cluster podlife does not own, where a run on another machine may be using
+    them: this machine's lock cannot tell) they are only named, with the command to remove them."""
+    core = client.CoreV1Api(kube_config.new_client_from_config(kubeconfig))
+    names = sorted(ns.metadata.name for ns in core.list_namespace(label_selector=SELECTOR).items)
+    if not names:
+        return []
+    if not delete:
+        say(
+            f"{len(names)} namespace(s) labelled {SELECTOR} on this cluster, left by an earlier run or in "
+            f"use by one elsewhere: {', '.join(names)}; not deleted on a cluster podlife does not own "
+            f"(`kubectl delete namespace -l {SELECTOR}` once no run uses them)"
+        )
+        return names
+    say(f"an earlier run left {len(names)} namespace(s) labelled {SELECTOR}, deleted: {', '.join(names)}")
+    for name in names:
+        core.delete_collection_namespaced_pod(name, grace_period_seconds=1)
+        core.delete_namespace(name)
+    wait_for(
+        core.list_namespace,
+        lambda objects: not objects,
+        what=f"the namespaces labelled {SELECTOR} to be gone",
+        timeout=GONE_TIMEOUT_S,
+        label_selector=SELECTOR,
+    )
+    return names

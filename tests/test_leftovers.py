@@ -1,0 +1,60 @@
+"""An earlier run's namespaces are collected, and only those (podlife.kube.leftovers)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace as NS
+from typing import Any
+
+import pytest
+
+from podlife.kube import leftovers
+
+
+class FakeCore:
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self.calls: list[tuple[str, str]] = []
+
+    def list_namespace(self, label_selector: str) -> Any:
+        self.calls.append(("list", label_selector))
+        return NS(items=[NS(metadata=NS(name=n)) for n in self.names])
+
+    def delete_collection_namespaced_pod(self, name: str, grace_period_seconds: int) -> None:
+        self.calls.append(("pods", f"{name} grace {grace_period_seconds}"))
+
+    def delete_namespace(self, name: str) -> None:
+        self.calls.append(("namespace", name))
+
+
+def collect(
+    monkeypatch: pytest.MonkeyPatch, names: list[str], delete: bool = True
+) -> tuple[FakeCore, list[str], list[dict]]:
+    core, said, waits = FakeCore(names), [], []
+    monkeypatch.setattr(leftovers.kube_config, "new_client_from_config", lambda path: path)
+    monkeypatch.setattr(leftovers.client, "CoreV1Api", lambda api: core)
+    monkeypatch.setattr(leftovers, "wait_for", lambda *a, **kw: waits.append(kw))
+    assert leftovers.collect("kubeconfig", said.append, delete=delete) == sorted(names)
+    return core, said, waits
+
+
+def test_the_labelled_namespaces_are_deleted_and_awaited_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    core, said, waits = collect(monkeypatch, ["podlife-b-1", "podlife-a-2"])
+    assert ("list", "podlife=scenario") in core.calls
+    assert [c for c in core.calls if c[0] == "namespace"] == [
+        ("namespace", "podlife-a-2"),
+        ("namespace", "podlife-b-1"),
+    ]
+    assert ("pods", "podlife-a-2 grace 1") in core.calls
+    assert waits and waits[0]["label_selector"] == "podlife=scenario" and waits[0]["timeout"] > 0
+    assert "podlife-a-2, podlife-b-1" in said[0]
+
+
+def test_nothing_left_means_nothing_deleted_or_said(monkeypatch: pytest.MonkeyPatch) -> None:
+    core, said, waits = collect(monkeypatch, [])
+    assert [c[0] for c in core.calls] == ["list"] and not said and not waits
+
+
+def test_on_a_cluster_podlife_does_not_own_they_are_only_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    core, said, waits = collect(monkeypatch, ["podlife-a-1"], delete=False)
+    assert [c[0] for c in core.calls] == ["list"] and not waits
+    assert "podlife-a-1" in said[0] and "not deleted" in said[0]
