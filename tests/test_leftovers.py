@@ -6,20 +6,25 @@ from types import SimpleNamespace as NS
 from typing import Any
 
 import pytest
+from kubernetes import client
 
 from podlife.kube import leftovers
 
 
 class FakeCore:
-    def __init__(self, names: list[str]) -> None:
-        self.names = names
+    def __init__(self, names: list[str], refuse: int | None = None, gone: str = "") -> None:
+        self.names, self.refuse, self.gone = names, refuse, gone
         self.calls: list[tuple[str, str]] = []
 
     def list_namespace(self, label_selector: str) -> Any:
         self.calls.append(("list", label_selector))
+        if self.refuse:
+            raise client.ApiException(status=self.refuse, reason="Forbidden")
         return NS(items=[NS(metadata=NS(name=n)) for n in self.names])
 
     def delete_collection_namespaced_pod(self, name: str, grace_period_seconds: int) -> None:
+        if name == self.gone:
+            raise client.ApiException(status=404, reason="Not Found")
         self.calls.append(("pods", f"{name} grace {grace_period_seconds}"))
 
     def delete_namespace(self, name: str) -> None:
@@ -27,13 +32,15 @@ class FakeCore:
 
 
 def collect(
-    monkeypatch: pytest.MonkeyPatch, names: list[str], delete: bool = True
+    monkeypatch: pytest.MonkeyPatch, names: list[str], delete: bool = True, **fake: Any
 ) -> tuple[FakeCore, list[str], list[dict]]:
-    core, said, waits = FakeCore(names), [], []
+    core, said, waits = FakeCore(names, **fake), [], []
     monkeypatch.setattr(leftovers.kube_config, "new_client_from_config", lambda path: path)
     monkeypatch.setattr(leftovers.client, "CoreV1Api", lambda api: core)
     monkeypatch.setattr(leftovers, "wait_for", lambda *a, **kw: waits.append(kw))
-    assert leftovers.collect("kubeconfig", said.append, delete=delete) == sorted(names)
+    assert leftovers.collect("kubeconfig", said.append, delete=delete) == (
+        [] if core.refuse else sorted(names)
+    )
     return core, said, waits
 
 
@@ -58,3 +65,15 @@ def test_on_a_cluster_podlife_does_not_own_they_are_only_named(monkeypatch: pyte
     core, said, waits = collect(monkeypatch, ["podlife-a-1"], delete=False)
     assert [c[0] for c in core.calls] == ["list"] and not waits
     assert "podlife-a-1" in said[0] and "not deleted" in said[0]
+
+
+def test_a_namespace_gone_meanwhile_is_no_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    core, _, waits = collect(monkeypatch, ["podlife-a-1", "podlife-b-2"], gone="podlife-a-1")
+    assert ("pods", "podlife-b-2 grace 1") in core.calls and waits
+
+
+def test_a_cluster_that_forbids_listing_namespaces(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, said, waits = collect(monkeypatch, ["podlife-a-1"], delete=False, refuse=403)
+    assert "not looked for" in said[0] and not waits
+    with pytest.raises(client.ApiException):  # on podlife's own cluster it is an error
+        collect(monkeypatch, ["podlife-a-1"], refuse=403)

@@ -20,11 +20,18 @@ GONE_TIMEOUT_S = 300
 
 def collect(kubeconfig: str, say: Callable[[str], None], *, delete: bool = True) -> list[str]:
     """Delete every podlife namespace on the cluster (their pods get 1 s to stop) and wait until
-    they are gone; return their names.  Nothing without the label is touched.  Without
-    ``delete`` (a cluster podlife does not own, where a run on another machine may be using
-    them: this machine's lock cannot tell) they are only named, with the command to remove them."""
+    they are gone; return their names.  Nothing without the label is touched.  Without ``delete``
+    (a cluster podlife does not own, where a run on another machine may be using them: this
+    machine's lock cannot tell) they are only named, with the command to remove them, and a
+    cluster that forbids listing namespaces is said to be unchecked."""
     core = client.CoreV1Api(kube_config.new_client_from_config(kubeconfig))
-    names = sorted(ns.metadata.name for ns in core.list_namespace(label_selector=SELECTOR).items)
+    try:
+        names = sorted(ns.metadata.name for ns in core.list_namespace(label_selector=SELECTOR).items)
+    except client.ApiException as exc:
+        if exc.status != 403 or delete:
+            raise
+        say(f"earlier runs' namespaces not looked for: listing namespaces is forbidden here ({exc.reason})")
+        return []
     if not names:
         return []
     if not delete:
@@ -36,8 +43,12 @@ def collect(kubeconfig: str, say: Callable[[str], None], *, delete: bool = True)
         return names
     say(f"an earlier run left {len(names)} namespace(s) labelled {SELECTOR}, deleted: {', '.join(names)}")
     for name in names:
-        core.delete_collection_namespaced_pod(name, grace_period_seconds=1)
-        core.delete_namespace(name)
+        try:
+            core.delete_collection_namespaced_pod(name, grace_period_seconds=1)
+            core.delete_namespace(name)
+        except client.ApiException as exc:
+            if exc.status != 404:  # gone meanwhile: an earlier run's teardown finished it
+                raise
     wait_for(
         core.list_namespace,
         lambda objects: not objects,
