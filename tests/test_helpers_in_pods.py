@@ -12,7 +12,7 @@ import time
 import requests
 from tenacity import retry, stop_after_delay, wait_fixed
 
-from podlife.kube import clock, drain, oom, shape, switch
+from podlife.kube import clock, drain, nodes, oom, shape, switch
 
 POD = {
     "apiVersion": "v1",
@@ -133,6 +133,52 @@ def test_the_hog_has_a_limit_of_its_own_only_where_the_pod_has_none() -> None:
     (shared,) = oom.pressed([pod_level], "probe")
     assert "resources" not in shared["spec"]["containers"][1]
     assert POD["spec"]["containers"] == [POD["spec"]["containers"][0]]  # the input is left alone
+
+
+POD_SLICE = "/docker/d24b/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-podbb3b.slice"
+HOG_ID, DB_ID = "afef260c647f", "0c9d1e2f3a4b"
+KERNEL_LOG = f"""[14442.911137] python3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0
+[14442.911764] oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=cri-containerd-{HOG_ID}.scope,\
+mems_allowed=0,oom_memcg={POD_SLICE}/cri-containerd-{HOG_ID}.scope,task_memcg={POD_SLICE}/cri-containerd-{HOG_ID}.scope,\
+task=python3,pid=14345,uid=0
+[14442.911845] Memory cgroup out of memory: Killed process 14345 (python3) total-vm:430332kB
+[14500.000001] oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=x,mems_allowed=0,\
+oom_memcg={POD_SLICE},task_memcg={POD_SLICE}/cri-containerd-{DB_ID}.scope,task=postgres,pid=99,uid=999
+[14500.000002] oom-kill:constraint=CONSTRAINT_MEMCG,task=broken
+"""  # each record one line (the backslashes only fold them here)
+
+
+class End:
+    def __init__(self, reason: str, exit_code: int) -> None:
+        self.reason, self.exit_code = reason, exit_code
+
+
+def test_the_kernels_oom_records_name_the_container_killed_and_the_cgroup_out_of_memory() -> None:
+    hog, db = nodes.parse_oom_kills(KERNEL_LOG)  # the record missing its fields is left out
+    assert (hog.task, hog.pid, hog.at_own_limit) == ("python3", 14345, True)
+    assert (db.task, db.at_own_limit) == ("postgres", False)  # the pod's cgroup ran out
+    assert hog.of(f"containerd://{HOG_ID}") and not hog.of(DB_ID) and not hog.of("containerd://")
+    assert hog.to_wire()["cgroup"] == f"cri-containerd-{HOG_ID}.scope"
+
+
+def test_an_oom_kill_is_witnessed_by_the_kubelets_reason_or_by_the_kernel() -> None:
+    kills = nodes.parse_oom_kills(KERNEL_LOG)
+    labelled = oom.witnesses(HOG_ID, End("OOMKilled", 137), kills)
+    missed = oom.witnesses(HOG_ID, End("Error", 137), kills)  # containerd missed the cgroup v1 event
+    unread = oom.witnesses(HOG_ID, End("Error", 137), None)
+    plain_kill = oom.witnesses("ffff", End("Error", 137), kills)  # SIGKILL, not the OOM killer
+    pod_wide = oom.witnesses(DB_ID, End("OOMKilled", 137), kills)
+    assert oom.oom_killed(labelled, own_limit=True) and oom.oom_killed(missed, own_limit=True)
+    assert unread["kernel"] is None and not oom.oom_killed(unread, own_limit=True)
+    assert plain_kill["kernel"] == [] and not oom.oom_killed(plain_kill, own_limit=False)
+    assert oom.oom_killed(pod_wide, own_limit=False) and not oom.oom_killed(pod_wide, own_limit=True)
+    assert not oom.oom_killed(oom.witnesses(HOG_ID, End("Error", 1), kills), own_limit=True)
+    assert oom.said_by([labelled]) == "OOM-killed per the kubelet and the kernel"
+    assert oom.said_by([missed]) == "OOM-killed per the kernel"
+    missed_words = "exit 137, kubelet: Error, kernel: oom-kill at its own limit"
+    assert oom.described([missed, unread]) == f"{missed_words} / exit 137, kubelet: Error, kernel: not read"
+    pod_wide_and_plain = oom.described([pod_wide, plain_kill])
+    assert pod_wide_and_plain.endswith("an outer limit / exit 137, kubelet: Error, kernel: no record")
 
 
 def test_a_drain_selects_only_the_scenarios_labelled_pods_and_reads_kubectls_words() -> None:

@@ -9,7 +9,9 @@ SetupError that says so (never a verdict, never a skip).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+from dataclasses import dataclass
 from typing import Any
 
 from podlife.errors import SetupError
@@ -81,3 +83,59 @@ def stop_node(node: str) -> None:
 
 def start_node(node: str) -> None:
     docker("start", node, timeout=120)
+
+
+@dataclass(frozen=True)
+class KernelOomKill:
+    """One ``oom-kill:`` record of the node's kernel log: which memory cgroup ran out
+    (``oom_memcg``) and which cgroup's task the kernel killed for it (``task_memcg``)."""
+
+    constraint: str
+    oom_memcg: str
+    task_memcg: str
+    task: str
+    pid: int
+
+    @property
+    def at_own_limit(self) -> bool:
+        """The killed task's own cgroup was the one at its limit (a container's own limit)."""
+        return self.oom_memcg == self.task_memcg
+
+    def of(self, container_id: str) -> bool:
+        """The killed task ran in the container ``container_id`` (``containerd://…`` or bare)."""
+        cid = container_id.split("://", 1)[-1]
+        return bool(cid) and cid in self.task_memcg.rsplit("/", 1)[-1]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "constraint": self.constraint,
+            "at_own_limit": self.at_own_limit,
+            "task": self.task,
+            "pid": self.pid,
+            "cgroup": self.task_memcg.rsplit("/", 1)[-1],
+        }
+
+
+_OOM_KILL = re.compile(r"oom-kill:(\S+)")
+
+
+def parse_oom_kills(log: str) -> list[KernelOomKill]:
+    """The kernel's ``oom-kill:constraint=…,oom_memcg=…,task_memcg=…,task=…,pid=…`` records."""
+    kills = []
+    for line in log.splitlines():
+        if not (match := _OOM_KILL.search(line)):
+            continue
+        fields = dict(f.split("=", 1) for f in match.group(1).split(",") if "=" in f)
+        try:
+            names = ("constraint", "oom_memcg", "task_memcg", "task")
+            kills.append(KernelOomKill(*(fields[n] for n in names), pid=int(fields["pid"])))
+        except (KeyError, ValueError):
+            continue
+    return kills
+
+
+def oom_kills(node: str) -> list[KernelOomKill]:
+    """The OOM kills in the kernel log, read on the node (a kind node shares the host's kernel, so
+    the log holds every node's kills; a container id tells whose)."""
+    require_node_access(node)
+    return parse_oom_kills(docker("exec", node, "dmesg"))
