@@ -115,17 +115,12 @@ def oom_kill_restarts_one(m: Measurement) -> None:
     )
     read, _ = webapp.read_when_answering(ep)
     history = m.kube.history(name)
-    kills, unread = oom.kernel_kills(pod.spec.node_name)
-    ended = {
-        c: [oom.witnesses(cid, t, kills) for cid, t in timeline.ends(history, c, since=begun).items()]
-        for c in base
-    }
-    ended = {c: ends for c, ends in ended.items() if ends}
+    ended, kernel_log = oom.ended(history, list(base), pod.spec.node_name, since=begun)
     m.evidence(
         pod_memory_limit=pod_limit(pod),
         hog_memory_limit=None if pod_limit(pod) else oom.LIMIT,
         ended=ended,
-        kernel_log=unread or "read on the node: each end's oom-kill records by container id",
+        kernel_log=kernel_log,
         lines_before=len(lines),
         lines_after=len(read),
     )

@@ -18,10 +18,11 @@ and the cgroup that ran out.  An end is an OOM kill when either says so; the evi
 from __future__ import annotations
 
 import copy
+from datetime import datetime
 from typing import Any
 
 from podlife.errors import SetupError
-from podlife.kube import nodes
+from podlife.kube import nodes, timeline
 from podlife.kube.reach import PodEndpoint
 from podlife.kube.subject import pod_spec
 
@@ -108,6 +109,21 @@ def witnesses(container_id: str, end: Any, kills: list[nodes.KernelOomKill] | No
         "kubelet_reason": end.reason,
         "kernel": None if kills is None else [k.to_wire() for k in mine],
     }
+
+
+def ended(
+    history: timeline.History, names: list[str], node: str, *, since: datetime
+) -> tuple[dict[str, list[dict[str, Any]]], str]:
+    """Each container's ends after ``since`` with both witnesses (:func:`witnesses`), for those that
+    ended; and how the node's kernel log was read."""
+    kills, unread = kernel_kills(node)
+    out = {
+        c: [witnesses(cid, t, kills) for cid, t in timeline.ends(history, c, since=since).items()]
+        for c in names
+    }
+    return {
+        c: e for c, e in out.items() if e
+    }, unread or "read on the node: each end's oom-kill records by container id"
 
 
 def oom_killed(said: dict[str, Any], *, own_limit: bool) -> bool:
