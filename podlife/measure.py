@@ -31,6 +31,7 @@ from podlife.pictures import Picture
 class Options:
     chapter: Path  # the chapter's pod (--pod-manifest)
     runs: int  # fresh pods for the start-up claims
+    allow_privileged: bool = False  # --allow-privileged-subject: the chapter's pod may be privileged
 
 
 class Measurement:
@@ -60,7 +61,10 @@ class Measurement:
     def subject_of(claim: Claim, counter: Counter | None, options: Options) -> Subject:
         """What a claim's test measures: the counter-example's manifest, the claim's own, or the
         chapter's pod."""
-        return Subject.load(counter.manifest if counter else claim.subject or options.chapter)
+        own = counter.manifest if counter else claim.subject  # podlife's own manifests: never privileged
+        if own is not None:
+            return Subject.load(own)
+        return Subject.load(options.chapter, allow_privileged=options.allow_privileged)
 
     @property
     def docs(self) -> list[dict[str, Any]]:
@@ -80,7 +84,7 @@ class Measurement:
         return self.options.runs
 
     def chapter(self) -> Subject:
-        return Subject.load(self.options.chapter)
+        return Subject.load(self.options.chapter, allow_privileged=self.options.allow_privileged)
 
     @staticmethod
     def next_image(image: str) -> str:

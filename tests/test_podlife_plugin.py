@@ -117,6 +117,15 @@ def test_unknown_claim_id_is_a_usage_error(suite: pytest.Pytester) -> None:
             "spec: {containers: [{name: w, image: w, ports: [{containerPort: 1}]}]}\n",
             "*--pod-manifest nowhere.yml: no database container*",
         ),
+        (
+            "kind: Pod\nmetadata: {name: p}\n"
+            "spec: {hostPID: true, containers: [{name: d, image: postgres}]}\n",
+            "*--pod-manifest nowhere.yml: Pod/p asks for hostPID; * only with --allow-privileged-subject",
+        ),
+        (
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: all}\n",
+            "*--pod-manifest nowhere.yml: podlife does not apply a ClusterRoleBinding*",
+        ),
     ],
 )
 def test_a_manifest_that_cannot_serve_is_a_usage_error(

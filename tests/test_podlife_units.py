@@ -17,6 +17,7 @@ from podlife.kube.subject import Subject, SubjectError, next_tag, pull_policy
 from podlife.kube.wait import Impossible
 from podlife.paths import MANIFESTS, REPO
 from podlife.provision import artefacts
+from tests.hostile import HOSTILE
 
 SCRATCH = REPO / "tests" / "subjects" / "scratch-web" / "webpod.yml"
 
@@ -52,14 +53,29 @@ def test_a_directory_and_a_sidecar_database_are_subjects_too() -> None:
         ("kind: Pod\n  bad: [", "not YAML at line"),
         ("", "holds no Kubernetes object"),
         ("- a\n- b\n", "not a Kubernetes object"),
-        ("kind: Service\nspec: {}\n", "no Pod"),
+        ("kind: Service\nmetadata: {name: s}\nspec: {}\n", "no Pod"),
         (
-            "kind: Pod\nspec:\n  containers: [{name: w, image: w, ports: [{containerPort: 80}]}]\n",
+            "kind: Pod\nmetadata: {name: p}\n"
+            "spec:\n  containers: [{name: w, image: w, ports: [{containerPort: 80}]}]\n",
             "no database",
         ),
         (
-            "kind: Pod\nspec:\n  containers: [{name: d, image: postgres:15}, {name: w, image: w}]\n",
+            "kind: Pod\nmetadata: {name: p}\n"
+            "spec:\n  containers: [{name: d, image: postgres:15}, {name: w, image: w}]\n",
             "declared port",
+        ),
+        (  # a web container that carries POSTGRES_PASSWORD to connect, and a second database
+            "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+            "  - {name: w, image: w, env: [{name: POSTGRES_PASSWORD, value: x}],\n"
+            "     ports: [{containerPort: 80}]}\n"
+            "  - {name: d, image: postgres:15}\n  - {name: d2, image: mirror/postgres:16}\n",
+            "d, d2 could each be the PostgreSQL container",
+        ),
+        (
+            "kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: d, image: postgres:15}, "
+            "{name: a, image: a, ports: [{containerPort: 80}]},\n"
+            "    {name: b, image: b, ports: [{containerPort: 81}]}]\n",
+            "a, b could each be the web container",
         ),
     ],
 )
@@ -69,6 +85,38 @@ def test_a_manifest_that_cannot_serve_is_refused_in_one_line(tmp_path: Path, tex
     with pytest.raises(SubjectError, match=says) as err:
         Subject.load(path)
     assert str(err.value).startswith(str(path)) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(("text", "says"), HOSTILE, ids=lambda v: v if len(str(v)) < 30 else None)
+def test_a_hostile_pod_manifest_is_one_line_before_any_cluster_work(
+    tmp_path: Path, text: str, says: str
+) -> None:
+    path = tmp_path / "hostile.yml"
+    path.write_text(text)
+    with pytest.raises(SubjectError) as err:
+        Subject.load(path)  # reads only: no cluster is reached, so nothing can be created
+    assert says in str(err.value) and str(err.value).startswith(str(path)) and "\n" not in str(err.value)
+
+
+def test_the_web_may_carry_postgres_settings_where_the_database_is_a_postgres_image(tmp_path: Path) -> None:
+    path = tmp_path / "p.yml"
+    path.write_text(
+        "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        "  - {name: w, image: w, env: [{name: POSTGRES_PASSWORD, value: x}], ports: [{containerPort: 80}]}\n"
+        "  - {name: d, image: postgres:15, env: [{name: POSTGRES_PASSWORD, value: x}]}\n"
+    )
+    assert (Subject.load(path).web, Subject.load(path).db) == ("w", "d")  # listed first, still the web
+
+
+def test_privileged_settings_are_measured_only_when_allowed(tmp_path: Path) -> None:
+    path = tmp_path / "p.yml"
+    path.write_text(
+        "kind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: true\n  containers:\n"
+        "  - {name: d, image: postgres:15}\n  - {name: w, image: w, ports: [{containerPort: 80}]}\n"
+    )
+    with pytest.raises(SubjectError, match=r"asks for hostNetwork; .* only with --allow-privileged-subject"):
+        Subject.load(path)
+    assert Subject.load(path, allow_privileged=True).web == "w"
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from podlife.paths import MANIFESTS, REPO
 from podlife.profile import documented
 from podlife.profile.places import places
 from podlife.profile.workload import ProfileInputError, load
+from tests.hostile import HOSTILE, POD
 
 REFERENCE = REPO / "tests" / "subjects" / "profile"
 
@@ -22,7 +23,7 @@ REFERENCE = REPO / "tests" / "subjects" / "profile"
     [
         ("kind: Pod\n  bad: [", "not YAML at line 2"),
         ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n", "no workload in it"),
-        ("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\n", "cannot profile a CronJob"),
+        ("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\n", "does not apply a CronJob"),
         ("apiVersion: v1\nkind: Pod\nspec: {containers: [{name: a, image: x}]}\n", "has no metadata.name"),
         ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {}\n", "Pod/p: has no containers"),
         ("- just\n- a list\n", "not a Kubernetes object"),
@@ -335,51 +336,9 @@ def test_the_strangers_check_holds_their_values_and_a_complete_profile(tmp_path:
     assert any("Pod/sleeper killed_at_grace sleep" in m for m in check.mismatches(subjects, check.STRANGERS))
 
 
-ALIAS_BOMB = (
-    'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n'
-    "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
-    "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
-    "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\nh: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\nkind: Pod\n"
-)
-POD = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
-
-
 @pytest.mark.parametrize(
     ("text", "says"),
-    [
-        (ALIAS_BOMB, "a YAML alias"),
-        (
-            POD.replace("{name: p}", "{name: p, namespace: kube-system}")
-            + "spec: {containers: [{name: a, image: x}]}\n",
-            "names namespace kube-system",
-        ),
-        (
-            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: all}\n",
-            "cannot profile a ClusterRoleBinding",
-        ),
-        (
-            POD + "spec: {containers: [{name: a, image: x, securityContext: {privileged: true}}]}\n",
-            "a privileged container",
-        ),
-        (
-            POD + "spec: {containers: [{name: a, image: x}], volumes: [{name: r, hostPath: {path: /}}]}\n",
-            "a hostPath volume (/)",
-        ),
-        (POD + "spec: {hostPID: true, containers: [{name: a, image: x}]}\n", "hostPID"),
-        (
-            POD + "spec: {containers: [{name: a, image: x, "
-            "securityContext: {capabilities: {add: [SYS_ADMIN]}}}]}\n",
-            "SYS_ADMIN",
-        ),
-        (POD + 'spec: "abc"\n', "spec is not a mapping"),
-        (POD + "spec: {containers: [{name: a, image: x, env: [x]}]}\n", "env holds something"),
-        (
-            POD + "spec: {containers: [{name: a, image: x, ports: [{containerPort: http}]}]}\n",
-            "containerPort is not a number",
-        ),
-        ("apiVersion: v1\nkind: Pod\nspec: {containers: [{name: a, image: x}]}\n", "has no metadata.name"),
-        ("apiVersion: v1\nkind: Pod\nmetadata: [p]\n", "metadata is not a mapping"),
-    ],
+    HOSTILE,
     ids=lambda v: v if len(str(v)) < 30 else None,
 )
 def test_a_hostile_or_malformed_manifest_is_one_line_and_applies_nothing(

@@ -20,6 +20,9 @@ import yaml
 
 POSTGRES_SETTINGS = ("POSTGRES_PASSWORD", "POSTGRES_USER", "POSTGRES_DB")
 WORKLOADS = ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet", "Job")
+# What podlife applies, each in a namespace of its own; anything else (cluster-scoped objects, RBAC,
+# webhooks, CRDs) is refused before any cluster work.
+KINDS = ("Pod", *WORKLOADS, "Service", "PersistentVolumeClaim", "ConfigMap", "Secret", "PodDisruptionBudget")
 
 
 NEXT = "podlife-next"
@@ -92,15 +95,71 @@ def _documents(file: Path) -> list[dict[str, Any]]:
     for doc in docs:
         if not isinstance(doc, dict) or "kind" not in doc:
             raise SubjectError(f"{file}: a document is not a Kubernetes object (no 'kind')")
-        meta = doc.get("metadata")
-        if meta is not None and not isinstance(meta, dict):
-            raise SubjectError(f"{file}: a {doc['kind']}'s metadata is not a mapping")
-        if isinstance(meta, dict) and meta.get("namespace"):
+        kind, meta = doc["kind"], doc.get("metadata")
+        if kind not in KINDS:
             raise SubjectError(
-                f"{file}: {doc['kind']}/{meta.get('name')} names namespace {meta['namespace']}; "
+                f"{file}: podlife does not apply a {kind} (only these, in a namespace of its own: "
+                f"{', '.join(KINDS)})"
+            )
+        if meta is not None and not isinstance(meta, dict):
+            raise SubjectError(f"{file}: a {kind}'s metadata is not a mapping")
+        if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
+            raise SubjectError(f"{file}: a {kind} has no metadata.name")
+        if meta.get("namespace"):
+            raise SubjectError(
+                f"{file}: {kind}/{meta['name']} names namespace {meta['namespace']}; "
                 "podlife applies every object in a namespace of its own: remove metadata.namespace"
             )
+        if (kind == "Pod" or kind in WORKLOADS) and (why := malformed(doc)):
+            raise SubjectError(f"{file}: {kind}/{meta['name']}: {why}")
     return docs
+
+
+def privileged(spec: dict[str, Any]) -> str | None:
+    """The first privileged setting of a pod spec, in words, or None."""
+    for field_ in ("hostPID", "hostNetwork", "hostIPC"):
+        if spec.get(field_):
+            return field_
+    for volume in spec.get("volumes") or []:
+        if isinstance(volume, dict) and "hostPath" in volume:
+            return f"a hostPath volume ({(volume['hostPath'] or {}).get('path')})"
+    for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        context = (c.get("securityContext") or {}) if isinstance(c, dict) else {}
+        if context.get("privileged"):
+            return f"a privileged container ({c.get('name')})"
+        if (context.get("capabilities") or {}).get("add"):
+            return f"added capabilities in {c.get('name')} ({', '.join(context['capabilities']['add'])})"
+        if context.get("allowPrivilegeEscalation") and context.get("runAsUser") == 0:
+            return f"privilege escalation as root in {c.get('name')}"
+    return None
+
+
+def malformed(doc: dict[str, Any]) -> str | None:
+    """What is wrong with a workload's shape, in words (before the API server would say it), or None."""
+    spec = doc.get("spec")
+    if not isinstance(spec, dict):
+        return "spec is not a mapping"
+    if doc["kind"] != "Pod":
+        template = spec.get("template")
+        if not isinstance(template, dict) or not isinstance(template.get("spec"), dict):
+            return "spec.template.spec is not a mapping"
+        spec = template["spec"]
+    containers = spec.get("containers")
+    if not isinstance(containers, list) or not containers:
+        return "has no containers"
+    for c in [*(spec.get("initContainers") or []), *containers]:
+        if (
+            not isinstance(c, dict)
+            or not isinstance(c.get("name"), str)
+            or not isinstance(c.get("image"), str)
+        ):
+            return "a container without a name and an image"
+        if not all(isinstance(e, dict) and "name" in e for e in c.get("env") or []):
+            return f"container {c['name']}: env holds something that is not a name/value mapping"
+        for port in c.get("ports") or []:
+            if not isinstance(port, dict) or not isinstance(port.get("containerPort"), int):
+                return f"container {c['name']}: a port's containerPort is not a number"
+    return None
 
 
 def pod_spec(doc: dict[str, Any]) -> dict[str, Any] | None:
@@ -134,10 +193,29 @@ def host_ports(docs: list[dict[str, Any]]) -> bool:
     return any(p.get("hostPort") for d in docs for c in containers(d) for p in c.get("ports") or [])
 
 
-def is_postgres(container: dict[str, Any]) -> bool:
+def postgres_image(container: dict[str, Any]) -> bool:
     image = str(container.get("image", "")).split("@")[0].rsplit(":", 1)[0]
+    return image.rsplit("/", 1)[-1] == "postgres"
+
+
+def is_postgres(container: dict[str, Any]) -> bool:
     names = {e.get("name") for e in container.get("env") or []}
-    return image.rsplit("/", 1)[-1] == "postgres" or bool(names & set(POSTGRES_SETTINGS))
+    return postgres_image(container) or bool(names & set(POSTGRES_SETTINGS))
+
+
+def databases(everything: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The PostgreSQL containers: those of a postgres image; where none is, those with the official
+    image's settings (a web container may well carry ``POSTGRES_PASSWORD`` to connect)."""
+    return [c for c in everything if postgres_image(c)] or [c for c in everything if is_postgres(c)]
+
+
+def the_one(path: Path, role: str, candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The container playing ``role``: one name among the candidates (the same container may be in
+    several pods); more than one name is refused, never guessed."""
+    names = list(dict.fromkeys(c["name"] for c in candidates))
+    if len(names) > 1:
+        raise SubjectError(f"{path}: {', '.join(names)} could each be the {role}; podlife cannot tell which")
+    return candidates[0] if candidates else None
 
 
 def declared_port(container: dict[str, Any]) -> int | None:
@@ -157,18 +235,27 @@ class Subject:
     web_image: str
 
     @classmethod
-    def load(cls, path: Path) -> Subject:
+    def load(cls, path: Path, *, allow_privileged: bool = False) -> Subject:
+        """The manifest and its roles; a problem is one :class:`SubjectError` line.  Privileged
+        settings are refused unless ``allow_privileged`` (a kind node is itself a privileged
+        container: such a pod is root on the host), and so is a manifest whose roles are ambiguous."""
         docs = read(path)
+        for doc in docs if not allow_privileged else []:
+            if (spec := pod_spec(doc)) is not None and (why := privileged(spec)):
+                raise SubjectError(
+                    f"{path}: {doc['kind']}/{doc['metadata']['name']} asks for {why}; podlife measures "
+                    "it only with --allow-privileged-subject"
+                )
         everything = [c for d in docs for c in containers(d)]
         if not everything:
             raise SubjectError(f"{path}: no Pod (and no workload with a pod template)")
-        db = next((c for c in everything if is_postgres(c)), None)
+        db = the_one(path, "PostgreSQL container", databases(everything))
         if db is None:
             raise SubjectError(
                 f"{path}: no database container (one running PostgreSQL: a postgres image, "
                 f"or the settings {', '.join(POSTGRES_SETTINGS)})"
             )
-        web = next((c for c in everything if c is not db and declared_port(c)), None)
+        web = the_one(path, "web container", [c for c in everything if c is not db and declared_port(c)])
         if web is None:
             raise SubjectError(
                 f"{path}: no container that serves the chapter's API on a declared port "

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from podlife.kube.subject import SubjectError, pod_spec, pull_policy, read
+from podlife.kube.subject import SubjectError, malformed, pod_spec, privileged, pull_policy, read
 
 WORKLOADS = ("Pod", "Deployment", "StatefulSet", "ReplicaSet", "DaemonSet")
 SUPPORTING = ("Service", "PersistentVolumeClaim", "ConfigMap", "Secret")
@@ -127,50 +127,3 @@ def _workloads(path: Path) -> list[Workload]:
         raise ProfileInputError(f"{path}: no workload in it (a {', a '.join(WORKLOADS)})")
     supporting = [d for d in docs if d["kind"] in SUPPORTING]
     return [Workload(path, d, supporting) for d in workloads]
-
-
-def privileged(spec: dict[str, Any]) -> str | None:
-    """The first privileged setting of a pod spec, in words, or None."""
-    for field_ in ("hostPID", "hostNetwork", "hostIPC"):
-        if spec.get(field_):
-            return field_
-    for volume in spec.get("volumes") or []:
-        if isinstance(volume, dict) and "hostPath" in volume:
-            return f"a hostPath volume ({(volume['hostPath'] or {}).get('path')})"
-    for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
-        context = (c.get("securityContext") or {}) if isinstance(c, dict) else {}
-        if context.get("privileged"):
-            return f"a privileged container ({c.get('name')})"
-        if (context.get("capabilities") or {}).get("add"):
-            return f"added capabilities in {c.get('name')} ({', '.join(context['capabilities']['add'])})"
-        if context.get("allowPrivilegeEscalation") and context.get("runAsUser") == 0:
-            return f"privilege escalation as root in {c.get('name')}"
-    return None
-
-
-def malformed(doc: dict[str, Any]) -> str | None:
-    """What is wrong with a workload's shape, in words (before the API server would say it), or None."""
-    spec = doc.get("spec")
-    if not isinstance(spec, dict):
-        return "spec is not a mapping"
-    if doc["kind"] != "Pod":
-        template = spec.get("template")
-        if not isinstance(template, dict) or not isinstance(template.get("spec"), dict):
-            return "spec.template.spec is not a mapping"
-        spec = template["spec"]
-    containers = spec.get("containers")
-    if not isinstance(containers, list) or not containers:
-        return "has no containers"
-    for c in [*(spec.get("initContainers") or []), *containers]:
-        if (
-            not isinstance(c, dict)
-            or not isinstance(c.get("name"), str)
-            or not isinstance(c.get("image"), str)
-        ):
-            return "a container without a name and an image"
-        if not all(isinstance(e, dict) and "name" in e for e in c.get("env") or []):
-            return f"container {c['name']}: env holds something that is not a name/value mapping"
-        for port in c.get("ports") or []:
-            if not isinstance(port, dict) or not isinstance(port.get("containerPort"), int):
-                return f"container {c['name']}: a port's containerPort is not a number"
-    return None

@@ -76,7 +76,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("runs") < 1:
         raise pytest.UsageError("--runs must be at least 1")
     try:
-        Subject.load(Path(config.getoption("pod_manifest"))).pod  # noqa: B018 - exactly one Pod
+        allow = config.getoption("allow_privileged_subject")
+        Subject.load(Path(config.getoption("pod_manifest")), allow_privileged=allow).pod  # noqa: B018
     except SubjectError as exc:
         raise pytest.UsageError(f"--pod-manifest {exc}") from None
     known = {c.id for c in declared(scenario_files(config.args))}

@@ -46,8 +46,9 @@ def add_options(group: pytest.OptionGroup) -> None:
     group.addoption(
         "--allow-privileged-subject",
         action="store_true",
-        help="with --profile: profile workloads with privileged settings too (privileged, hostPath, "
-        "hostPID, hostNetwork, added capabilities): on a kind cluster such a pod is root on the host",
+        help="measure (--pod-manifest) or profile workloads with privileged settings too (privileged, "
+        "hostPath, hostPID, hostNetwork, added capabilities): on a kind cluster such a pod is root "
+        "on the host",
     )
     group.addoption(
         "--no-node-loss",

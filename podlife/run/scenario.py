@@ -32,7 +32,11 @@ class Opened:
 def begin(
     config: pytest.Config, test: str, cluster: Cluster, claim: Claim, counter: Counter | None, needs: Needs
 ) -> Opened:
-    options = Options(Path(config.getoption("pod_manifest")).resolve(), config.getoption("runs"))
+    options = Options(
+        Path(config.getoption("pod_manifest")).resolve(),
+        config.getoption("runs"),
+        allow_privileged=config.getoption("allow_privileged_subject"),
+    )
     log = reports_dir(config) / PROGRESS
     chapter_pod = Measurement.subject_of(claim, counter, options)
     held = resources.acquire(
