@@ -4,6 +4,10 @@ Where Docker already answers (a laptop, GitHub Actions) nothing is touched.  Whe
 does not and we are root on Debian, docker.io is installed and dockerd started with
 ``airgap/runc-capfilter`` as its default runtime: kind runs every node privileged, and
 runc cannot grant capabilities missing from the host's bounding set.
+
+The host's Docker is left as found: podlife configures and starts only a Docker it installed
+itself (``OWNED`` records that, and what it changed, for undoing: README, "What podlife changes
+on a host").  A Docker that was there before and does not answer is the user's to start.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from podlife.kube.wait import WaitTimeout, poll_until
@@ -21,6 +26,7 @@ from podlife.provision.steps import StepFailed, log_path, output, run, say, step
 WRAPPER_DEST = Path("/usr/local/lib/podlife/runc-capfilter")
 DAEMON_JSON = Path("/etc/docker/daemon.json")
 RUNTIME_NAME = "podlife-runc"
+OWNED = Path("/usr/local/lib/podlife/installed-docker.json")  # podlife installed this host's Docker
 
 
 def docker_answers() -> bool:
@@ -42,8 +48,37 @@ def ensure_docker() -> None:
         )
     if not shutil.which("dockerd"):
         install_packages(["docker.io"])
+        record({"installed": ["docker.io"], "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    elif not podlifes_docker():
+        raise StepFailed(
+            "container engine",
+            f"no Docker daemon answers, and this host's Docker ({shutil.which('dockerd')}) was not installed "
+            "by podlife: podlife leaves it as found. Start it yourself (e.g. `systemctl start docker`, "
+            "or set DOCKER_HOST) and run again.",
+        )
     install_runtime_wrapper()
     start_dockerd()
+
+
+def podlifes_docker() -> bool:
+    """podlife installed this host's Docker: its record says so, or (hosts set up before the record
+    existed) the daemon's configuration is podlife's own, naming its runtime as the default."""
+    if OWNED.exists():
+        return True
+    try:
+        return json.loads(DAEMON_JSON.read_text()).get("default-runtime") == RUNTIME_NAME
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def record(change: dict[str, object]) -> None:
+    """Add to the record of what podlife changed on this host."""
+    OWNED.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        known = json.loads(OWNED.read_text())
+    except (OSError, ValueError):
+        known = {}
+    OWNED.write_text(json.dumps({**known, **change}, indent=2) + "\n")
 
 
 def install_packages(packages: list[str]) -> None:
@@ -58,6 +93,13 @@ def install_runtime_wrapper() -> None:
     shutil.copy2(AIRGAP / "runc-capfilter", WRAPPER_DEST)
     WRAPPER_DEST.chmod(0o755)
     config = json.loads(DAEMON_JSON.read_text()) if DAEMON_JSON.exists() else {}
+    if config.get("default-runtime") != RUNTIME_NAME:  # not yet podlife's: keep the file as it was
+        backup = DAEMON_JSON.with_name("daemon.json.before-podlife")
+        if DAEMON_JSON.exists() and not backup.exists():
+            shutil.copy2(DAEMON_JSON, backup)
+        record(
+            {"daemon_json": str(DAEMON_JSON), "daemon_json_backup": str(backup) if backup.exists() else None}
+        )
     config.setdefault("runtimes", {})[RUNTIME_NAME] = {"path": str(WRAPPER_DEST)}
     config["default-runtime"] = RUNTIME_NAME
     DAEMON_JSON.parent.mkdir(parents=True, exist_ok=True)
