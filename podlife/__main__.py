@@ -75,7 +75,7 @@ def cluster_command(args: argparse.Namespace) -> int:
         elif args.action == "logs":
             cluster.export_logs(Path(args.names[0]))
         else:
-            who = lock.holder(cluster.kubeconfig_path())
+            who = lock.holder(cluster.lock_key())
             if who:
                 since = who.get("since")
                 print(f"podlife: in use by pid {who.get('pid')} ({who.get('purpose')}) since {since}")

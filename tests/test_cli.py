@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import yaml
 
 from podlife import __main__ as cli
 from podlife.provision import cluster
+from podlife.provision.steps import StepFailed
 
 
 def kubeconfig_for(server: str, path: Path) -> Path:
@@ -126,3 +128,26 @@ def test_a_node_left_stopped_is_started_again_not_the_cluster_rebuilt(
     cluster.start_stopped_nodes(object())  # type: ignore[arg-type]
     started = [a[-1] for a in calls if a[1] == "start"]
     assert started == ["podlife-control-plane", "podlife-worker2"]  # the running worker left alone
+
+
+def test_a_kind_cluster_podlife_did_not_create_is_neither_reused_nor_deleted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    marks = {"podlife-control-plane": cluster.NAME, "podlife-worker": None}
+    monkeypatch.setattr(cluster, "owner", marks.get)
+    with pytest.raises(StepFailed, match=r"not created by podlife \(podlife-worker carry no podlife mark\)"):
+        cluster.refuse_unless_ours(list(marks), "cluster up")
+    marks["podlife-worker"] = "another"  # marked, but for another cluster of that name
+    with pytest.raises(StepFailed, match="neither reuses, recreates nor deletes it"):
+        cluster.refuse_unless_ours(list(marks), "cluster up")
+    marks["podlife-worker"] = cluster.NAME
+    cluster.refuse_unless_ours(list(marks), "cluster up")
+
+    deleted: list[str] = []
+    monkeypatch.setattr(cluster, "output", lambda argv, **_: "kind-control-plane\n")
+    monkeypatch.setattr(cluster, "resolve_any", lambda *a: "kind")
+    monkeypatch.setattr(cluster.KindCluster, "delete", lambda self: deleted.append(self.name))
+    monkeypatch.setattr(cluster, "exclusive", lambda *a: contextlib.nullcontext())
+    with pytest.raises(StepFailed, match="kind delete cluster --name"):
+        cluster.down()
+    assert deleted == []

@@ -64,3 +64,19 @@ def test_reentrant_in_one_process_and_released_after_the_outermost(kubeconfig: P
 def test_different_clusters_do_not_block_each_other(kubeconfig: Path, tmp_path: Path) -> None:
     with lock.exclusive(kubeconfig, "scenarios"), lock.exclusive(tmp_path / "other", "scenarios"):
         pass
+
+
+def test_one_cluster_is_one_lock_whatever_the_cache_or_the_copy_of_its_kubeconfig(tmp_path: Path) -> None:
+    config = "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:6443'}}]\n"
+    config += "contexts: [{name: x, context: {cluster: c}}]\ncurrent-context: x\n"
+    mine, copy = tmp_path / "mine", tmp_path / "elsewhere" / "kubeconfig"
+    copy.parent.mkdir()
+    mine.write_text(config)
+    copy.write_text(config)
+    assert lock.key_of(mine) == lock.key_of(copy) == "https://127.0.0.1:6443"
+    assert lock.LOCKS.is_absolute() and "cache" not in str(lock.LOCKS)  # not under PODLIFE_CACHE
+    with lock.exclusive(mine, "scenarios"):  # another process, another copy: the same cluster, held
+        other = subprocess.run(
+            [sys.executable, "-c", HOLD, str(copy)], input="\n", capture_output=True, text=True, timeout=60
+        )
+    assert other.returncode != 0 and "(https://127.0.0.1:6443) is in use by pid" in other.stderr

@@ -8,9 +8,11 @@ SetupError that says so (never a verdict, never a skip).
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
+import tarfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,13 +38,67 @@ def docker(*args: str, timeout: float = 60) -> str:
     return proc.stdout
 
 
-def require_node_access(node: str) -> None:
+# podlife marks the node containers of every cluster it creates (podlife.provision.cluster.create),
+# and acts below the API only on nodes that carry its mark for their own kind cluster.
+OWNER_FILE = "/etc/podlife/owner"
+KIND_LABEL = "io.x-k8s.kind.cluster"
+_OWNED: set[str] = set()  # nodes found podlife's in this process
+
+
+def kind_cluster_of(node: str) -> str:
+    """The kind cluster the node container belongs to, by kind's own label ('' for none)."""
+    return docker("inspect", "-f", f'{{{{index .Config.Labels "{KIND_LABEL}"}}}}', node).strip()
+
+
+def owner(node: str) -> str | None:
+    """The cluster podlife's mark on the node container names (running or stopped), or None."""
+    proc = subprocess.run(["docker", "cp", f"{node}:{OWNER_FILE}", "-"], capture_output=True, timeout=60)
+    if proc.returncode != 0:
+        return None
     try:
-        docker("inspect", "-f", "{{.State.Running}}", node)
+        with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
+            member = tar.next()
+            data = tar.extractfile(member) if member else None
+            return str(json.loads(data.read())["cluster"]) if data else None
+    except (tarfile.TarError, ValueError, KeyError, TypeError):
+        return None
+
+
+def mark(node: str, cluster: str, since: str) -> None:
+    """Mark a node container as one of the cluster podlife created."""
+    note = json.dumps({"cluster": cluster, "created_by": "podlife", "since": since})
+    docker(
+        "exec",
+        node,
+        "sh",
+        "-c",
+        f"mkdir -p {OWNER_FILE.rsplit('/', 1)[0]} && printf '%s' '{note}' > {OWNER_FILE}",
+    )
+
+
+def require_node_access(node: str, provider_id: str | None = None) -> None:
+    """The node is a container on this machine's Docker, of a kind cluster podlife created, and
+    (given the API's ``spec.providerID``) the very node the API means: else a SetupError."""
+    try:
+        cluster = kind_cluster_of(node)
     except (SetupError, OSError) as exc:
         raise SetupError(
             f"this scenario acts on the node {node} through Docker (kind clusters only): {exc}"
         ) from exc
+    if node not in _OWNED:
+        marked = owner(node)
+        if not cluster or marked != cluster:
+            raise SetupError(
+                f"node {node} is not a node of a kind cluster podlife created (its container carries no "
+                f"podlife mark for {cluster or 'any kind cluster'}): podlife acts below the API only on "
+                "its own"
+            )
+        _OWNED.add(node)
+    if provider_id is not None and provider_id != f"kind://docker/{cluster}/{node}":
+        raise SetupError(
+            f"node {node}: the API's providerID is {provider_id!r}, not kind://docker/{cluster}/{node}: "
+            "the node the API means is not this machine's container of that name"
+        )
 
 
 def tolerated_s(pod: Any, taint: str = UNREACHABLE) -> int | None:
@@ -64,12 +120,14 @@ def tolerated_s(pod: Any, taint: str = UNREACHABLE) -> int | None:
 
 def container_ids(node: str) -> set[str]:
     """Every container the node's runtime runs, as full ids."""
+    require_node_access(node)
     listing = json.loads(docker("exec", node, "crictl", "ps", "-o", "json"))
     return {c["id"] for c in listing.get("containers", [])}
 
 
 def kill_container(node: str, container_id: str) -> int:
     """SIGKILL the container's main process through the node; return the pid killed."""
+    require_node_access(node)
     cid = container_id.split("://", 1)[-1]
     info = json.loads(docker("exec", node, "crictl", "inspect", cid))
     pid = int(info["info"]["pid"])
@@ -78,10 +136,12 @@ def kill_container(node: str, container_id: str) -> int:
 
 
 def stop_node(node: str) -> None:
+    require_node_access(node)
     docker("stop", "--time", "10", node, timeout=120)
 
 
 def start_node(node: str) -> None:
+    require_node_access(node)
     docker("start", node, timeout=120)
 
 

@@ -22,7 +22,7 @@ def node_down(kube: Namespace, node: str) -> Iterator[dict[str, Any]]:
     """The node stopped, until it is NotReady; on leaving, started again and Ready.  The facts
     yielded get the seconds each took."""
     facts: dict[str, Any] = {"method": METHOD}
-    nodes.require_node_access(node)
+    nodes.require_node_access(node, kube.cluster.core.read_node(node).spec.provider_id)
     stopped = time.monotonic()
     facts["stopped_at"] = kube.act(f"stop node {node}")
     nodes.stop_node(node)

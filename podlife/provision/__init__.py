@@ -51,7 +51,7 @@ def up(
         return
     from podlife.provision import cluster, loading
 
-    with exclusive(cluster.kubeconfig_path(), "scenarios"):
+    with exclusive(cluster.lock_key(), "scenarios"):
         path = cluster.up()
         toolset = cluster.current_tools()
         loading.load_subject_images(toolset, cluster.NAME, subjects)

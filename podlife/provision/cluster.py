@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import yaml
 from kubernetes import client, config
 from pytest_kind import KindCluster
 
-from podlife.kube.nodes import OWN_GRACE_S, OWN_TOLERATION_S, STOCK_GRACE_S, STOCK_TOLERATION_S
+from podlife.kube.nodes import OWN_GRACE_S, OWN_TOLERATION_S, STOCK_GRACE_S, STOCK_TOLERATION_S, mark, owner
 from podlife.kube.wait import WaitTimeout
 from podlife.kube.watch import wait_for
 from podlife.paths import cache_dir
@@ -34,6 +35,11 @@ from podlife.provision.tools import resolve_any
 NAME = os.environ.get("PODLIFE_CLUSTER", "podlife")
 POD_SUBNET = "10.244.0.0/16"
 READY_TIMEOUT_S = 300
+
+
+def lock_key() -> str:
+    """The lock of podlife's own cluster: its name, whatever the user or cache."""
+    return f"kind-{NAME}"
 
 
 def cluster_dir() -> Path:
@@ -194,7 +200,7 @@ def current_tools() -> Toolset:
 def up() -> Path:
     """Create or reuse the cluster; return the kubeconfig path.  Holds the cluster's
     lock: a suite running on it makes this fail rather than recreate it underneath."""
-    with exclusive(kubeconfig_path(), "cluster up"):
+    with exclusive(lock_key(), "cluster up"):
         return _bring_up()
 
 
@@ -204,6 +210,7 @@ def _bring_up() -> Path:
     _TOOLS.append(tools)
     cluster = kind_cluster(tools)
     if exists(tools):
+        refuse_unless_ours(node_containers(tools), "cluster up")
         start_stopped_nodes(tools)
         reason = healthy(tools)
         if reason is None:
@@ -217,6 +224,19 @@ def _bring_up() -> Path:
     load_images(tools, NAME, list(tools.load))
     services.check(api().api_client, tools)
     return kubeconfig_path()
+
+
+def refuse_unless_ours(nodes: list[str], purpose: str) -> None:
+    """podlife reuses, recreates, stops or deletes only a kind cluster it created: every node
+    container carries its mark for this cluster (written by :func:`create`)."""
+    strangers = [n for n in nodes if owner(n) != NAME]
+    if strangers:
+        raise StepFailed(
+            purpose,
+            f"kind cluster {NAME} was not created by podlife ({', '.join(strangers)} carry no podlife mark): "
+            f"podlife neither reuses, recreates nor deletes it. Name another with PODLIFE_CLUSTER, or "
+            f"delete it yourself if it is yours to delete: kind delete cluster --name {NAME}",
+        )
 
 
 def start_stopped_nodes(tools: Toolset) -> None:
@@ -239,6 +259,10 @@ def create(tools: Toolset, cluster: KindCluster) -> None:
             cluster.create(config_file=cfg_path)  # pytest-kind, with our kind: nothing downloaded
         except subprocess.CalledProcessError as exc:
             raise StepFailed("kind create cluster", f"exit status {exc.returncode}; {logs}") from exc
+    with step("mark the node containers as podlife's"):
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        for node in node_containers(tools):
+            mark(node, NAME, since)
     with step("wait for nodes Ready and kube-system Running"):
         try:
             wait_ready()
@@ -251,7 +275,7 @@ def load(images: list[str]) -> None:
     missing = [i for i in images if not local_image(i)]
     if missing:
         raise StepFailed("cluster load", f"not in this machine's Docker: {', '.join(missing)}")
-    with exclusive(kubeconfig_path(), "cluster load"):
+    with exclusive(lock_key(), "cluster load"):
         kind_load(resolve_any("kind", cache_dir() / "bin" / "tools" / "kind"), NAME, images)
 
 
@@ -263,5 +287,7 @@ def export_logs(dest: Path) -> None:
 def down() -> None:
     """Delete the cluster (building nothing: any kind can delete a cluster)."""
     kind = resolve_any("kind", cache_dir() / "bin" / "tools" / "kind")
-    with exclusive(kubeconfig_path(), "cluster down"), step(f"kind delete cluster {NAME}"):
-        KindCluster(NAME, kubeconfig=kubeconfig_path(), kind_path=kind).delete()
+    with exclusive(lock_key(), "cluster down"):
+        refuse_unless_ours(output([str(kind), "get", "nodes", "--name", NAME]).split(), "cluster down")
+        with step(f"kind delete cluster {NAME}"):
+            KindCluster(NAME, kubeconfig=kubeconfig_path(), kind_path=kind).delete()
