@@ -135,7 +135,9 @@ def test_a_kind_cluster_podlife_did_not_create_is_neither_reused_nor_deleted(
 ) -> None:
     marks = {"podlife-control-plane": cluster.NAME, "podlife-worker": None}
     monkeypatch.setattr(cluster, "owner", marks.get)
-    with pytest.raises(StepFailed, match=r"not created by podlife \(podlife-worker carry no podlife mark\)"):
+    with pytest.raises(
+        StepFailed, match=r"not created by podlife \(without podlife's mark: podlife-worker\)"
+    ):
         cluster.refuse_unless_ours(list(marks), "cluster up")
     marks["podlife-worker"] = "another"  # marked, but for another cluster of that name
     with pytest.raises(StepFailed, match="neither reuses, recreates nor deletes it"):

@@ -233,7 +233,8 @@ def refuse_unless_ours(nodes: list[str], purpose: str) -> None:
     if strangers:
         raise StepFailed(
             purpose,
-            f"kind cluster {NAME} was not created by podlife ({', '.join(strangers)} carry no podlife mark): "
+            f"kind cluster {NAME} was not created by podlife (without podlife's mark: "
+            f"{', '.join(strangers)}): "
             f"podlife neither reuses, recreates nor deletes it. Name another with PODLIFE_CLUSTER, or "
             f"delete it yourself if it is yours to delete: kind delete cluster --name {NAME}",
         )
