@@ -24,6 +24,7 @@ class ClusterInfo:
     probe_image: str  # podlife's probe and request-loop image (a plain Python base)
     description: str
     lost_node: str = ""  # what the cluster sets, where podlife made it, for a lost node's pods
+    run: str = ""  # this run's id: every namespace it makes carries it (podlife.kube.leftovers)
 
     def to_wire(self) -> dict[str, Any]:
         return asdict(self)
@@ -44,6 +45,7 @@ class Cluster:
     probe_image: str
     description: str
     lost_node: str = ""
+    run: str = ""
     _workers: list[str] = field(default_factory=list)
 
     @classmethod
@@ -57,6 +59,7 @@ class Cluster:
             info.probe_image,
             info.description,
             info.lost_node,
+            info.run,
         )
 
     @property

@@ -15,7 +15,31 @@ from podlife.kube.watch import wait_for
 
 LABEL = {"podlife": "scenario"}
 SELECTOR = ",".join(f"{k}={v}" for k, v in LABEL.items())
+RUN_LABEL = "podlife-run"  # which run made the namespace: an interrupted run deletes its own
 GONE_TIMEOUT_S = 300
+
+
+def labels(run: str) -> dict[str, str]:
+    """A podlife namespace's labels: podlife's, and the run's id where there is one."""
+    return {**LABEL, RUN_LABEL: run} if run else dict(LABEL)
+
+
+def abandon(kubeconfig: str, run: str, *, timeout: float) -> list[str]:
+    """An interrupted run's clean-up: delete the namespaces this run made (its label), whatever
+    cluster it is, and wait up to ``timeout`` until they are gone; return their names."""
+    core = client.CoreV1Api(kube_config.new_client_from_config(kubeconfig))
+    selector = f"{SELECTOR},{RUN_LABEL}={run}"
+    names = sorted(ns.metadata.name for ns in core.list_namespace(label_selector=selector).items)
+    _delete(core, names)
+    if names:
+        wait_for(
+            core.list_namespace,
+            lambda objects: not objects,
+            what=f"this run's namespaces ({selector}) to be gone",
+            timeout=timeout,
+            label_selector=selector,
+        )
+    return names
 
 
 def collect(kubeconfig: str, say: Callable[[str], None], *, delete: bool = True) -> list[str]:
@@ -42,13 +66,7 @@ def collect(kubeconfig: str, say: Callable[[str], None], *, delete: bool = True)
         )
         return names
     say(f"an earlier run left {len(names)} namespace(s) labelled {SELECTOR}, deleted: {', '.join(names)}")
-    for name in names:
-        try:
-            core.delete_collection_namespaced_pod(name, grace_period_seconds=1)
-            core.delete_namespace(name)
-        except client.ApiException as exc:
-            if exc.status != 404:  # gone meanwhile: an earlier run's teardown finished it
-                raise
+    _delete(core, names)
     wait_for(
         core.list_namespace,
         lambda objects: not objects,
@@ -57,3 +75,14 @@ def collect(kubeconfig: str, say: Callable[[str], None], *, delete: bool = True)
         label_selector=SELECTOR,
     )
     return names
+
+
+def _delete(core: client.CoreV1Api, names: list[str]) -> None:
+    """Each namespace deleted, its pods given 1 s to stop; one already gone is no error."""
+    for name in names:
+        try:
+            core.delete_collection_namespaced_pod(name, grace_period_seconds=1)
+            core.delete_namespace(name)
+        except client.ApiException as exc:
+            if exc.status != 404:  # gone meanwhile: a teardown finished it
+                raise

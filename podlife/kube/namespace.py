@@ -50,7 +50,7 @@ class Namespace:
     def open(self) -> None:
         self.cluster.core.create_namespace(
             client.V1Namespace(
-                metadata=client.V1ObjectMeta(name=self.namespace, labels=dict(leftovers.LABEL))
+                metadata=client.V1ObjectMeta(name=self.namespace, labels=leftovers.labels(self.cluster.run))
             )
         )
         self.watcher = Watcher(self.cluster.core.list_namespaced_pod, namespace=self.namespace).start()

@@ -88,3 +88,11 @@ def reachable_version(kubeconfig: str) -> str:
 
 def reachable(info: ClusterInfo) -> None:
     reachable_version(info.kubeconfig)
+
+
+def restore_nodes() -> None:
+    """After an interrupted run on podlife's own cluster: a node a scenario stopped is started
+    again (the one the interrupted scenario would have started on its way out)."""
+    from podlife.provision import cluster
+
+    cluster.start_stopped_nodes(cluster.current_tools())

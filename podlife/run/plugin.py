@@ -17,7 +17,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,6 +72,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Bad input gets one clear error, up front, before any cluster work."""
     config.addinivalue_line("markers", "claim(id): the chapter claim a scenario measures")
+    stop_on_sigterm()
     run.configure(config)
     config.pluginmanager.register(ResultCollector(config.stash[run.RESULTS]), "podlife-results")
     config.pluginmanager.register(ProfileCollector(config.stash[run.PROFILES]), "podlife-profiles")
@@ -187,10 +190,33 @@ def pytest_configure_node(node: Any) -> None:
     node.workerinput["podlife"] = run.to_wire(node.config)
 
 
+INTERRUPTED: list[bool] = []  # this process was interrupted (Ctrl-C, SIGTERM)
+INTERRUPTED_JOIN_S = 5  # an interrupted process waits this long for its teardowns in flight
+
+
+def pytest_keyboard_interrupt() -> None:
+    INTERRUPTED.append(True)
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM ends a run as Ctrl-C does (KeyboardInterrupt): each scenario's ``finally`` runs (a
+    stopped node is started again) and the run cleans up after itself."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    with contextlib.suppress(ValueError):  # not the main thread: pytest is hosted, leave it be
+        signal.signal(signal.SIGTERM, interrupt)
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Every process waits for its scenarios' teardowns; the one that started the run writes
-    the reports (and fails the run when a teardown failed)."""
-    scenario.join_teardowns()
+    the reports (and fails the run when a teardown failed).  Last, so pytest-xdist's workers are
+    gone by then: an interrupted run then deletes what it made (:func:`run.abandon`)."""
+    scenario.join_teardowns(INTERRUPTED_JOIN_S if INTERRUPTED else scenario.TEARDOWN_S)
+    if INTERRUPTED:
+        run.abandon(session.config)
     run.finish(session)
 
 

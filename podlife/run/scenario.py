@@ -5,6 +5,7 @@ failed, and its namespace deleted in the background (the share released once its
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,6 +91,9 @@ def teardown(kube: Namespace, held: resources.Allocation, keep: bool, log: Path,
     record(log, test, "done")
 
 
-def join_teardowns() -> None:
+def join_teardowns(budget_s: float = TEARDOWN_S) -> None:
+    """Wait for the scenarios' teardowns, each up to TEARDOWN_S and all together up to ``budget_s``
+    (an interrupted run waits briefly: what is left, its controller deletes)."""
+    ends = time.monotonic() + budget_s
     for thread in TEARDOWNS:
-        thread.join(TEARDOWN_S)
+        thread.join(max(0.0, min(TEARDOWN_S, ends - time.monotonic())))

@@ -4,7 +4,9 @@ the cluster handed to pytest-xdist's workers as it is, and the reports at the en
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import secrets
 import shutil
 import sys
 import time
@@ -17,6 +19,7 @@ import pytest
 
 from podlife import provision, report
 from podlife.claims import Result
+from podlife.kube import leftovers
 from podlife.kube.cluster import ClusterInfo
 from podlife.kube.subject import Subject
 from podlife.paths import MANIFESTS, REPO
@@ -31,6 +34,7 @@ REACHED = pytest.StashKey[ClusterInfo | str]()  # the cluster, or why it could n
 PRINTER = pytest.StashKey[progress.Printer]()
 PROGRESS = "progress.jsonl"
 DURATIONS = REPO / "scenarios" / "durations.json"
+ABANDON_S = 20  # an interrupted run waits this long for its namespaces to be gone
 
 
 def configure(config: pytest.Config) -> None:
@@ -56,7 +60,7 @@ def start(config: pytest.Config) -> None:
     config.add_cleanup(held.close)
     try:
         images, next_versions = profiled_images(profiled(config))
-        config.stash[REACHED] = held.enter_context(
+        info = held.enter_context(
             provision.up(
                 subjects(config),
                 images=images,
@@ -66,6 +70,8 @@ def start(config: pytest.Config) -> None:
                 probe_image=config.getoption("probe_image"),
             )
         )
+        run_id = f"{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
+        config.stash[REACHED] = dataclasses.replace(info, run=run_id)
     except Exception as exc:
         config.stash[REACHED] = f"{type(exc).__name__}: {exc}"
     if config.pluginmanager.hasplugin("dsession"):  # pytest-xdist runs the scenarios side by side
@@ -162,6 +168,23 @@ def finish(session: pytest.Session) -> None:
     except report.agree.Disagreement as exc:
         print(f"podlife: {exc}", file=sys.stderr)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def abandon(config: pytest.Config) -> None:
+    """An interrupted run (Ctrl-C, SIGTERM), from the process that started it, once its workers
+    are gone: the namespaces this run made deleted and awaited gone, and on podlife's own cluster a
+    node left stopped started again.  What cannot be done now the next run collects."""
+    info = None if hasattr(config, "workerinput") else config.stash.get(REACHED, None)
+    if not isinstance(info, ClusterInfo):
+        return
+    say = printer(config)
+    try:
+        gone = leftovers.abandon(info.kubeconfig, info.run, timeout=ABANDON_S)
+        say(f"interrupted: this run's {len(gone)} namespace(s) deleted and gone")
+        if not config.getoption("kubeconfig"):
+            provision.restore_nodes()
+    except Exception as exc:
+        say(f"interrupted: clean-up incomplete ({type(exc).__name__}: {exc}); the next run collects the rest")
 
 
 def meta(config: pytest.Config) -> report.Meta:
