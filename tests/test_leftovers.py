@@ -77,3 +77,19 @@ def test_a_cluster_that_forbids_listing_namespaces(monkeypatch: pytest.MonkeyPat
     assert "not looked for" in said[0] and not waits
     with pytest.raises(client.ApiException):  # on podlife's own cluster it is an error
         collect(monkeypatch, ["podlife-a-1"], refuse=403)
+
+
+def test_an_interrupted_run_deletes_only_its_own_namespaces(monkeypatch: pytest.MonkeyPatch) -> None:
+    core, waits = FakeCore(["podlife-a-1"]), []
+    monkeypatch.setattr(leftovers.kube_config, "new_client_from_config", lambda path: path)
+    monkeypatch.setattr(leftovers.client, "CoreV1Api", lambda api: core)
+    monkeypatch.setattr(leftovers, "wait_for", lambda *a, **kw: waits.append(kw))
+    assert leftovers.abandon("kubeconfig", "20261205-abc", timeout=20) == ["podlife-a-1"]
+    assert core.calls[0] == ("list", "podlife=scenario,podlife-run=20261205-abc")
+    assert ("namespace", "podlife-a-1") in core.calls
+    assert (
+        waits[0]["label_selector"] == "podlife=scenario,podlife-run=20261205-abc"
+        and waits[0]["timeout"] == 20
+    )
+    assert leftovers.labels("r1") == {"podlife": "scenario", "podlife-run": "r1"}
+    assert leftovers.labels("") == leftovers.LABEL

@@ -211,3 +211,38 @@ def test_a_claim_on_a_cluster_too_old_for_its_feature_is_an_error_naming_the_ver
     m.claim, m.kube = claim, Old()  # type: ignore[assignment]
     with pytest.raises(SetupError, match=r"needs Kubernetes 1\.33 or later; the cluster runs 1\.31"):
         measure(m)
+
+
+def test_sigterm_ends_a_run_as_ctrl_c_does(pytester: pytest.Pytester) -> None:
+    """SIGTERM (a CI runner cancelling a job) is a KeyboardInterrupt: ``finally`` blocks run (a node a
+    scenario stopped is started again) and the run cleans up after itself."""
+    import signal
+    import subprocess
+    import sys
+
+    pytester.makeconftest('pytest_plugins = ["podlife.run.plugin"]')
+    pytester.makepyfile(
+        test_idle=(
+            "import signal\n"
+            "def test_idle():\n"
+            "    try:\n"
+            "        print('idle', flush=True)\n"
+            "        signal.pause()\n"
+            "    finally:\n"
+            "        print('finally ran', flush=True)\n"
+        )
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-s", "-p", "no:cacheprovider", "test_idle.py"],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "idle" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    out = proc.communicate(timeout=30)[0]
+    assert "finally ran" in out and "KeyboardInterrupt" in out and proc.returncode == 2
