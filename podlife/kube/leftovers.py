@@ -30,15 +30,8 @@ def abandon(kubeconfig: str, run: str, *, timeout: float) -> list[str]:
     core = client.CoreV1Api(kube_config.new_client_from_config(kubeconfig))
     selector = f"{SELECTOR},{RUN_LABEL}={run}"
     names = sorted(ns.metadata.name for ns in core.list_namespace(label_selector=selector).items)
-    _delete(core, names)
     if names:
-        wait_for(
-            core.list_namespace,
-            lambda objects: not objects,
-            what=f"this run's namespaces ({selector}) to be gone",
-            timeout=timeout,
-            label_selector=selector,
-        )
+        _delete(core, names, selector, timeout)
     return names
 
 
@@ -66,19 +59,13 @@ def collect(kubeconfig: str, say: Callable[[str], None], *, delete: bool = True)
         )
         return names
     say(f"an earlier run left {len(names)} namespace(s) labelled {SELECTOR}, deleted: {', '.join(names)}")
-    _delete(core, names)
-    wait_for(
-        core.list_namespace,
-        lambda objects: not objects,
-        what=f"the namespaces labelled {SELECTOR} to be gone",
-        timeout=GONE_TIMEOUT_S,
-        label_selector=SELECTOR,
-    )
+    _delete(core, names, SELECTOR, GONE_TIMEOUT_S)
     return names
 
 
-def _delete(core: client.CoreV1Api, names: list[str]) -> None:
-    """Each namespace deleted, its pods given 1 s to stop; one already gone is no error."""
+def _delete(core: client.CoreV1Api, names: list[str], selector: str, timeout: float) -> None:
+    """Each namespace deleted, its pods given 1 s to stop (one already gone is no error); then
+    awaited until no namespace matches ``selector``."""
     for name in names:
         try:
             core.delete_collection_namespaced_pod(name, grace_period_seconds=1)
@@ -86,3 +73,10 @@ def _delete(core: client.CoreV1Api, names: list[str]) -> None:
         except client.ApiException as exc:
             if exc.status != 404:  # gone meanwhile: a teardown finished it
                 raise
+    wait_for(
+        core.list_namespace,
+        lambda objects: not objects,
+        what=f"the namespaces labelled {selector} to be gone",
+        timeout=timeout,
+        label_selector=selector,
+    )
