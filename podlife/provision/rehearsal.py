@@ -13,8 +13,10 @@ air-gapped PostgreSQL and Python images under the official tags podlife pins.
 Then, as a user would, in upstream mode on a cluster of its own (``podlife-upstream``): mode
 detection, pulls by tag through the mirror, ``cluster up`` with kind's default CNI and storage,
 and the chapter's four central claims with their counter-examples.  At the end the mirror
-configuration, the registries, the rehearsal cluster and the tags it pulled are gone again; the
-air-gapped cluster is left as it was.
+configuration, the registries, the rehearsal cluster and the tags it pulled are gone again, and
+the user's own tags of those names are back (set aside while it runs); ``daemon.json`` is put back
+byte for byte on every way out, SIGINT and SIGTERM included; the registries listen on the first port
+free from 5000, never on one something else answers; the air-gapped cluster is left as it was.
 
 What only a run on GitHub can show: the real upstream images (kindnetd, kind's own
 local-path image, the official PostgreSQL and Python builds) and their digests (an image
@@ -23,9 +25,11 @@ pushed to a local registry gets new digests, so the rehearsal pulls by tag).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -38,11 +42,12 @@ from podlife.kube.wait import poll_until
 from podlife.paths import REPO, cache_dir
 from podlife.provision import airgap, images, upstream
 from podlife.provision.engine import DAEMON_JSON, ensure_docker
+from podlife.provision.loading import local_image
 from podlife.provision.steps import StepFailed, log_path, output, run, say, step
 
 REGISTRY = "github.com/distribution/distribution/v3"
 REGISTRY_VERSION = "v3.0.0"
-PORT = 5000
+PORT = 5000  # the first port tried; the rehearsal takes the first one free on both its addresses
 CLUSTER = "podlife-upstream"
 CENTRAL = ("ready-2-of-2", "quit-restarts-web-only", "delete-loses-data", "startup-order")
 
@@ -86,12 +91,28 @@ def gateway() -> str:
     return v4[0]
 
 
+def free_port(addresses: list[str], first: int = PORT, tries: int = 200) -> int:
+    """The first port from ``first`` on that nothing listens on at any of ``addresses``: the
+    rehearsal never pushes into a registry that was already there."""
+    for port in range(first, first + tries):
+        try:
+            with contextlib.ExitStack() as held:
+                for address in addresses:
+                    sock = held.enter_context(socket.socket())
+                    sock.bind((address, port))
+            return port
+        except OSError:
+            continue
+    raise StepFailed("rehearsal", f"no free port in {first}..{first + tries - 1} on {', '.join(addresses)}")
+
+
 @contextmanager
-def registry(binary: Path, address: str, storage: Path) -> Iterator[str]:
-    """A registry serving ``storage`` on ``address``:PORT while the block lasts."""
+def registry(binary: Path, address: str, port: int, storage: Path) -> Iterator[str]:
+    """A registry of the rehearsal's own serving ``storage`` on ``address``:``port`` while the
+    block lasts; checked to be the process it started that answers there."""
     config = storage.parent / f"registry-{address}.yml"
     settings = {"version": 0.1, "storage": {"filesystem": {"rootdirectory": str(storage)}}}
-    config.write_text(json.dumps({**settings, "http": {"addr": f"{address}:{PORT}"}}))  # YAML reads JSON
+    config.write_text(json.dumps({**settings, "http": {"addr": f"{address}:{port}"}}))  # YAML reads JSON
     log = log_path("rehearsal-registry").open("ab")
     proc = subprocess.Popen(
         [binary, "serve", config],
@@ -99,9 +120,11 @@ def registry(binary: Path, address: str, storage: Path) -> Iterator[str]:
         stderr=subprocess.STDOUT,
         env={**os.environ, "OTEL_TRACES_EXPORTER": "none"},
     )
-    url = f"http://{address}:{PORT}"
+    url = f"http://{address}:{port}"
     try:
         poll_until(f"the registry on {url}", lambda: answers(f"{url}/v2/"), timeout=30)
+        if proc.poll() is not None:
+            raise StepFailed("rehearsal", f"{url} answers, but not the registry the rehearsal started")
         yield url
     finally:
         proc.terminate()
@@ -128,31 +151,58 @@ def reload_dockerd() -> None:
 
 @contextmanager
 def docker_hub_mirror(url: str) -> Iterator[None]:
-    """This machine's dockerd takes Docker Hub's images from ``url`` while the block lasts."""
-    before = DAEMON_JSON.read_text() if DAEMON_JSON.exists() else None
-    config = json.loads(before or "{}")
-    config["registry-mirrors"] = [url]
-    DAEMON_JSON.write_text(json.dumps(config, indent=2) + "\n")
-    reload_dockerd()
+    """This machine's dockerd takes Docker Hub's images from ``url`` while the block lasts; on
+    every way out (an error, SIGINT, SIGTERM) ``daemon.json`` is put back byte for byte and the
+    daemon reloaded."""
+    before = DAEMON_JSON.read_bytes() if DAEMON_JSON.exists() else None
     try:
-        poll_until(
-            "dockerd to use the mirror",
-            lambda: any(url in m for m in mirrors()),
-            timeout=30,
-        )
+        config = json.loads(before or b"{}")
+        DAEMON_JSON.write_text(json.dumps({**config, "registry-mirrors": [url]}, indent=2) + "\n")
+        reload_dockerd()
+        poll_until("dockerd to use the mirror", lambda: any(url in m for m in mirrors()), timeout=30)
         yield
     finally:
-        # A reload leaves mirrors alone unless the file names them: name none, reload, then put
-        # the file back as it was.
-        DAEMON_JSON.write_text(
-            json.dumps({**json.loads(before or "{}"), "registry-mirrors": []}, indent=2) + "\n"
-        )
-        reload_dockerd()
-        poll_until("dockerd to drop the mirror", lambda: mirrors() == [], timeout=30)
-        if before is None:
-            DAEMON_JSON.unlink()
-        else:
-            DAEMON_JSON.write_text(before)
+        with uninterrupted():
+            try:
+                # A reload leaves mirrors alone unless the file names them: name none, reload, ...
+                config = json.loads(before or b"{}")
+                DAEMON_JSON.write_text(json.dumps({**config, "registry-mirrors": []}, indent=2) + "\n")
+                reload_dockerd()
+                poll_until("dockerd to drop the mirror", lambda: mirrors() == [], timeout=30)
+            finally:  # ... then the file as it was, whatever happened, and the daemon reloaded
+                if before is None:
+                    DAEMON_JSON.unlink(missing_ok=True)
+                else:
+                    DAEMON_JSON.write_bytes(before)
+                reload_dockerd()
+
+
+@contextmanager
+def uninterrupted() -> Iterator[None]:
+    """A second Ctrl-C or SIGTERM waits until the restore is done."""
+    held = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in held.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def set_aside(tags: list[str]) -> Iterator[None]:
+    """The user's own tags of the names the rehearsal pulls (``postgres:…``, ``kindest/node:…``)
+    moved aside while it runs (the rehearsal must pull them for real) and put back afterwards."""
+    kept = {t: f"podlife-rehearsal-kept/{t.replace('/', '_')}" for t in tags if local_image(t)}
+    for tag, aside in kept.items():
+        output(["docker", "tag", tag, aside])
+        output(["docker", "rmi", tag])
+    try:
+        yield
+    finally:
+        with uninterrupted():
+            for tag, aside in kept.items():
+                output(["docker", "tag", aside, tag])
+                output(["docker", "rmi", aside])
 
 
 def podlife(env: dict[str, str], *args: str) -> None:
@@ -160,14 +210,14 @@ def podlife(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, *args], cwd=REPO, env=env, check=True)
 
 
-def push(names: dict[str, str]) -> None:
-    """The images Docker Hub has, pushed into the loopback registry under their Docker Hub names."""
+def push(names: dict[str, str], port: int) -> None:
+    """The images Docker Hub has, pushed into the rehearsal's loopback registry under their Docker
+    Hub names (its own: the port was free, and the process it started is the one answering)."""
     with step("push the images Docker Hub has, under their Docker Hub names"):
         for local, hub in names.items():
-            output(["docker", "tag", local, f"127.0.0.1:{PORT}/{hub}"])
-            run(f"docker push {hub}", ["docker", "push", f"127.0.0.1:{PORT}/{hub}"], log="rehearsal")
-            output(["docker", "rmi", f"127.0.0.1:{PORT}/{hub}"])
-            output(["docker", "rmi", hub.removeprefix("library/")], check=False)  # pulled again, for real
+            output(["docker", "tag", local, f"127.0.0.1:{port}/{hub}"])
+            run(f"docker push {hub}", ["docker", "push", f"127.0.0.1:{port}/{hub}"], log="rehearsal")
+            output(["docker", "rmi", f"127.0.0.1:{port}/{hub}"])
 
 
 def main() -> int:
@@ -179,18 +229,20 @@ def main() -> int:
     storage = cache_dir() / "rehearsal" / "registry"
     storage.mkdir(parents=True, exist_ok=True)
     gw = gateway()
+    port = free_port(["127.0.0.1", gw])
     env = {
         **os.environ,
         "PODLIFE_CLUSTER": CLUSTER,
         "PODLIFE_NODE_IMAGE": names[airgap.airgap_graph()["node"].image or ""],
         "PODLIFE_UPSTREAM_BY_TAG": "1",
-        "PODLIFE_REGISTRY_MIRROR": f"http://{gw}:{PORT}",
+        "PODLIFE_REGISTRY_MIRROR": f"http://{gw}:{port}",
     }
     started = time.monotonic()
     with ExitStack() as stack:
-        loopback = stack.enter_context(registry(binary, "127.0.0.1", storage))
-        stack.enter_context(registry(binary, gw, storage))
-        push(names)
+        loopback = stack.enter_context(registry(binary, "127.0.0.1", port, storage))
+        stack.enter_context(registry(binary, gw, port, storage))
+        stack.enter_context(set_aside([h.removeprefix("library/") for h in names.values()]))
+        push(names, port)
         stack.enter_context(docker_hub_mirror(loopback))
         stack.callback(
             lambda: [

@@ -1,0 +1,77 @@
+"""The upstream path's rehearsal leaves the host's Docker as found: daemon.json byte for byte on
+every way out, the user's own tags kept, and never a registry that was already there."""
+
+from __future__ import annotations
+
+import signal
+import socket
+from pathlib import Path
+
+import pytest
+
+from podlife.kube.wait import WaitTimeout
+from podlife.provision import rehearsal
+
+
+def test_the_registry_port_is_one_nothing_listens_on() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert rehearsal.free_port(["127.0.0.1"], first=port) > port
+
+
+@pytest.mark.parametrize("fails", ["inside", "dropping the mirror"])
+def test_daemon_json_is_put_back_byte_for_byte_whatever_happens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails: str
+) -> None:
+    daemon_json = tmp_path / "daemon.json"
+    before = b'{\n  "default-runtime": "podlife-runc",\n  "log-level":   "warn"\n}\n'  # odd spacing kept
+    daemon_json.write_bytes(before)
+    reloads: list[str] = []
+    live: list[str] = []
+    monkeypatch.setattr(rehearsal, "DAEMON_JSON", daemon_json)
+    monkeypatch.setattr(rehearsal, "reload_dockerd", lambda: reloads.append(daemon_json.read_text()))
+
+    def mirrors() -> list[str]:
+        if fails == "dropping the mirror" and '"registry-mirrors": []' in daemon_json.read_text():
+            return live  # the daemon never drops it: the poll times out
+        return ["http://127.0.0.1:5000"] if "127.0.0.1:5000" in daemon_json.read_text() else []
+
+    monkeypatch.setattr(rehearsal, "mirrors", mirrors)
+    live.append("http://127.0.0.1:5000")
+
+    def poll_until(what: str, check: object, timeout: float) -> None:
+        if not check():  # type: ignore[operator]
+            raise WaitTimeout(what, timeout, "the mirror still configured")
+
+    monkeypatch.setattr(rehearsal, "poll_until", poll_until)
+    with (
+        pytest.raises((KeyboardInterrupt, WaitTimeout)),
+        rehearsal.docker_hub_mirror("http://127.0.0.1:5000"),
+    ):
+        raise KeyboardInterrupt  # Ctrl-C mid-way
+    assert daemon_json.read_bytes() == before
+    assert reloads[-1] == before.decode()  # the daemon reloaded with the file as it was
+
+
+def test_a_restore_is_not_cut_short_by_a_second_ctrl_c() -> None:
+    before = signal.getsignal(signal.SIGINT)
+    with rehearsal.uninterrupted():
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    assert signal.getsignal(signal.SIGINT) == before
+
+
+def test_the_users_own_tags_are_set_aside_and_put_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[list[str]] = []
+    monkeypatch.setattr(rehearsal, "local_image", lambda tag: tag == "postgres:15.19-bookworm")
+    monkeypatch.setattr(rehearsal, "output", lambda argv, **_: calls.append(argv) or "")
+    with rehearsal.set_aside(["postgres:15.19-bookworm", "kindest/node:v1.34.0"]):
+        assert calls == [
+            ["docker", "tag", "postgres:15.19-bookworm", "podlife-rehearsal-kept/postgres:15.19-bookworm"],
+            ["docker", "rmi", "postgres:15.19-bookworm"],
+        ]
+    assert calls[2:] == [
+        ["docker", "tag", "podlife-rehearsal-kept/postgres:15.19-bookworm", "postgres:15.19-bookworm"],
+        ["docker", "rmi", "podlife-rehearsal-kept/postgres:15.19-bookworm"],
+    ]
