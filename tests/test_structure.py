@@ -49,6 +49,7 @@ ALLOWED: dict[str, set[str]] = {
     "podlife.profile": {"podlife.profile", "podlife.kube"} | FACE - {"podlife.claims"},
     "scenarios": {"podlife.kube", "podlife.measure"} | FACE,
     "bench": {"bench", "service"},
+    "bench.interrupt": {"podlife.kube", "podlife.provision"},  # measures podlife's own clean-up
     "service": {"service"},
 }
 # the only files outside podlife.run that may name it: pytest's and ``python -m podlife profile``'s

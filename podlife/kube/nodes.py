@@ -118,16 +118,38 @@ def tolerated_s(pod: Any, taint: str = UNREACHABLE) -> int | None:
     return None if None in seconds else max(s for s in seconds if s is not None)
 
 
+_AGENT: list[Any] = []  # the agent (podlife.kube.agent.Agent) for nodes Docker cannot reach
+
+
+def use_agent(agent: Any) -> None:
+    """Act through ``agent`` on a node that is not podlife's own kind node on this machine."""
+    _AGENT[:] = [agent]
+
+
+def agent_for(node: str) -> Any:
+    """None for podlife's own kind node on this machine's Docker (acted on through it); else the
+    agent; a SetupError when there is none."""
+    try:
+        require_node_access(node)
+        return None
+    except SetupError:
+        if _AGENT:
+            return _AGENT[0]
+        raise
+
+
 def container_ids(node: str) -> set[str]:
     """Every container the node's runtime runs, as full ids."""
-    require_node_access(node)
+    if agent := agent_for(node):
+        return set(agent.container_ids(node))
     listing = json.loads(docker("exec", node, "crictl", "ps", "-o", "json"))
     return {c["id"] for c in listing.get("containers", [])}
 
 
 def kill_container(node: str, container_id: str) -> int:
     """SIGKILL the container's main process through the node; return the pid killed."""
-    require_node_access(node)
+    if agent := agent_for(node):
+        return int(agent.kill_container(node, container_id))
     cid = container_id.split("://", 1)[-1]
     info = json.loads(docker("exec", node, "crictl", "inspect", cid))
     pid = int(info["info"]["pid"])
@@ -197,5 +219,5 @@ def parse_oom_kills(log: str) -> list[KernelOomKill]:
 def oom_kills(node: str) -> list[KernelOomKill]:
     """The OOM kills in the kernel log, read on the node (a kind node shares the host's kernel, so
     the log holds every node's kills; a container id tells whose)."""
-    require_node_access(node)
-    return parse_oom_kills(docker("exec", node, "dmesg"))
+    agent = agent_for(node)
+    return parse_oom_kills(agent.kernel_log(node) if agent else docker("exec", node, "dmesg"))

@@ -64,7 +64,7 @@ def kill(kube: Namespace, workload: Workload, pod: Any, container: str) -> dict[
     name, node = pod.metadata.name, pod.spec.node_name
     before = {n: s.restart_count for n, s in statuses(pod).items()}
     status = statuses(pod)[container]
-    nodes.require_node_access(node)
+    nodes.agent_for(node)  # reachable below the API (Docker or the agent), before anything is done
     killed_at = kube.act(f"SIGKILL {container} of {name} through node {node}")
     nodes.kill_container(node, status.container_id)
     restarts = container in workload.sidecars() or workload.restart_policy() != "Never"

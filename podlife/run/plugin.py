@@ -27,6 +27,8 @@ from typing import Any
 import pytest
 
 from podlife.claims import Claim, Counter, Needs, Result, declared, expect_refuted, require, scenario_files
+from podlife.kube import nodes
+from podlife.kube.agent import Agent
 from podlife.kube.cluster import Cluster, ClusterInfo
 from podlife.kube.subject import Subject, SubjectError
 from podlife.measure import Measurement, measure
@@ -228,7 +230,11 @@ def cluster(request: pytest.FixtureRequest) -> Cluster:
     reached = run.reached(config)
     if not isinstance(reached, ClusterInfo):
         pytest.fail(f"no cluster to run scenarios on: {reached}", pytrace=False)
-    return Cluster.connect(reached)
+    connected = Cluster.connect(reached)
+    agent = Agent(connected.api, connected.probe_image, connected.run)  # started on first use
+    nodes.use_agent(agent)
+    request.addfinalizer(agent.close)
+    return connected
 
 
 @pytest.fixture
