@@ -87,6 +87,7 @@ def test_an_interrupted_run_deletes_only_its_own_namespaces(monkeypatch: pytest.
     assert leftovers.abandon("kubeconfig", "20261205-abc", timeout=20) == ["podlife-a-1"]
     assert core.calls[0] == ("list", "podlife=scenario,podlife-run=20261205-abc")
     assert ("namespace", "podlife-a-1") in core.calls
+    assert ("pods", "podlife-a-1 grace 0") in core.calls  # at once, even on a stopped node
     assert (
         waits[0]["label_selector"] == "podlife=scenario,podlife-run=20261205-abc"
         and waits[0]["timeout"] == 20

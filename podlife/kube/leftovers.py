@@ -31,7 +31,7 @@ def abandon(kubeconfig: str, run: str, *, timeout: float) -> list[str]:
     selector = f"{SELECTOR},{RUN_LABEL}={run}"
     names = sorted(ns.metadata.name for ns in core.list_namespace(label_selector=selector).items)
     if names:
-        _delete(core, names, selector, timeout)
+        _delete(core, names, selector, timeout, grace_s=0)  # pods on a stopped node go too
     return names
 
 
@@ -63,12 +63,15 @@ def collect(kubeconfig: str, say: Callable[[str], None], *, delete: bool = True)
     return names
 
 
-def _delete(core: client.CoreV1Api, names: list[str], selector: str, timeout: float) -> None:
-    """Each namespace deleted, its pods given 1 s to stop (one already gone is no error); then
-    awaited until no namespace matches ``selector``."""
+def _delete(
+    core: client.CoreV1Api, names: list[str], selector: str, timeout: float, grace_s: int = 1
+) -> None:
+    """Each namespace deleted, its pods given ``grace_s`` to stop (0: removed from the API at once,
+    even on a node whose kubelet does not answer; it removes their containers when it is back), one
+    already gone no error; then awaited until no namespace matches ``selector``."""
     for name in names:
         try:
-            core.delete_collection_namespaced_pod(name, grace_period_seconds=1)
+            core.delete_collection_namespaced_pod(name, grace_period_seconds=grace_s)
             core.delete_namespace(name)
         except client.ApiException as exc:
             if exc.status != 404:  # gone meanwhile: a teardown finished it

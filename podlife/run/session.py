@@ -178,11 +178,17 @@ def abandon(config: pytest.Config) -> None:
     if not isinstance(info, ClusterInfo):
         return
     say = printer(config)
+    if not config.getoption("kubeconfig"):  # first: a scenario's pods on a stopped node go with it
+        try:
+            provision.restore_nodes()
+        except Exception as exc:
+            say(
+                f"interrupted: a stopped node not started again ({type(exc).__name__}: {exc}); "
+                "the next `cluster up` starts it"
+            )
     try:
         gone = leftovers.abandon(info.kubeconfig, info.run, timeout=ABANDON_S)
         say(f"interrupted: this run's {len(gone)} namespace(s) deleted and gone")
-        if not config.getoption("kubeconfig"):
-            provision.restore_nodes()
     except Exception as exc:
         say(f"interrupted: clean-up incomplete ({type(exc).__name__}: {exc}); the next run collects the rest")
 
