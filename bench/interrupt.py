@@ -82,7 +82,7 @@ def ready_again_s(core: client.CoreV1Api, timeout: float = 120) -> float | None:
     return round(time.monotonic() - began, 1)
 
 
-def one_try(core: client.CoreV1Api, at_s: float, sig: str, log: Path) -> dict[str, Any]:
+def one_try(core: client.CoreV1Api, at_s: float, sig: str, log: Path, extra: list[str]) -> dict[str, Any]:
     argv = [
         sys.executable,
         "-m",
@@ -94,6 +94,7 @@ def one_try(core: client.CoreV1Api, at_s: float, sig: str, log: Path) -> dict[st
         "6",
         "--reports",
         str(log.parent / "reports"),
+        *extra,
     ]
     with log.open("w") as out:
         proc = subprocess.Popen(argv, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -138,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--signal", choices=("INT", "TERM"), default="INT")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--out", type=Path, default=REPO / "reports" / "interrupt")
+    parser.add_argument("pytest_args", nargs="*", help="after --: more pytest arguments (e.g. --claim ID)")
     args = parser.parse_args(argv)
     if args.tries < 1 or not 0 <= args.earliest <= args.latest:
         parser.error("--tries must be at least 1, and 0 <= --earliest <= --latest")
@@ -148,7 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     for n in range(1, args.tries + 1):
         result = {
             "try": n,
-            **one_try(core, rng.uniform(args.earliest, args.latest), args.signal, args.out / f"try-{n}.log"),
+            **one_try(
+                core,
+                rng.uniform(args.earliest, args.latest),
+                args.signal,
+                args.out / f"try-{n}.log",
+                args.pytest_args,
+            ),
         }
         left = any(
             result.get(k) for k in ("namespaces", "pods", "node_containers_stopped", "lock_held_by", "error")
