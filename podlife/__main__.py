@@ -43,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         "added capabilities): on a kind cluster such a pod is root on the host",
     )
     pr.add_argument(
+        "--allow-node-disruption",
+        action="store_true",
+        help="with --kubeconfig: lose a worker by stopping its kubelet through podlife's agent "
+        "(started again afterwards, or by a timer on the node)",
+    )
+    pr.add_argument(
         "--no-node-loss",
         action="store_true",
         help="stop no worker: every workload's node_loss is then null, with this reason",
@@ -111,6 +117,7 @@ def profile(args: argparse.Namespace) -> int:
     argv += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]  # pytest-kind, imported by the checks above
     argv += ["--kubeconfig", args.kubeconfig] if args.kubeconfig else []
     argv += ["--allow-privileged-subject"] if args.allow_privileged_subject else []
+    argv += ["--allow-node-disruption"] if args.allow_node_disruption else []
     argv += ["--no-node-loss"] if args.no_node_loss else []
     return int(pytest.main(argv))
 

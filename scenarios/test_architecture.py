@@ -269,8 +269,8 @@ BARE = Claim(
 
 @BARE.measure
 def bare_pod_not_rescheduled(m: Measurement) -> None:
-    """Stop the node that runs the pod (its kind node container); watch whether a pod comes up
-    on another node; then start the node again and look at the pod."""
+    """Stop the node that runs the pod (its kind node container, or its kubelet); watch whether a
+    pod comes up on another node; then start the node again and look at the pod."""
     (first,) = m.kube.start_all(m.docs).values()
     name, node = first.metadata.name, first.spec.node_name
     target = m.placement.pin or m.placement.prefer
@@ -278,7 +278,7 @@ def bare_pod_not_rescheduled(m: Measurement) -> None:
         raise SetupError(f"the pod landed on {node}, not on {target}, the worker this scenario may stop")
     lines = webapp.write_transcript(m.kube.endpoint(f"pod/{name}", m.subject.port))
     window = (nodes.tolerated_s(first) or 0) + WINDOW_S
-    with node_down(m.kube, node) as down:
+    with node_down(m.kube, node, hold_s=window) as down:
         moved = m.kube.observe(
             window,
             until=lambda objs: next(

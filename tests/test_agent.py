@@ -4,11 +4,17 @@ there, each run here against this machine's own /proc and a process of the test'
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
+import time
+import types
 from typing import Any
 
 import pytest
+import requests
+from kubernetes import client
 
 from podlife.errors import SetupError
 from podlife.kube import agent, nodes
@@ -60,5 +66,125 @@ def test_a_node_docker_cannot_reach_is_acted_on_through_the_agent(monkeypatch: p
     ]
     assert nodes.container_ids("n1") == {"a" * 64}
     assert [k.pid for k in nodes.oom_kills("n1")] == [7]
-    with pytest.raises(SetupError):
-        nodes.stop_node("n1")  # a node loss stays kind-only
+    with pytest.raises(SetupError, match="--allow-node-disruption"):
+        nodes.stop_node("n1")  # a node loss on a node not podlife's own: only when allowed
+
+
+def test_a_node_loss_through_the_agent_needs_the_users_leave_and_says_how(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[tuple[str, ...]] = []
+
+    class Fake:
+        def stop_kubelet(self, node: str, back_within_s: int) -> dict[str, Any]:
+            calls.append(("stop", node, str(back_within_s)))
+            return {"kubelet": "inactive"}
+
+        def start_kubelet(self, node: str) -> dict[str, Any]:
+            calls.append(("start", node))
+            return {"kubelet": "active"}
+
+    def refuse(node: str, provider_id: Any = None) -> None:
+        raise SetupError(f"{node}: no Docker here")
+
+    monkeypatch.setattr(nodes, "require_node_access", refuse)
+    monkeypatch.setattr(nodes, "_AGENT", [])
+    monkeypatch.setattr(nodes, "_DISRUPT", [False])
+    nodes.use_agent(Fake())
+    with pytest.raises(SetupError, match="--allow-node-disruption"):
+        nodes.stop_node("n1", None, 300)
+    assert calls == []  # refused before anything was done
+    nodes.use_agent(Fake(), allow_node_disruption=True)
+    assert nodes.stop_node("n1", None, 300) == nodes.AGENT_LOSS
+    nodes.start_node("n1")
+    assert calls == [("stop", "n1", "300"), ("start", "n1")]
+
+
+def test_the_agent_serves_on_its_port_and_is_ready_only_once_it_listens() -> None:
+    (container,) = agent.manifest("agent-0", "worker-3", "python:3.11")["spec"]["containers"]
+    assert container["command"][:2] == ["python3", "-c"] and container["command"][3] == str(agent.PORT)
+    assert container["readinessProbe"] == {"tcpSocket": {"port": agent.PORT}, "periodSeconds": 1}
+
+
+@pytest.fixture
+def served(tmp_path: Any) -> Any:
+    """The agent's server, run here with a stand-in ``nsenter`` on PATH that plays the node: it
+    logs each command and keeps the kubelet's state in a file."""
+    log, state = tmp_path / "log", tmp_path / "kubelet"
+    state.write_text("active")
+    fake = tmp_path / "nsenter"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'shift 4\necho "$*" >> ' + str(log) + "\n"
+        'case "$*" in\n'
+        '  "systemctl is-active kubelet") cat ' + str(state) + "; exit 0;;\n"
+        '  "systemctl stop kubelet") echo inactive > ' + str(state) + ";;\n"
+        '  "systemctl start kubelet") echo active > ' + str(state) + ";;\n"
+        "esac\n"
+    )
+    fake.chmod(0o755)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    proc = subprocess.Popen([sys.executable, "-c", agent.SERVE, str(port)], env=env)
+    try:
+        for _ in range(100):  # bounded: until it listens (at most 10 s)
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+
+        def get(path: str) -> tuple[int, dict[str, Any]]:
+            answer = requests.get(f"http://127.0.0.1:{port}/{path}", timeout=10)
+            return answer.status_code, answer.json()
+
+        yield get, log
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_the_agent_arms_its_switch_before_it_stops_the_kubelet_and_disarms_it_on_start(served: Any) -> None:
+    get, log = served
+    assert get("kubelet") == (200, {"kubelet": "active", "stopped": False, "switch": None})
+    code, stopped = get("stop/420")
+    assert code == 200 and stopped["kubelet"] == "inactive" and stopped["back_within_s"] == 420
+    switch = stopped["switch"]
+    assert get("stop/420")[0] == 500  # stopped already: no second switch
+    assert get("restore")[1] == {"kubelet": "active"}
+    assert get("restore")[1] == {"kubelet": "active", "restored": False}  # nothing to restore
+    commands = log.read_text().splitlines()
+    armed = next(i for i, c in enumerate(commands) if c.startswith("systemd-run"))
+    assert f"--unit {switch} --on-active 420s" in commands[armed]
+    assert commands[armed].endswith("systemctl start kubelet")
+    assert commands.index("systemctl stop kubelet") > armed
+    assert commands.index(f"systemctl stop {switch}.timer") > commands.index("systemctl start kubelet")
+
+
+def test_an_agent_without_an_active_kubelet_stops_nothing(served: Any) -> None:
+    get, log = served
+    log.with_name("kubelet").write_text("inactive")
+    code, said = get("stop/60")
+    assert code == 500 and "no active kubelet.service" in said["error"]
+    assert not any(c.startswith(("systemd-run", "systemctl stop")) for c in log.read_text().splitlines())
+
+
+def test_the_agent_unreachable_or_failing_is_a_setup_error_naming_the_node() -> None:
+    class Core:
+        def __init__(self, answer: Any) -> None:
+            self.answer = answer
+
+        def connect_get_namespaced_pod_proxy_with_path(self, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(self.answer, Exception):
+                raise self.answer
+            return types.SimpleNamespace(data=self.answer)
+
+    forbidden = client.ApiException(status=403, reason="Forbidden")
+    with pytest.raises(SetupError, match="agent on w1 not reached through the API server's pod proxy"):
+        agent.ask(Core(forbidden), "ns", "agent-0", "kubelet", "w1")  # type: ignore[arg-type]
+    with pytest.raises(SetupError, match="agent on w1: systemctl stop kubelet: denied"):
+        agent.ask(Core(b'{"error": "systemctl stop kubelet: denied"}'), "ns", "agent-0", "stop/9", "w1")  # type: ignore[arg-type]
+    with pytest.raises(SetupError, match="answered"):
+        agent.ask(Core(b"<html>"), "ns", "agent-0", "kubelet", "w1")  # type: ignore[arg-type]
+    assert agent.ask(Core(b'{"kubelet": "active"}'), "ns", "a", "kubelet") == {"kubelet": "active"}  # type: ignore[arg-type]

@@ -80,3 +80,19 @@ def test_one_cluster_is_one_lock_whatever_the_cache_or_the_copy_of_its_kubeconfi
             [sys.executable, "-c", HOLD, str(copy)], input="\n", capture_output=True, text=True, timeout=60
         )
     assert other.returncode != 0 and "(https://127.0.0.1:6443) is in use by pid" in other.stderr
+
+
+def test_a_kind_cluster_reached_through_a_kubeconfig_is_locked_by_its_kind_name(tmp_path: Path) -> None:
+    def config(name: str, server: str) -> Path:
+        path = tmp_path / f"{name}-{len(list(tmp_path.iterdir()))}"
+        path.write_text(
+            f"clusters: [{{name: {name}, cluster: {{server: '{server}'}}}}]\n"
+            f"contexts: [{{name: {name}, context: {{cluster: {name}}}}}]\ncurrent-context: {name}\n"
+        )
+        return path
+
+    # podlife's own cluster by --kubeconfig and by `cluster up` (lock_key) hold one lock
+    assert lock.key_of(config("kind-podlife", "https://127.0.0.1:41055")) == "kind-podlife"
+    assert lock.key_of(config("kind-podlife", "https://[::1]:41055")) == "kind-podlife"
+    # a cluster called kind-… elsewhere is keyed by its server
+    assert lock.key_of(config("kind-podlife", "https://10.0.0.5:6443")) == "https://10.0.0.5:6443"

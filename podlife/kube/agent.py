@@ -9,9 +9,17 @@ kubelet, and works wherever privileged pods are allowed.  Its pods live in a nam
 labelled as every podlife namespace is (an interrupted run's clean-up and the next run's collection
 find it), and go when the run ends.
 
+A node loss stops the node's kubelet (``systemctl stop kubelet`` in the mount namespace of the
+node's PID 1), and an exec needs that kubelet.  So the agent's main process is a small HTTP
+server (:data:`SERVE`) reached through the API server's pod proxy, which goes from the API server
+to the pod's IP and not through the kubelet: ``stop`` first arms a dead-man's switch on the node
+itself (a systemd timer that starts the kubelet again after the given seconds whatever becomes of
+podlife, its agent pod or this machine), then stops the kubelet; ``start`` starts it and disarms
+the switch.  The node's containers go on running meanwhile: the node is lost to the API, not
+powered off (kind's ``docker stop`` takes them with it).
+
 :mod:`podlife.kube.nodes` uses it for a node it cannot reach through Docker (any cluster but
-podlife's own kind cluster).  What it does not do yet: stop a node (a kubelet stopped cannot be
-exec'd into to start it again), so node-loss claims stay kind-only.
+podlife's own kind cluster).
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from podlife.kube.execs import run_in
 from podlife.kube.watch import wait_for
 
 READY_S = 120
+PORT = 8099  # the agent's server, in its pod's network namespace
 
 # The container's main process, found by its cgroup (the container id is in its path under
 # both cgroup drivers) as the one whose parent is not in the container; killed with SIGKILL.
@@ -78,6 +87,65 @@ while True:
 """
 
 
+# The agent's main process: the kubelet of its node stopped and started on request (GET /kubelet,
+# /stop/<seconds>, /start, /restore), through ``systemctl`` in the node's own mount namespace.
+SERVE = """
+import http.server, json, secrets, subprocess, sys
+PORT = int(sys.argv[1])
+state = {"stopped": False, "switch": None}
+def node(*argv):
+    argv = ["nsenter", "-t", "1", "-m", "--", *argv]
+    ran = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    return ran.returncode, (ran.stdout + ran.stderr).strip()
+def active():
+    return node("systemctl", "is-active", "kubelet")[1]
+def start():
+    code, said = node("systemctl", "start", "kubelet")
+    if code != 0:
+        return {"error": "systemctl start kubelet: " + said}
+    if state["switch"]:
+        node("systemctl", "stop", state["switch"] + ".timer")
+    state.update(stopped=False, switch=None)
+    return {"kubelet": active()}
+def stop(seconds):
+    if state["stopped"]:
+        return {"error": "the kubelet is stopped already"}
+    if active() != "active":
+        return {"error": "no active kubelet.service on this node: " + active()}
+    unit = "podlife-kubelet-back-" + secrets.token_hex(4)
+    code, said = node("systemd-run", "--unit", unit, "--on-active", str(seconds) + "s",
+                      "--timer-property=AccuracySec=1s", "systemctl", "start", "kubelet")
+    if code != 0:
+        return {"error": "no dead-man's switch (systemd-run): " + said}
+    state.update(stopped=True, switch=unit)
+    code, said = node("systemctl", "stop", "kubelet")
+    if code != 0:
+        return {"error": "systemctl stop kubelet: " + said, **start()}
+    return {"kubelet": active(), "switch": unit, "back_within_s": seconds}
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        parts = self.path.strip("/").split("/")
+        if parts[0] == "kubelet":
+            out = {"kubelet": active(), **state}
+        elif parts[0] == "stop" and len(parts) == 2 and parts[1].isdigit():
+            out = stop(int(parts[1]))
+        elif parts[0] == "start":
+            out = start()
+        elif parts[0] == "restore":
+            out = start() if state["stopped"] else {"kubelet": active(), "restored": False}
+        else:
+            out = {"error": "unknown: " + self.path}
+        body = json.dumps(out).encode()
+        self.send_response(500 if "error" in out else 200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("", PORT), Handler).serve_forever()
+"""
+
+
 class Agent:
     """Agent pods, one per node, created on first use."""
 
@@ -119,8 +187,8 @@ class Agent:
             ) from exc
         wait_for(
             core.list_namespaced_pod,
-            lambda pods: (p := pods.get(name)) is not None and p.status.phase == "Running",
-            what=f"podlife's agent on {node} to run",
+            lambda pods: (p := pods.get(name)) is not None and ready(p),
+            what=f"podlife's agent on {node} to be ready",
             timeout=READY_S,
             describe=lambda pods: {n: p.status.phase for n, p in pods.items()},
             namespace=self.namespace,
@@ -147,13 +215,75 @@ class Agent:
     def kernel_log(self, node: str) -> str:
         return self.python(node, KMSG)
 
+    def stop_kubelet(self, node: str, back_within_s: int) -> dict[str, Any]:
+        """The node's kubelet stopped, a switch on the node armed to start it again after
+        ``back_within_s`` whatever happens; first the way back (the pod proxy) is tried."""
+        pod = self.pod(node)
+        said = self.ask(node, pod, "kubelet")
+        if said.get("kubelet") != "active":
+            raise SetupError(f"no node loss on {node}: its kubelet.service is not active ({said})")
+        return self.ask(node, pod, f"stop/{int(back_within_s)}")
+
+    def start_kubelet(self, node: str) -> dict[str, Any]:
+        return self.ask(node, self.pod(node), "start")
+
+    def ask(self, node: str, pod: str, path: str) -> dict[str, Any]:
+        return ask(self.core, self.namespace, pod, path, node)
+
+
+def ask(core: client.CoreV1Api, namespace: str, pod: str, path: str, node: str = "") -> dict[str, Any]:
+    """The agent's answer to GET /``path``, through the API server's pod proxy; a SetupError when
+    it cannot be reached or says it failed."""
+    try:
+        text = core.connect_get_namespaced_pod_proxy_with_path(
+            f"{pod}:{PORT}", namespace, path, _request_timeout=90, _preload_content=False
+        ).data.decode(errors="replace")
+    except client.ApiException as exc:
+        body = (exc.body or "")[-300:] if isinstance(exc.body, str) else ""
+        raise SetupError(
+            f"podlife's agent on {node or pod} not reached through the API server's pod proxy "
+            f"(GET {path}: {exc.status} {exc.reason} {body})"
+        ) from exc
+    try:
+        said = json.loads(text)
+    except ValueError as exc:
+        raise SetupError(f"podlife's agent on {node or pod} answered {text!r} to {path}") from exc
+    if "error" in said:
+        raise SetupError(f"podlife's agent on {node or pod}: {said['error']}")
+    return said
+
+
+def restore(api: client.ApiClient, run: str) -> list[str]:
+    """After an interrupted run: every kubelet this run's agents stopped started again (an agent
+    that stopped none answers and does nothing); the nodes whose agent could not be asked."""
+    core = client.CoreV1Api(api)
+    missed = []
+    selector = f"{leftovers.RUN_LABEL}={run}"
+    for ns in core.list_namespace(label_selector=selector).items:
+        for pod in core.list_namespaced_pod(ns.metadata.name, label_selector=f"app={APP}").items:
+            try:
+                ask(core, ns.metadata.name, pod.metadata.name, "restore", pod.spec.node_name)
+            except SetupError:
+                missed.append(pod.spec.node_name)
+    return missed
+
+
+def ready(pod: Any) -> bool:
+    return pod.status.phase == "Running" and any(
+        c.type == "Ready" and c.status == "True" for c in pod.status.conditions or []
+    )
+
+
+APP = "podlife-agent"
+
 
 def manifest(name: str, node: str, image: str) -> dict[str, Any]:
-    """The agent's pod: on ``node`` whatever its taints, the host's PIDs, privileged, idle."""
+    """The agent's pod: on ``node`` whatever its taints, the host's PIDs, privileged, serving
+    :data:`SERVE` (ready once it listens)."""
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": name, "labels": {"app": "podlife-agent"}},
+        "metadata": {"name": name, "labels": {"app": APP}},
         "spec": {
             "nodeName": node,
             "hostPID": True,
@@ -165,7 +295,9 @@ def manifest(name: str, node: str, image: str) -> dict[str, Any]:
                     "name": "agent",
                     "image": image,
                     "imagePullPolicy": "IfNotPresent",
-                    "command": ["python3", "-c", "import signal; signal.pause()"],
+                    "command": ["python3", "-c", SERVE, str(PORT)],
+                    "ports": [{"containerPort": PORT, "name": "agent"}],
+                    "readinessProbe": {"tcpSocket": {"port": PORT}, "periodSeconds": 1},
                     "securityContext": {"privileged": True},
                 }
             ],

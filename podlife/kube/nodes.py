@@ -1,9 +1,11 @@
-"""Acting on a kind node from outside: its container runtime and the node container itself.
+"""Acting on a node below the API: kill a container, list its containers, read its kernel log,
+lose the node for a while.
 
-Some claims need to act below the API: kill a container with SIGKILL through the node's
-runtime, find which node runs a container, stop a whole node.  That needs the kind node
-containers on this machine's Docker; on any other cluster these scenarios end with a
-SetupError that says so (never a verdict, never a skip).
+On podlife's own kind cluster (its node containers on this machine's Docker, carrying podlife's
+mark) through Docker; on any other node through podlife's agent (:mod:`podlife.kube.agent`), a
+privileged pod on that node.  Losing a node is the one action that can hurt a cluster someone
+cares about: on a node not podlife's own it needs ``--allow-node-disruption``.  Without a way in
+these scenarios end with a SetupError that says so (never a verdict, never a skip).
 """
 
 from __future__ import annotations
@@ -119,11 +121,20 @@ def tolerated_s(pod: Any, taint: str = UNREACHABLE) -> int | None:
 
 
 _AGENT: list[Any] = []  # the agent (podlife.kube.agent.Agent) for nodes Docker cannot reach
+_DISRUPT: list[bool] = [False]  # --allow-node-disruption: a node loss on nodes not podlife's own
+
+DOCKER_LOSS = "docker stop of its kind node container: its kubelet, runtime and containers with it"
+AGENT_LOSS = (
+    "its kubelet stopped by podlife's agent (systemctl stop kubelet on the node; its containers go "
+    "on running, a timer on the node starts the kubelet again if podlife does not)"
+)
 
 
-def use_agent(agent: Any) -> None:
-    """Act through ``agent`` on a node that is not podlife's own kind node on this machine."""
+def use_agent(agent: Any, *, allow_node_disruption: bool = False) -> None:
+    """Act through ``agent`` on a node that is not podlife's own kind node on this machine; stop
+    such a node's kubelet only when ``allow_node_disruption``."""
     _AGENT[:] = [agent]
+    _DISRUPT[0] = allow_node_disruption
 
 
 def agent_for(node: str) -> Any:
@@ -157,12 +168,26 @@ def kill_container(node: str, container_id: str) -> int:
     return pid
 
 
-def stop_node(node: str) -> None:
-    require_node_access(node)
+def stop_node(node: str, provider_id: str | None = None, back_within_s: int = 900) -> str:
+    """The node lost to the API until :func:`start_node`; how (for the report).  Through the
+    agent the node's kubelet comes back by itself after ``back_within_s`` at the latest."""
+    if agent := agent_for(node):
+        if not _DISRUPT[0]:
+            raise SetupError(
+                f"a node loss stops the kubelet of {node}, a node of a cluster podlife did not create "
+                "(or cannot reach through Docker): pass --allow-node-disruption to allow it"
+            )
+        agent.stop_kubelet(node, back_within_s)
+        return AGENT_LOSS
+    require_node_access(node, provider_id)
     docker("stop", "--time", "10", node, timeout=120)
+    return DOCKER_LOSS
 
 
 def start_node(node: str) -> None:
+    if agent := agent_for(node):
+        agent.start_kubelet(node)
+        return
     require_node_access(node)
     docker("start", node, timeout=120)
 

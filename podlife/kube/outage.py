@@ -1,5 +1,6 @@
-"""A node lost for a while: its kind node container stopped until the API calls it not ready, and
-started again (and Ready) whatever happens meanwhile.  Claims and profiles use the same one."""
+"""A node lost for a while: its kind node container stopped (or, on any other node, its kubelet
+stopped through podlife's agent) until the API calls it not ready, and started again (and Ready)
+whatever happens meanwhile.  Claims and profiles use the same one."""
 
 from __future__ import annotations
 
@@ -14,18 +15,19 @@ from podlife.kube.namespace import Namespace
 NOT_READY_S = 120  # the controller manager's grace period (50 s stock) and its next look
 READY_AGAIN_S = 180
 
-METHOD = "docker stop of its kind node container: its kubelet, runtime and containers with it"
+MARGIN_S = 120  # the switch that brings a kubelet back on its own: this long after the hold
 
 
 @contextmanager
-def node_down(kube: Namespace, node: str) -> Iterator[dict[str, Any]]:
-    """The node stopped, until it is NotReady; on leaving, started again and Ready.  The facts
-    yielded get the seconds each took."""
-    facts: dict[str, Any] = {"method": METHOD}
-    nodes.require_node_access(node, kube.cluster.core.read_node(node).spec.provider_id)
+def node_down(kube: Namespace, node: str, hold_s: float = 600) -> Iterator[dict[str, Any]]:
+    """The node stopped, until it is NotReady; on leaving (at most ``hold_s`` later, else the
+    node comes back by itself), started again and Ready.  The facts yielded get the method and
+    the seconds each took."""
+    facts: dict[str, Any] = {}
+    provider = kube.cluster.core.read_node(node).spec.provider_id
     stopped = time.monotonic()
     facts["stopped_at"] = kube.act(f"stop node {node}")
-    nodes.stop_node(node)
+    facts["method"] = nodes.stop_node(node, provider, int(NOT_READY_S + hold_s + MARGIN_S))
     try:
         facts["node_not_ready_after_s"] = kube.node_ready(node, ready=False, timeout=NOT_READY_S)
         yield facts

@@ -4,7 +4,9 @@ Why: ``cluster up`` recreates a cluster it finds unhealthy, and the bare-pod sce
 stops a node on purpose.  A second suite, or a ``cluster up`` run beside a suite, would
 see that stopped node and recreate the cluster under the running scenarios.  So every
 user of a cluster holds an exclusive lock on it, keyed by the cluster itself: podlife's own
-kind cluster by its name, any other by its API server's address.  The locks live in one fixed
+kind cluster by its name, any other by its API server's address (a kind cluster on this machine
+reached through a kubeconfig by its kind name too: ``--kubeconfig`` on podlife's own cluster is
+the same cluster as ``cluster up``).  The locks live in one fixed
 place, ``LOCKS``, readable and writable by every user, so neither ``sudo`` nor another
 ``PODLIFE_CACHE`` gets a lock of its own for the same cluster.  A second user fails at once,
 naming who holds it.  The operating system releases the lock when its holder exits, however it
@@ -31,17 +33,24 @@ from podlife.provision.steps import StepFailed
 LOCKS = Path("/tmp/podlife-locks")  # one place for every user and cache (sticky, like /tmp)
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "0.0.0.0")
+
+
 def key_of(cluster: str | Path) -> str:
     """A cluster's lock key: a name as given (podlife's own, ``kind-<name>``), or for a kubeconfig
-    its current context's API server (any copy of it, anywhere, is the same cluster)."""
+    its current context's API server (any copy of it, anywhere, is the same cluster); for a kind
+    cluster on this machine (kind names it ``kind-<name>``, served on loopback) that name."""
     if isinstance(cluster, str):
         return cluster
     try:
         cfg = yaml.safe_load(Path(cluster).read_text())
         context = next(c["context"] for c in cfg["contexts"] if c["name"] == cfg["current-context"])
-        return str(next(c["cluster"]["server"] for c in cfg["clusters"] if c["name"] == context["cluster"]))
+        name = str(context["cluster"])
+        server = str(next(c["cluster"]["server"] for c in cfg["clusters"] if c["name"] == name))
     except (OSError, yaml.YAMLError, KeyError, TypeError, StopIteration):
         return str(Path(cluster).resolve())
+    host = server.split("://", 1)[-1].rsplit(":", 1)[0]
+    return name if name.startswith("kind-") and host in LOOPBACK else server
 
 
 def _files(cluster: str | Path) -> tuple[Path, Path]:

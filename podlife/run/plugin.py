@@ -232,7 +232,7 @@ def cluster(request: pytest.FixtureRequest) -> Cluster:
         pytest.fail(f"no cluster to run scenarios on: {reached}", pytrace=False)
     connected = Cluster.connect(reached)
     agent = Agent(connected.api, connected.probe_image, connected.run)  # started on first use
-    nodes.use_agent(agent)
+    nodes.use_agent(agent, allow_node_disruption=config.getoption("allow_node_disruption"))
     request.addfinalizer(agent.close)
     return connected
 

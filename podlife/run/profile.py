@@ -51,6 +51,12 @@ def add_options(group: pytest.OptionGroup) -> None:
         "on the host",
     )
     group.addoption(
+        "--allow-node-disruption",
+        action="store_true",
+        help="lose a node (stop its kubelet through podlife's agent) on a cluster podlife did not "
+        "create; without it the node-loss claims and profiles there end with an error",
+    )
+    group.addoption(
         "--no-node-loss",
         action="store_true",
         help="with --profile: do not stop a worker (every node_loss is then null, with this reason)",

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kubernetes import config as kube_config
 
 from podlife import provision, report
 from podlife.claims import Result
-from podlife.kube import leftovers
+from podlife.kube import agent, leftovers
 from podlife.kube.cluster import ClusterInfo
 from podlife.kube.subject import Subject
 from podlife.paths import MANIFESTS, REPO
@@ -178,7 +179,12 @@ def abandon(config: pytest.Config) -> None:
     if not isinstance(info, ClusterInfo):
         return
     say = printer(config)
-    if not config.getoption("kubeconfig"):  # first: a scenario's pods on a stopped node go with it
+    try:  # first: a kubelet this run's agents stopped, started again
+        if missed := agent.restore(kube_config.new_client_from_config(info.kubeconfig), info.run):
+            say(f"interrupted: kubelet of {', '.join(missed)} not started now; a timer on the node will")
+    except Exception as exc:
+        say(f"interrupted: agents not asked ({type(exc).__name__}: {exc}); node timers start kubelets")
+    if not config.getoption("kubeconfig"):  # then: a scenario's pods on a stopped node go with it
         try:
             provision.restore_nodes()
         except Exception as exc:
