@@ -31,7 +31,23 @@ def main(argv: list[str] | None = None) -> int:
     cl = sub.add_parser("cluster", help="the kind cluster the scenarios run on")
     cl.add_argument("action", choices=["up", "down", "status", "load", "logs"])
     cl.add_argument("names", nargs="*", help="load: the images; logs: the directory")
-    pr = sub.add_parser("profile", help="the lifecycle profile of your own workloads")
+    profile_options(sub.add_parser("profile", help="the lifecycle profile of your own workloads"))
+    args = parser.parse_args(argv)
+    if args.area == "profile":
+        return profile(args)
+    if args.action in ("up", "down", "status") and args.names:
+        parser.error(
+            f"cluster {args.action} takes no names ({' '.join(args.names)}): it acts on podlife's own "
+            "cluster (PODLIFE_CLUSTER names it)"
+        )
+    if args.action in ("load", "logs") and not args.names:
+        parser.error(
+            f"cluster {args.action} needs {'one or more images' if args.action == 'load' else 'a directory'}"
+        )
+    return cluster_command(args)
+
+
+def profile_options(pr: argparse.ArgumentParser) -> None:
     pr.add_argument("paths", nargs="+", metavar="PATH", help="manifest files or directories")
     pr.add_argument("-n", dest="workers", default="4", help="workloads side by side (0: one after another)")
     pr.add_argument("--reports", default="reports", help="where profile.json, .md and .html go")
@@ -53,19 +69,6 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="stop no worker: every workload's node_loss is then null, with this reason",
     )
-    args = parser.parse_args(argv)
-    if args.area == "profile":
-        return profile(args)
-    if args.action in ("up", "down", "status") and args.names:
-        parser.error(
-            f"cluster {args.action} takes no names ({' '.join(args.names)}): it acts on podlife's own "
-            "cluster (PODLIFE_CLUSTER names it)"
-        )
-    if args.action in ("load", "logs") and not args.names:
-        parser.error(
-            f"cluster {args.action} needs {'one or more images' if args.action == 'load' else 'a directory'}"
-        )
-    return cluster_command(args)
 
 
 def cluster_command(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ import requests
 from kubernetes import client
 
 from podlife.errors import SetupError
-from podlife.kube import agent, nodes
+from podlife.kube import agent, nodes, onnode
 
 
 def test_the_agent_pod_is_pinned_privileged_with_the_hosts_pids_and_tolerates_every_taint() -> None:
@@ -29,9 +29,10 @@ def test_the_agent_pod_is_pinned_privileged_with_the_hosts_pids_and_tolerates_ev
 
 
 def test_the_programs_run_as_written_and_a_container_not_on_the_node_is_an_error() -> None:
-    ids = json.loads(subprocess.run([sys.executable, "-c", agent.IDS], capture_output=True, text=True).stdout)
+    listed = subprocess.run([sys.executable, "-c", onnode.IDS], capture_output=True, text=True)
+    ids = json.loads(listed.stdout)
     assert isinstance(ids, list)
-    gone = subprocess.run([sys.executable, "-c", agent.KILL, "f" * 64], capture_output=True, text=True)
+    gone = subprocess.run([sys.executable, "-c", onnode.KILL, "f" * 64], capture_output=True, text=True)
     assert gone.returncode != 0 and "no process of container" in gone.stderr
 
 
@@ -127,7 +128,7 @@ def served(tmp_path: Any) -> Any:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
-    proc = subprocess.Popen([sys.executable, "-c", agent.SERVE, str(port)], env=env)
+    proc = subprocess.Popen([sys.executable, "-c", onnode.SERVE, str(port)], env=env)
     try:
         for _ in range(100):  # bounded: until it listens (at most 10 s)
             with socket.socket() as s:

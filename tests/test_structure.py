@@ -50,6 +50,7 @@ ALLOWED: dict[str, set[str]] = {
     "scenarios": {"podlife.kube", "podlife.measure"} | FACE,
     "bench": {"bench", "service"},
     "bench.interrupt": {"podlife.kube", "podlife.provision"},  # measures podlife's own clean-up
+    "bench.rehearsal_interrupt": {"podlife.provision"},  # measures the rehearsal's restore
     "service": {"service"},
 }
 # the only files outside podlife.run that may name it: pytest's and ``python -m podlife profile``'s
