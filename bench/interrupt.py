@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -27,6 +25,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes import config as kube_config
 
+from bench.signals import interrupt
 from podlife.kube import leftovers
 from podlife.provision import cluster, lock
 
@@ -96,35 +95,17 @@ def one_try(core: client.CoreV1Api, at_s: float, sig: str, log: Path, extra: lis
         str(log.parent / "reports"),
         *extra,
     ]
-    with log.open("w") as out:
-        proc = subprocess.Popen(argv, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        began = time.monotonic()
-        # the run's clock starts once it holds the cluster (its progress file appears)
-        progress = log.parent / "reports" / "progress.jsonl"
-        while not progress.exists() and proc.poll() is None and time.monotonic() - began < 600:
-            time.sleep(0.5)
-        reached = time.monotonic()
-        while proc.poll() is None and time.monotonic() - reached < at_s:
-            time.sleep(0.2)
-        if proc.poll() is not None:
-            return {"error": f"the run ended before its signal (exit {proc.returncode}); see {log}"}
-        sent = time.monotonic()
-        if sig == "INT":
-            os.killpg(proc.pid, signal.SIGINT)
-        else:
-            proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        ended_s = round(time.monotonic() - sent, 1)
+    # the run's clock starts once it holds the cluster (its progress file appears)
+    progress = log.parent / "reports" / "progress.jsonl"
+    run = interrupt(argv, REPO, log, progress.exists, 600, at_s, sig, 120)
+    if run.exit is None:
+        return {"error": f"the run ended before its signal; see {log}"}
     left = leftover(core)  # at once: namespaces, pods, stopped node containers, the lock
     return {
         "signal": sig,
         "after_s": round(at_s, 1),
-        "ended_after_s": ended_s,
-        "exit": proc.returncode,
+        "ended_after_s": run.ended_after_s,
+        "exit": run.exit,
         **left,
         "nodes_ready_after_s": ready_again_s(core),
     }

@@ -18,13 +18,12 @@ import hashlib
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
+from bench.signals import interrupt
 from podlife.provision.engine import DAEMON_JSON
 from podlife.provision.rehearsal import CLUSTER
 
@@ -61,32 +60,15 @@ def host() -> dict[str, Any]:
 def one_try(at_s: float, sig: str, log: Path) -> dict[str, Any]:
     before = host()
     argv = [sys.executable, "-m", "podlife.provision.rehearsal"]
-    with log.open("w") as output:
-        proc = subprocess.Popen(
-            argv, cwd=REPO, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        began = time.monotonic()
-        sha = before["daemon_json_sha256"]
-        while proc.poll() is None and time.monotonic() - began < 1800:  # the build may come first
-            current = DAEMON_JSON.read_bytes() if DAEMON_JSON.exists() else None
-            if (hashlib.sha256(current).hexdigest() if current is not None else None) != sha:
-                break
-            time.sleep(0.5)
-        mirrored = time.monotonic()
-        while proc.poll() is None and time.monotonic() - mirrored < at_s:
-            time.sleep(0.2)
-        if proc.poll() is not None:
-            return {"error": f"the rehearsal ended before its signal (exit {proc.returncode}); see {log}"}
-        sent = time.monotonic()
-        if sig == "INT":
-            os.killpg(proc.pid, signal.SIGINT)
-        else:
-            proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=600)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    sha = before["daemon_json_sha256"]
+
+    def mirrored() -> bool:  # the rehearsal has written daemon.json (the build may come first)
+        current = DAEMON_JSON.read_bytes() if DAEMON_JSON.exists() else None
+        return (hashlib.sha256(current).hexdigest() if current is not None else None) != sha
+
+    run = interrupt(argv, REPO, log, mirrored, 1800, at_s, sig, 600)
+    if run.exit is None:
+        return {"error": f"the rehearsal ended before its signal; see {log}"}
     after = host()
     changed = {
         k: {
@@ -99,9 +81,9 @@ def one_try(at_s: float, sig: str, log: Path) -> dict[str, Any]:
     return {
         "signal": sig,
         "after_mirror_s": round(at_s, 1),
-        "mirror_after_start_s": round(mirrored - began, 1),
-        "ended_after_s": round(time.monotonic() - sent, 1),
-        "exit": proc.returncode,
+        "mirror_after_start_s": run.reached_s,
+        "ended_after_s": run.ended_after_s,
+        "exit": run.exit,
         "daemon_json_identical": after["daemon_json_sha256"] == before["daemon_json_sha256"],
         "changed": changed,
     }

@@ -49,8 +49,8 @@ ALLOWED: dict[str, set[str]] = {
     "podlife.profile": {"podlife.profile", "podlife.kube"} | FACE - {"podlife.claims"},
     "scenarios": {"podlife.kube", "podlife.measure"} | FACE,
     "bench": {"bench", "service"},
-    "bench.interrupt": {"podlife.kube", "podlife.provision"},  # measures podlife's own clean-up
-    "bench.rehearsal_interrupt": {"podlife.provision"},  # measures the rehearsal's restore
+    "bench.interrupt": {"bench.signals", "podlife.kube", "podlife.provision"},  # its own clean-up
+    "bench.rehearsal_interrupt": {"bench.signals", "podlife.provision"},  # measures the rehearsal's restore
     "service": {"service"},
 }
 # the only files outside podlife.run that may name it: pytest's and ``python -m podlife profile``'s

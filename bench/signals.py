@@ -1,0 +1,56 @@
+"""One interruption, shared by ``bench.interrupt`` and ``bench.rehearsal_interrupt``: start a command in
+a process group of its own, wait until it has reached the point of interest, a chosen moment more, then
+send the signal as a terminal's Ctrl-C (SIGINT to the group) or a CI runner's cancel (SIGTERM to the
+process) does, and time how long it takes to end.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Interrupted:
+    exit: int | None  # None: the command ended before its signal
+    reached_s: float  # from the start to the point of interest
+    ended_after_s: float | None  # from the signal to the end
+
+
+def interrupt(
+    argv: list[str],
+    cwd: Path,
+    log: Path,
+    reached: Callable[[], bool],
+    reach_limit_s: float,
+    at_s: float,
+    sig: str,
+    end_limit_s: float,
+) -> Interrupted:
+    """Run ``argv``; once ``reached()`` (or after ``reach_limit_s``), wait ``at_s`` and send ``sig``."""
+    with log.open("w") as out:
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        began = time.monotonic()
+        while proc.poll() is None and not reached() and time.monotonic() - began < reach_limit_s:
+            time.sleep(0.5)
+        at = time.monotonic()
+        while proc.poll() is None and time.monotonic() - at < at_s:
+            time.sleep(0.2)
+        if proc.poll() is not None:
+            return Interrupted(None, round(at - began, 1), None)
+        sent = time.monotonic()
+        if sig == "INT":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=end_limit_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        return Interrupted(proc.returncode, round(at - began, 1), round(time.monotonic() - sent, 1))
