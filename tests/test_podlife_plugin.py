@@ -246,3 +246,14 @@ def test_sigterm_ends_a_run_as_ctrl_c_does(pytester: pytest.Pytester) -> None:
     proc.send_signal(signal.SIGTERM)
     out = proc.communicate(timeout=30)[0]
     assert "finally ran" in out and "KeyboardInterrupt" in out and proc.returncode == 2
+
+
+def test_every_manifest_a_run_measures_loads_and_the_rbac_role_is_not_one() -> None:
+    from types import SimpleNamespace
+
+    from podlife.run.session import subjects
+
+    config = SimpleNamespace(getoption=lambda name: str(MANIFESTS / "webpod.yml"))
+    paths = {s.path for s in subjects(config)}  # type: ignore[arg-type]
+    assert MANIFESTS / "webpod.yml" in paths and MANIFESTS / "separated" in paths
+    assert not [p for p in paths if "rbac" in p.parts]
