@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from kubernetes import client
-from kubernetes import config as kube_config
 
 from bench.signals import interrupt
 from podlife.kube import leftovers
+from podlife.kube.cluster import api_client
 from podlife.provision import cluster, lock
 
 REPO = Path(__file__).resolve().parent.parent
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.tries < 1 or not 0 <= args.earliest <= args.latest:
         parser.error("--tries must be at least 1, and 0 <= --earliest <= --latest")
     rng = random.Random(args.seed)
-    core = client.CoreV1Api(kube_config.new_client_from_config(str(cluster.kubeconfig_path())))
+    core = client.CoreV1Api(api_client(cluster.kubeconfig_path()))
     args.out.mkdir(parents=True, exist_ok=True)
     bad = 0
     for n in range(1, args.tries + 1):

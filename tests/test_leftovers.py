@@ -35,7 +35,7 @@ def collect(
     monkeypatch: pytest.MonkeyPatch, names: list[str], delete: bool = True, **fake: Any
 ) -> tuple[FakeCore, list[str], list[dict]]:
     core, said, waits = FakeCore(names, **fake), [], []
-    monkeypatch.setattr(leftovers.kube_config, "new_client_from_config", lambda path: path)
+    monkeypatch.setattr(leftovers, "api_client", lambda path: path)
     monkeypatch.setattr(leftovers.client, "CoreV1Api", lambda api: core)
     monkeypatch.setattr(leftovers, "wait_for", lambda *a, **kw: waits.append(kw))
     assert leftovers.collect("kubeconfig", said.append, delete=delete) == (
@@ -81,7 +81,7 @@ def test_a_cluster_that_forbids_listing_namespaces(monkeypatch: pytest.MonkeyPat
 
 def test_an_interrupted_run_deletes_only_its_own_namespaces(monkeypatch: pytest.MonkeyPatch) -> None:
     core, waits = FakeCore(["podlife-a-1"]), []
-    monkeypatch.setattr(leftovers.kube_config, "new_client_from_config", lambda path: path)
+    monkeypatch.setattr(leftovers, "api_client", lambda path: path)
     monkeypatch.setattr(leftovers.client, "CoreV1Api", lambda api: core)
     monkeypatch.setattr(leftovers, "wait_for", lambda *a, **kw: waits.append(kw))
     assert leftovers.abandon("kubeconfig", "20261205-abc", timeout=20) == ["podlife-a-1"]

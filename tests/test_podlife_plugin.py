@@ -257,3 +257,26 @@ def test_every_manifest_a_run_measures_loads_and_the_rbac_role_is_not_one() -> N
     paths = {s.path for s in subjects(config)}  # type: ignore[arg-type]
     assert MANIFESTS / "webpod.yml" in paths and MANIFESTS / "separated" in paths
     assert not [p for p in paths if "rbac" in p.parts]
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_a_failed_teardown_fails_the_run_and_its_namespaces_are_deleted_unless_kept(
+    keep: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from types import SimpleNamespace
+
+    from podlife.kube.cluster import ClusterInfo
+    from podlife.run import session
+
+    asked: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        session.leftovers, "abandon", lambda kc, run, timeout: asked.append((kc, run)) or ["ns"]
+    )
+    info = ClusterInfo("kc", "kubectl", {}, "probe", "a cluster", run="r1")
+    config = SimpleNamespace(stash={session.REACHED: info}, getoption=lambda name: keep)
+    stuck = [{"test": "scenarios/x.py::test_a", "error": "KeyError: 'X'"}]
+    session.collect_stuck(config, stuck)  # type: ignore[arg-type]
+    err = capsys.readouterr().err
+    assert "the teardown of scenarios/x.py::test_a failed: KeyError: 'X'" in err
+    assert asked == ([] if keep else [("kc", "r1")])
+    assert ("1 namespace(s) left by those teardowns deleted" in err) is not keep

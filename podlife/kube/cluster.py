@@ -14,6 +14,23 @@ from kubernetes import config as kube_config
 CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
 
 
+def api_client(kubeconfig: str | Path) -> client.ApiClient:
+    """The one way podlife connects: a client for ``kubeconfig`` whose proxy settings are read
+    from the environment once, here, and never again.
+
+    The kubernetes client otherwise re-reads them (``urllib.request.getproxies``, a walk over
+    ``os.environ``) on every request made with a token kubeconfig (the token hook re-sets the
+    host) and for every ``watch.Watch()`` (a default configuration built from scratch).  Our
+    background threads (watch, teardown, port-forward) would walk ``os.environ`` while pytest,
+    in the main thread, sets and deletes ``PYTEST_CURRENT_TEST``: a ``KeyError`` that failed
+    teardowns and left namespaces behind in a run as a service account."""
+    api = kube_config.new_client_from_config(str(kubeconfig))
+    api.configuration.proxy = api.configuration.proxy  # resolved now; a set proxy is not re-read
+    default = client.Configuration.get_default()  # what watch.Watch() copies, rather than builds
+    default.proxy = default.proxy
+    return api
+
+
 @dataclass(frozen=True)
 class ClusterInfo:
     """A reached cluster, as provisioning found or made it."""
@@ -50,7 +67,7 @@ class Cluster:
 
     @classmethod
     def connect(cls, info: ClusterInfo) -> Cluster:
-        api = kube_config.new_client_from_config(info.kubeconfig)
+        api = api_client(info.kubeconfig)
         return cls(
             Path(info.kubeconfig),
             api,

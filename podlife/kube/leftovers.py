@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kubernetes import client
-from kubernetes import config as kube_config
 
+from podlife.kube.cluster import api_client
 from podlife.kube.watch import wait_for
 
 LABEL = {"podlife": "scenario"}
@@ -27,7 +27,7 @@ def labels(run: str) -> dict[str, str]:
 def abandon(kubeconfig: str, run: str, *, timeout: float) -> list[str]:
     """An interrupted run's clean-up: delete the namespaces this run made (its label), whatever
     cluster it is, and wait up to ``timeout`` until they are gone; return their names."""
-    core = client.CoreV1Api(kube_config.new_client_from_config(kubeconfig))
+    core = client.CoreV1Api(api_client(kubeconfig))
     selector = f"{SELECTOR},{RUN_LABEL}={run}"
     names = sorted(ns.metadata.name for ns in core.list_namespace(label_selector=selector).items)
     if names:
@@ -41,7 +41,7 @@ def collect(kubeconfig: str, say: Callable[[str], None], *, delete: bool = True)
     (a cluster podlife does not own, where a run on another machine may be using them: this
     machine's lock cannot tell) they are only named, with the command to remove them, and a
     cluster that forbids listing namespaces is said to be unchecked."""
-    core = client.CoreV1Api(kube_config.new_client_from_config(kubeconfig))
+    core = client.CoreV1Api(api_client(kubeconfig))
     try:
         names = sorted(ns.metadata.name for ns in core.list_namespace(label_selector=SELECTOR).items)
     except client.ApiException as exc:

@@ -14,10 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kubernetes import client
-from kubernetes import config as kube_config
 
 from podlife.kube import leftovers
-from podlife.kube.cluster import ClusterInfo
+from podlife.kube.cluster import ClusterInfo, api_client
 from podlife.kube.subject import Subject
 from podlife.paths import cache_dir
 from podlife.provision import tools, upstream
@@ -83,7 +82,7 @@ def existing(kubeconfig: str, kubectl: str | None, probe_image: str | None) -> C
 
 def reachable_version(kubeconfig: str) -> str:
     """The API server's version, or the reason it cannot be reached (raised)."""
-    return client.VersionApi(kube_config.new_client_from_config(kubeconfig)).get_code().git_version
+    return client.VersionApi(api_client(kubeconfig)).get_code().git_version
 
 
 def reachable(info: ClusterInfo) -> None:

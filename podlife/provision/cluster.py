@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from kubernetes import client, config
+from kubernetes import client
 from pytest_kind import KindCluster
 
+from podlife.kube.cluster import api_client
 from podlife.kube.nodes import OWN_GRACE_S, OWN_TOLERATION_S, STOCK_GRACE_S, STOCK_TOLERATION_S, mark, owner
 from podlife.kube.wait import WaitTimeout
 from podlife.kube.watch import wait_for
@@ -155,7 +156,7 @@ def healthy(tools: Toolset) -> str | None:
 
 
 def api() -> client.CoreV1Api:
-    return client.CoreV1Api(config.new_client_from_config(str(kubeconfig_path())))
+    return client.CoreV1Api(api_client(kubeconfig_path()))
 
 
 def wait_ready(timeout: float = READY_TIMEOUT_S) -> None:

@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes import config as kube_config
 
 from podlife import provision, report
 from podlife.claims import Result
 from podlife.kube import agent, leftovers
-from podlife.kube.cluster import ClusterInfo
+from podlife.kube.cluster import ClusterInfo, api_client
 from podlife.kube.subject import Subject
 from podlife.paths import MANIFESTS, REPO
 from podlife.profile import nodeloss, update
@@ -152,11 +151,9 @@ def finish(session: pytest.Session) -> None:
         return
     reports = reports_dir(config)
     entries = progress.read(reports / PROGRESS)
-    stuck = [e for e in entries if e["state"] == "teardown failed"]
-    for e in stuck:
-        print(f"podlife: the teardown of {e['test']} failed: {e['error']}", file=sys.stderr)
-    if stuck:
+    if stuck := [e for e in entries if e["state"] == "teardown failed"]:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        collect_stuck(config, stuck)
     if config.getoption("store_durations"):
         progress.store_durations(DURATIONS, entries)
     if entries := config.stash.get(PROFILES, []):
@@ -172,6 +169,26 @@ def finish(session: pytest.Session) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+def collect_stuck(config: pytest.Config, stuck: list[dict[str, Any]]) -> None:
+    """Teardowns that failed: each named (the run fails), and then, unless namespaces are kept
+    for a look, the namespaces this run made deleted by the controller, so a failed run leaves
+    nothing either."""
+
+    def say(line: str) -> None:
+        print(f"podlife: {line}", file=sys.stderr)
+
+    for e in stuck:
+        say(f"the teardown of {e['test']} failed: {e['error']}")
+    info = config.stash[REACHED]
+    if config.getoption("keep_failed") or not isinstance(info, ClusterInfo):
+        return
+    try:
+        gone = leftovers.abandon(info.kubeconfig, info.run, timeout=ABANDON_S)
+        say(f"this run's {len(gone)} namespace(s) left by those teardowns deleted")
+    except Exception as exc:
+        say(f"those namespaces not deleted ({type(exc).__name__}: {exc}); the next run collects them")
+
+
 def abandon(config: pytest.Config) -> None:
     """An interrupted run (Ctrl-C, SIGTERM), from the process that started it, once its workers
     are gone: the namespaces this run made deleted and awaited gone, and on podlife's own cluster a
@@ -181,7 +198,7 @@ def abandon(config: pytest.Config) -> None:
         return
     say = printer(config)
     try:  # first: a kubelet this run's agents stopped, started again
-        if missed := agent.restore(kube_config.new_client_from_config(info.kubeconfig), info.run):
+        if missed := agent.restore(api_client(info.kubeconfig), info.run):
             say(f"interrupted: kubelet of {', '.join(missed)} not started now; a timer on the node will")
     except Exception as exc:
         say(f"interrupted: agents not asked ({type(exc).__name__}: {exc}); node timers start kubelets")

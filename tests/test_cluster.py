@@ -1,0 +1,78 @@
+"""podlife.kube.cluster.api_client: the environment's proxy settings are read once, when podlife
+connects, and never again from a background thread (where a walk over ``os.environ`` races
+pytest setting and deleting PYTEST_CURRENT_TEST in the main thread: a KeyError that failed
+teardowns in a run as a service account)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from kubernetes import client, watch
+
+from podlife.kube.cluster import api_client
+
+
+def token_kubeconfig(path: Path) -> Path:
+    """A kubeconfig as a service account's: a bearer token (the client's refresh hook re-sets the
+    host on every request); the server is never contacted."""
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+                "users": [{"name": "u", "user": {"token": "not-a-secret"}}],
+                "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "x",
+            }
+        )
+    )
+    return path
+
+
+@pytest.fixture
+def environ_walks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The names of the threads that walk os.environ from now on (and a fresh default
+    configuration, as in a new process)."""
+    monkeypatch.setattr(client.Configuration, "_default", None)
+    walks: list[str] = []
+    walk = type(os.environ).__iter__
+
+    def spy(self: object) -> Iterator[str]:
+        walks.append(threading.current_thread().name)
+        return walk(self)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(type(os.environ), "__iter__", spy)
+    yield walks
+
+
+def test_a_connected_client_never_walks_the_environment_again(
+    tmp_path: Path, environ_walks: list[str]
+) -> None:
+    api = api_client(token_kubeconfig(tmp_path / "kubeconfig"))
+    environ_walks.clear()
+
+    def background() -> None:
+        api.configuration.auth_settings()  # what every request does: the token hook, the host
+        watch.Watch()  # what the watch thread builds for every chunk
+
+    thread = threading.Thread(target=background, name="background")
+    thread.start()
+    thread.join()
+    assert api.configuration.auth_settings()["BearerToken"]["value"] == "Bearer not-a-secret"
+    assert environ_walks == []
+
+
+def test_the_environments_proxy_is_still_honoured(
+    tmp_path: Path, environ_walks: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:3128")
+    monkeypatch.setenv("no_proxy", "10.0.0.0/8")
+    api = api_client(token_kubeconfig(tmp_path / "kubeconfig"))
+    api.configuration.auth_settings()
+    assert (api.configuration.proxy, api.configuration.no_proxy) == ("http://127.0.0.1:3128", "10.0.0.0/8")
