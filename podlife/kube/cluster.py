@@ -42,6 +42,7 @@ class ClusterInfo:
     description: str
     lost_node: str = ""  # what the cluster sets, where podlife made it, for a lost node's pods
     run: str = ""  # this run's id: every namespace it makes carries it (podlife.kube.leftovers)
+    unpullable: dict[str, str] = field(default_factory=dict)  # image -> why a worker cannot get it
 
     def to_wire(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,6 +64,7 @@ class Cluster:
     description: str
     lost_node: str = ""
     run: str = ""
+    unpullable: dict[str, str] = field(default_factory=dict)
     _workers: list[str] = field(default_factory=list)
 
     @classmethod
@@ -77,6 +79,7 @@ class Cluster:
             info.description,
             info.lost_node,
             info.run,
+            info.unpullable,
         )
 
     @property

@@ -9,14 +9,16 @@ the cluster lock (``lock``), the steps' logs (``steps``) and the upstream path's
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from kubernetes import client
 
-from podlife.kube import leftovers
-from podlife.kube.cluster import ClusterInfo, api_client
+from podlife.errors import SetupError
+from podlife.kube import leftovers, pullable
+from podlife.kube.cluster import Cluster, ClusterInfo, api_client
 from podlife.kube.subject import Subject
 from podlife.paths import cache_dir
 from podlife.provision import tools, upstream
@@ -46,7 +48,7 @@ def up(
         with exclusive(Path(kubeconfig), "scenarios"):
             info = existing(kubeconfig, kubectl, probe_image)
             leftovers.collect(kubeconfig, say, delete=False)
-            yield info
+            yield pulls_checked(info, subjects, images or {})
         return
     from podlife.provision import cluster, loading
 
@@ -78,6 +80,26 @@ def existing(kubeconfig: str, kubectl: str | None, probe_image: str | None) -> C
         probe_image=probe_image or UPSTREAM_PROBE_IMAGE,
         description=f"kubeconfig {kubeconfig}",
     )
+
+
+def pulls_checked(info: ClusterInfo, subjects: list[Subject], images: dict[str, str]) -> ClusterInfo:
+    """On a cluster podlife loads nothing into: which of the run's images (its subjects', a
+    profile's, the probe image) some worker cannot get, asked once up front
+    (:mod:`podlife.kube.pullable`).  A scenario whose subject needs one of them is then a set-up
+    error at once; without the probe image, which every claim uses, there is no run."""
+    wanted = {i: p for s in subjects for i, p in s.images().items()} | images
+    wanted.setdefault(info.probe_image, "IfNotPresent")
+    cluster = Cluster.connect(info)
+    refused = pullable.unpullable(cluster.api, wanted, cluster.workers(), leftovers.labels(""), say)
+    if info.probe_image in refused:
+        raise SetupError(
+            f"the cluster cannot get the probe image {info.probe_image} ({refused[info.probe_image]}); "
+            "make it pullable or name one it has (--probe-image)"
+        )
+    for image, why in sorted(refused.items()):
+        say(f"not on every worker, and not pullable: {image} ({why}); the claims that need it will be errors")
+    say(f"{len(wanted) - len(refused)} of {len(wanted)} image(s) on every worker")
+    return dataclasses.replace(info, unpullable=refused)
 
 
 def reachable_version(kubeconfig: str) -> str:
