@@ -76,3 +76,17 @@ def test_the_environments_proxy_is_still_honoured(
     api = api_client(token_kubeconfig(tmp_path / "kubeconfig"))
     api.configuration.auth_settings()
     assert (api.configuration.proxy, api.configuration.no_proxy) == ("http://127.0.0.1:3128", "10.0.0.0/8")
+
+
+def test_a_subject_whose_image_the_cluster_cannot_get_is_a_setup_error_naming_it() -> None:
+    from podlife.errors import SetupError
+    from podlife.kube.cluster import Cluster
+
+    cluster = Cluster(
+        Path("kc"), None, "kubectl", {}, "probe", "d", unpullable={"pg:15": "ErrImagePull on w1: no host"}
+    )  # type: ignore[arg-type]
+    cluster.can_get(["web:1", "probe"], "webpod.yml")  # every image there: nothing raised
+    with pytest.raises(
+        SetupError, match=r"images?\(s\) of webpod.yml: pg:15 \(ErrImagePull on w1: no host\)"
+    ):
+        cluster.can_get(["web:1", "pg:15"], "webpod.yml")

@@ -4,12 +4,15 @@ connection a measurement uses (:class:`Cluster`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client
 from kubernetes import config as kube_config
+
+from podlife.errors import SetupError
 
 CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
 
@@ -85,6 +88,12 @@ class Cluster:
     @property
     def core(self) -> client.CoreV1Api:
         return client.CoreV1Api(self.api)
+
+    def can_get(self, images: Iterable[str], what: str) -> None:
+        """A set-up error, at once, when some worker cannot get an image ``what`` needs (as asked
+        up front on a cluster podlife does not provision: :mod:`podlife.kube.pullable`)."""
+        if refused := sorted(f"{i} ({self.unpullable[i]})" for i in set(images) if i in self.unpullable):
+            raise SetupError(f"the cluster cannot get the image(s) of {what}: {'; '.join(refused)}")
 
     def workers(self) -> list[str]:
         """The nodes a scenario's pods may run on: every node but the control plane's, stopped

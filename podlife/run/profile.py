@@ -160,6 +160,7 @@ def cluster(config: pytest.Config) -> Cluster:
 def profile(config: pytest.Config, test: str, workload: Workload) -> dict[str, Any]:
     """The workload profiled on one worker it holds, in a namespace of its own, deleted afterwards."""
     on = cluster(config)
+    on.can_get(workload.images(), workload.path.name)
     log = reports_dir(config) / PROGRESS
     held = resources.acquire(
         resources.lock_dir(on.kubeconfig),

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from podlife.claims import Claim, Counter, Needs
-from podlife.errors import SetupError
 from podlife.kube.cluster import Cluster
 from podlife.kube.namespace import Namespace
 from podlife.measure import Measurement, Options
@@ -41,12 +40,7 @@ def begin(
     )
     log = reports_dir(config) / PROGRESS
     chapter_pod = Measurement.subject_of(claim, counter, options)
-    if refused := sorted(
-        f"{i} ({cluster.unpullable[i]})" for i in chapter_pod.images() if i in cluster.unpullable
-    ):
-        raise SetupError(
-            f"the cluster cannot get the image(s) of {chapter_pod.path.name}: {'; '.join(refused)}"
-        )
+    cluster.can_get(chapter_pod.images(), chapter_pod.path.name)
     held = resources.acquire(
         resources.lock_dir(cluster.kubeconfig),
         test,
