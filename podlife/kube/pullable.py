@@ -70,6 +70,12 @@ def pod(node: str, images: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def tail(message: str, keep: int = 200) -> str:
+    """A runtime's pull error, shortened from the front: its last words say why (``no such host``)."""
+    message = message.strip()
+    return message if len(message) <= keep else "…" + message[-keep:]
+
+
 def decided(objects: dict[str, Any], nodes: list[str]) -> Decided | None:
     """The verdict once every worker's pod has a decided state for every container, else None."""
     refused: dict[str, str] = {}
@@ -88,7 +94,7 @@ def decided(objects: dict[str, Any], nodes: list[str]) -> Decided | None:
                 else ("" if s.state and (s.state.running or s.state.terminated) else None)
             )
             if reason in PULL_FAILED:
-                refused.setdefault(s.image, f"{reason} on {node}: {(waiting.message or '').strip()[:200]}")
+                refused.setdefault(s.image, f"{reason} on {node}: {tail(waiting.message or '')}")
             elif reason in STILL_PULLING:
                 return None
     return Decided(refused)
