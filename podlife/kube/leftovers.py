@@ -24,9 +24,10 @@ def labels(run: str) -> dict[str, str]:
     return {**LABEL, RUN_LABEL: run} if run else dict(LABEL)
 
 
-def abandon(kubeconfig: str, run: str, *, timeout: float) -> list[str]:
+def abandon(kubeconfig: str, run: str, *, timeout: float | None) -> list[str]:
     """An interrupted run's clean-up: delete the namespaces this run made (its label), whatever
-    cluster it is, and wait up to ``timeout`` until they are gone; return their names."""
+    cluster it is, and wait up to ``timeout`` until they are gone (None: not awaited); return their
+    names."""
     core = client.CoreV1Api(api_client(kubeconfig))
     selector = f"{SELECTOR},{RUN_LABEL}={run}"
     names = sorted(ns.metadata.name for ns in core.list_namespace(label_selector=selector).items)
@@ -64,11 +65,12 @@ def collect(kubeconfig: str, say: Callable[[str], None], *, delete: bool = True)
 
 
 def _delete(
-    core: client.CoreV1Api, names: list[str], selector: str, timeout: float, grace_s: int = 1
+    core: client.CoreV1Api, names: list[str], selector: str, timeout: float | None, grace_s: int = 1
 ) -> None:
     """Each namespace deleted, its pods given ``grace_s`` to stop (0: removed from the API at once,
     even on a node whose kubelet does not answer; it removes their containers when it is back), one
-    already gone no error; then awaited until no namespace matches ``selector``."""
+    already gone no error; then, unless ``timeout`` is None, awaited until no namespace matches
+    ``selector``."""
     for name in names:
         try:
             core.delete_collection_namespaced_pod(name, grace_period_seconds=grace_s)
@@ -76,6 +78,8 @@ def _delete(
         except client.ApiException as exc:
             if exc.status != 404:  # gone meanwhile: a teardown finished it
                 raise
+    if timeout is None:
+        return
     wait_for(
         core.list_namespace,
         lambda objects: not objects,

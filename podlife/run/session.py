@@ -4,11 +4,13 @@ the cluster handed to pytest-xdist's workers as it is, and the reports at the en
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import secrets
 import shutil
 import sys
+import threading
 import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -41,6 +43,31 @@ def configure(config: pytest.Config) -> None:
     config.stash[RESULTS] = []
     config.stash[PROFILES] = []
     config.stash[STARTED] = time.time()
+    config.pluginmanager.register(Interrupt(config), "podlife-interrupt")
+
+
+class Interrupt:
+    """At Ctrl-C or SIGTERM, in the process that started the run: the clean-up starts at once, while
+    pytest-xdist still gives its workers up to 10 s to end (``execnet``): this run's agents asked to
+    start any kubelet they stopped, then its namespaces deleted (their pods at once), in the
+    background.  :func:`abandon`, once the workers are gone, finishes it (what they made meanwhile
+    too) and waits until all is gone, so the run ends well within 30 s."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config, self.thread = config, threading.Thread(target=self.start, daemon=True)
+
+    def pytest_keyboard_interrupt(self) -> None:
+        if not hasattr(self.config, "workerinput") and isinstance(
+            self.config.stash.get(REACHED, None), ClusterInfo
+        ):
+            self.thread.start()
+
+    def start(self) -> None:
+        info = self.config.stash[REACHED]
+        assert isinstance(info, ClusterInfo)
+        with contextlib.suppress(Exception):  # abandon() does it all again, and says what failed
+            agent.restore(api_client(info.kubeconfig), info.run)
+            leftovers.abandon(info.kubeconfig, info.run, timeout=None)
 
 
 def reports_dir(config: pytest.Config) -> Path:
@@ -197,6 +224,9 @@ def abandon(config: pytest.Config) -> None:
     if not isinstance(info, ClusterInfo):
         return
     say = printer(config)
+    early = config.pluginmanager.get_plugin("podlife-interrupt")
+    if early and early.thread.is_alive():
+        early.thread.join(ABANDON_S)
     try:  # first: a kubelet this run's agents stopped, started again
         if missed := agent.restore(api_client(info.kubeconfig), info.run):
             say(f"interrupted: kubelet of {', '.join(missed)} not started now; a timer on the node will")
