@@ -280,3 +280,25 @@ def test_a_failed_teardown_fails_the_run_and_its_namespaces_are_deleted_unless_k
     assert "the teardown of scenarios/x.py::test_a failed: KeyError: 'X'" in err
     assert asked == ([] if keep else [("kc", "r1")])
     assert ("1 namespace(s) left by those teardowns deleted" in err) is not keep
+
+
+def test_at_the_interrupt_the_controller_starts_its_clean_up_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from podlife.kube.cluster import ClusterInfo
+    from podlife.run import session
+
+    done: list[tuple[str, object]] = []
+    monkeypatch.setattr(session.agent, "restore", lambda api, run: done.append(("agents", run)) or [])
+    monkeypatch.setattr(session, "api_client", lambda kubeconfig: kubeconfig)
+    monkeypatch.setattr(
+        session.leftovers, "abandon", lambda kc, run, timeout: done.append(("namespaces", timeout)) or []
+    )
+    info = ClusterInfo("kc", "kubectl", {}, "probe", "a cluster", run="r1")
+    worker = session.Interrupt(SimpleNamespace(stash={session.REACHED: info}, workerinput={}))  # type: ignore[arg-type]
+    worker.pytest_keyboard_interrupt()
+    assert not worker.thread.is_alive() and done == []  # a pytest-xdist worker leaves it to the controller
+    controller = session.Interrupt(SimpleNamespace(stash={session.REACHED: info}))  # type: ignore[arg-type]
+    controller.pytest_keyboard_interrupt()
+    controller.thread.join(5)
+    assert done == [("agents", "r1"), ("namespaces", None)]  # deleted, not awaited: abandon() awaits
