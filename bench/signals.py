@@ -22,6 +22,14 @@ class Interrupted:
     ended_after_s: float | None  # from the signal to the end
 
 
+def as_in_a_terminal() -> None:
+    """In the child: SIGINT as a terminal's foreground job has it.  Started from a background job of a
+    non-interactive shell (``cmd &``, nohup, a CI step), this process and so its children inherit
+    SIGINT *ignored*, and Python then installs no KeyboardInterrupt: the signal would measure
+    nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt(
     argv: list[str],
     cwd: Path,
@@ -34,7 +42,14 @@ def interrupt(
 ) -> Interrupted:
     """Run ``argv``; once ``reached()`` (or after ``reach_limit_s``), wait ``at_s`` and send ``sig``."""
     with log.open("w") as out:
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=as_in_a_terminal,
+        )
         began = time.monotonic()
         while proc.poll() is None and not reached() and time.monotonic() - began < reach_limit_s:
             time.sleep(0.5)
