@@ -62,10 +62,14 @@ class Namespace:
         grace period (up to 30 s that the scenario's share of the cluster would stay held)."""
         try:
             if delete:
-                self.cluster.core.delete_namespace(self.namespace, propagation_policy="Foreground")
-                self.cluster.core.delete_collection_namespaced_pod(
-                    self.namespace, grace_period_seconds=TEARDOWN_GRACE_S
-                )
+                try:
+                    self.cluster.core.delete_namespace(self.namespace, propagation_policy="Foreground")
+                    self.cluster.core.delete_collection_namespaced_pod(
+                        self.namespace, grace_period_seconds=TEARDOWN_GRACE_S
+                    )
+                except client.ApiException as exc:
+                    if exc.status != 404:  # gone already: an interrupted run's clean-up was first
+                        raise
                 self.wait(lambda objects: not objects, what="the scenario's pods to be gone", timeout=300)
         finally:
             if self.watcher:
