@@ -6,7 +6,7 @@ One pod per worker, in a namespace of podlife's own (labelled: an interrupted ru
 it), with one container per image and the image's own pull policy.  Its command is a path that is
 in no image, so nothing of an image runs: once the kubelet has the image, the container fails to
 start (a state after the pull); a pull the node cannot do ends in ``ErrImagePull`` or one of its
-kin.  The pods are watched (:class:`~podlife.kube.watch.Watcher`) until every container is one or
+kin.  The pods are watched (:func:`~podlife.kube.watch.watching`) until every container is one or
 the other."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from kubernetes import client
 
 from podlife.kube.wait import Impossible
-from podlife.kube.watch import Watcher
+from podlife.kube.watch import watching
 
 PULL_FAILED = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
 STILL_PULLING = {"ContainerCreating", "PodInitializing", None}
@@ -87,16 +87,13 @@ def decided(objects: dict[str, Any], nodes: list[str]) -> Decided | None:
         if not statuses or len(statuses) < len(p.spec.containers):
             return None
         for s in statuses:
+            if s.state and (s.state.running or s.state.terminated):
+                continue  # past its pull
             waiting = s.state.waiting if s.state else None
-            reason = (
-                waiting.reason
-                if waiting
-                else ("" if s.state and (s.state.running or s.state.terminated) else None)
-            )
-            if reason in PULL_FAILED:
-                refused.setdefault(s.image, f"{reason} on {node}: {tail(waiting.message or '')}")
-            elif reason in STILL_PULLING:
+            if not waiting or waiting.reason in STILL_PULLING:
                 return None
+            if waiting.reason in PULL_FAILED:
+                refused.setdefault(s.image, f"{waiting.reason} on {node}: {tail(waiting.message or '')}")
     return Decided(refused)
 
 
@@ -114,18 +111,15 @@ def unpullable(
     namespace = f"podlife-pull-check-{secrets.token_hex(3)}"
     say(f"can every worker get the run's {len(images)} image(s)? ({', '.join(nodes)})")
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace, labels=labels)))
-    watcher = None
     try:
-        watcher = Watcher(core.list_namespaced_pod, namespace=namespace).start()
-        for node in nodes:
-            core.create_namespaced_pod(namespace, pod(node, images))
-        verdict = watcher.wait(
-            lambda objects: decided(objects, nodes),
-            what="every image pulled or refused on every worker",
-            timeout=timeout,
-        )
+        with watching(core.list_namespaced_pod, namespace=namespace) as watcher:
+            for node in nodes:
+                core.create_namespaced_pod(namespace, pod(node, images))
+            verdict = watcher.wait(
+                lambda objects: decided(objects, nodes),
+                what="every image pulled or refused on every worker",
+                timeout=timeout,
+            )
         return verdict.refused
     finally:
-        if watcher:
-            watcher.stop()
         core.delete_namespace(namespace, grace_period_seconds=0)

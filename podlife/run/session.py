@@ -54,17 +54,17 @@ class Interrupt:
     too) and waits until all is gone, so the run ends well within 30 s."""
 
     def __init__(self, config: pytest.Config) -> None:
-        self.config, self.thread = config, threading.Thread(target=self.start, daemon=True)
+        self.config = config
+        self.thread: threading.Thread | None = None
 
     def pytest_keyboard_interrupt(self) -> None:
-        if not hasattr(self.config, "workerinput") and isinstance(
-            self.config.stash.get(REACHED, None), ClusterInfo
-        ):
+        info = self.config.stash.get(REACHED, None)
+        if not hasattr(self.config, "workerinput") and isinstance(info, ClusterInfo):
+            self.thread = threading.Thread(target=self.begin, args=(info,), daemon=True)
             self.thread.start()
 
-    def start(self) -> None:
-        info = self.config.stash[REACHED]
-        assert isinstance(info, ClusterInfo)
+    @staticmethod
+    def begin(info: ClusterInfo) -> None:
         with contextlib.suppress(Exception):  # abandon() does it all again, and says what failed
             agent.restore(api_client(info.kubeconfig), info.run)
             leftovers.abandon(info.kubeconfig, info.run, timeout=None)
@@ -225,7 +225,7 @@ def abandon(config: pytest.Config) -> None:
         return
     say = printer(config)
     early = config.pluginmanager.get_plugin("podlife-interrupt")
-    if early and early.thread.is_alive():
+    if early and early.thread:
         early.thread.join(ABANDON_S)
     try:  # first: a kubelet this run's agents stopped, started again
         if missed := agent.restore(api_client(info.kubeconfig), info.run):
