@@ -25,8 +25,7 @@ from typing import Any
 from kubernetes import client
 
 from bench.signals import interrupt
-from podlife.kube import leftovers
-from podlife.kube.cluster import api_client
+from podlife.kube import api_client, leftovers
 from podlife.provision import cluster, lock
 
 REPO = Path(__file__).resolve().parent.parent

@@ -21,7 +21,8 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 from urllib3.exceptions import HTTPError
 
-from podlife.kube.wait import WaitTimeout
+from podlife.docker import DockerFailed
+from podlife.kube import WaitTimeout
 from podlife.provision.steps import StepFailed
 
 
@@ -89,7 +90,7 @@ def cluster_command(args: argparse.Namespace) -> int:
                 since = who.get("since")
                 print(f"podlife: in use by pid {who.get('pid')} ({who.get('purpose')}) since {since}")
             print(status(cluster.kubeconfig_path()))
-    except (StepFailed, WaitTimeout) as exc:
+    except (StepFailed, WaitTimeout, DockerFailed) as exc:
         print(f"podlife: {exc}", file=sys.stderr)
         return 1
     return 0

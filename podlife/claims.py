@@ -84,7 +84,7 @@ STOPPER, SPREADER, OTHER = "stopper", "spreader", "other"
 
 @dataclass(frozen=True)
 class Placement:
-    """Where a scenario's pods go (:meth:`Needs.placement`); ``podlife.kube.shape.placed`` applies it."""
+    """Where a scenario's pods go (:meth:`Needs.placement`); ``podlife.kube.pod.shape.placed`` applies it."""
 
     pin: str | None = None
     prefer: str | None = None

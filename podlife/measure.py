@@ -20,10 +20,8 @@ from typing import Any
 
 from podlife.claims import Claim, Counter, Placement, Result, Verdict
 from podlife.errors import SetupError
-from podlife.kube import shape
+from podlife.kube import Check, Subject, next_tag, shape
 from podlife.kube.namespace import Namespace
-from podlife.kube.subject import Subject, next_tag
-from podlife.kube.timeline import Check
 from podlife.pictures import Picture
 
 

@@ -14,9 +14,7 @@ from kubernetes import client
 
 from podlife.claims import ARCHITECTURE, Claim, Counter, Needs
 from podlife.errors import SetupError
-from podlife.kube import nodes, pods, shape, timeline, traffic, webapp
-from podlife.kube.outage import node_down
-from podlife.kube.wait import Impossible
+from podlife.kube import Impossible, node_down, nodes, pods, shape, timeline, traffic, webapp
 from podlife.measure import Measurement
 
 COUNTER = Path(__file__).parent / "counter"

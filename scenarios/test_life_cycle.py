@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from podlife.claims import LIFE_CYCLE, Claim, Counter, Needs
-from podlife.kube import pods, shape, timeline, webapp
-from podlife.kube.wait import WaitImpossible, WaitTimeout
+from podlife.kube import WaitImpossible, WaitTimeout, pods, shape, timeline, webapp
 from podlife.measure import Measurement
 from podlife.paths import MANIFESTS
 

@@ -23,9 +23,7 @@ from kubernetes import client
 
 from podlife.claims import FIXES, Claim, Counter
 from podlife.errors import SetupError
-from podlife.kube import pods, storage, traffic, webapp
-from podlife.kube.reach import PodEndpoint
-from podlife.kube.timeline import unready_during
+from podlife.kube import PodEndpoint, pods, storage, traffic, unready_during, webapp
 from podlife.measure import Measurement
 from podlife.paths import MANIFESTS
 from podlife.pictures import Step, StepsTable

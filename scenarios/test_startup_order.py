@@ -17,8 +17,7 @@ from typing import Any
 
 from podlife.claims import FIXES, LEARNINGS, Claim, Counter, Needs
 from podlife.errors import SetupError
-from podlife.kube import pods, shape
-from podlife.kube.wait import poll_until
+from podlife.kube import pods, poll_until, shape
 from podlife.measure import Measurement
 from podlife.paths import MANIFESTS
 from podlife.pictures import StartupRun, StartupTimeline

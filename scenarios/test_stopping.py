@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from podlife.claims import BEYOND, Claim, Counter
-from podlife.kube import clock, pods, traffic
-from podlife.kube.traffic import RequestLoop
+from podlife.kube import RequestLoop, clock, pods, traffic
 from podlife.measure import Measurement
 from podlife.paths import MANIFESTS
 from podlife.pictures import ContainerEnd, StopTimeline

@@ -23,9 +23,7 @@ from kubernetes import client
 
 from podlife.claims import FIXES, Claim, Counter, Needs
 from podlife.errors import SetupError
-from podlife.kube import pods, shape, storage, webapp
-from podlife.kube.subject import Subject
-from podlife.kube.watch import Watcher
+from podlife.kube import Subject, Watcher, pods, shape, storage, webapp
 from podlife.measure import Measurement
 from podlife.paths import MANIFESTS
 from podlife.pictures import LadderTable

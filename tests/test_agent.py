@@ -17,7 +17,7 @@ import requests
 from kubernetes import client
 
 from podlife.errors import SetupError
-from podlife.kube import agent, nodes, onnode
+from podlife.kube import access, agent, helpers, kind, nodes, onnode
 
 
 def test_the_agent_pod_is_pinned_privileged_with_the_hosts_pids_and_tolerates_every_taint() -> None:
@@ -29,10 +29,14 @@ def test_the_agent_pod_is_pinned_privileged_with_the_hosts_pids_and_tolerates_ev
 
 
 def test_the_programs_run_as_written_and_a_container_not_on_the_node_is_an_error() -> None:
-    listed = subprocess.run([sys.executable, "-c", onnode.IDS], capture_output=True, text=True)
+    listed = subprocess.run(
+        [sys.executable, *helpers.command(onnode, "ids")[1:]], capture_output=True, text=True
+    )
     ids = json.loads(listed.stdout)
     assert isinstance(ids, list)
-    gone = subprocess.run([sys.executable, "-c", onnode.KILL, "f" * 64], capture_output=True, text=True)
+    gone = subprocess.run(
+        [sys.executable, *helpers.command(onnode, "kill", "f" * 64)[1:]], capture_output=True, text=True
+    )
     assert gone.returncode != 0 and "no process of container" in gone.stderr
 
 
@@ -56,15 +60,13 @@ def test_a_node_docker_cannot_reach_is_acted_on_through_the_agent(monkeypatch: p
     def refuse(node: str, provider_id: Any = None) -> None:
         raise SetupError(f"{node}: no Docker here")
 
-    fake = Fake()
-    monkeypatch.setattr(nodes, "require_node_access", refuse)
-    monkeypatch.setattr(nodes, "_AGENT", [])
+    fake, cid = Fake(), "containerd://" + "a" * 64
+    monkeypatch.setattr(kind, "own", refuse)
+    monkeypatch.setattr(nodes, "ACCESS", access.Access())
     with pytest.raises(SetupError, match="no Docker here"):
-        nodes.kill_container("n1", "containerd://abc")  # no agent: an error, never a guess
+        nodes.kill_container("n1", cid)  # no agent: an error, never a guess
     nodes.use_agent(fake)
-    assert nodes.kill_container("n1", "containerd://abc") == 42 and fake.calls == [
-        ("kill", "n1", "containerd://abc")
-    ]
+    assert nodes.kill_container("n1", cid) == 42 and fake.calls == [("kill", "n1", cid)]
     assert nodes.container_ids("n1") == {"a" * 64}
     assert [k.pid for k in nodes.oom_kills("n1")] == [7]
     with pytest.raises(SetupError, match="--allow-node-disruption"):
@@ -88,9 +90,8 @@ def test_a_node_loss_through_the_agent_needs_the_users_leave_and_says_how(
     def refuse(node: str, provider_id: Any = None) -> None:
         raise SetupError(f"{node}: no Docker here")
 
-    monkeypatch.setattr(nodes, "require_node_access", refuse)
-    monkeypatch.setattr(nodes, "_AGENT", [])
-    monkeypatch.setattr(nodes, "_DISRUPT", [False])
+    monkeypatch.setattr(kind, "own", refuse)
+    monkeypatch.setattr(nodes, "ACCESS", access.Access())
     nodes.use_agent(Fake())
     with pytest.raises(SetupError, match="--allow-node-disruption"):
         nodes.stop_node("n1", None, 300)
@@ -103,7 +104,10 @@ def test_a_node_loss_through_the_agent_needs_the_users_leave_and_says_how(
 
 def test_the_agent_serves_on_its_port_and_is_ready_only_once_it_listens() -> None:
     (container,) = agent.manifest("agent-0", "worker-3", "python:3.11")["spec"]["containers"]
-    assert container["command"][:2] == ["python3", "-c"] and container["command"][3] == str(agent.PORT)
+    assert container["command"][:2] == ["python3", "-c"] and container["command"][3:] == [
+        "serve",
+        str(agent.PORT),
+    ]
     assert container["readinessProbe"] == {"tcpSocket": {"port": agent.PORT}, "periodSeconds": 1}
 
 
@@ -128,7 +132,7 @@ def served(tmp_path: Any) -> Any:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
-    proc = subprocess.Popen([sys.executable, "-c", onnode.SERVE, str(port)], env=env)
+    proc = subprocess.Popen([sys.executable, *helpers.command(onnode, "serve", str(port))[1:]], env=env)
     try:
         for _ in range(100):  # bounded: until it listens (at most 10 s)
             with socket.socket() as s:

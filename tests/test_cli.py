@@ -119,12 +119,13 @@ def test_a_node_left_stopped_is_started_again_not_the_cluster_rebuilt(
     calls: list[list[str]] = []
     running = {"podlife-control-plane": "false", "podlife-worker": "true", "podlife-worker2": "false"}
 
-    def output(argv: list[str], **_: object) -> str:
+    def docker(*args: str, **_: object) -> str:
+        argv = ["docker", *args]
         calls.append(argv)
         return running[argv[-1]] + "\n" if argv[1] == "inspect" else ""
 
     monkeypatch.setattr(cluster, "node_containers", lambda tools: list(running))
-    monkeypatch.setattr(cluster, "output", output)
+    monkeypatch.setattr(cluster, "docker", docker)
     cluster.start_stopped_nodes(object())  # type: ignore[arg-type]
     started = [a[-1] for a in calls if a[1] == "start"]
     assert started == ["podlife-control-plane", "podlife-worker2"]  # the running worker left alone
@@ -134,7 +135,7 @@ def test_a_kind_cluster_podlife_did_not_create_is_neither_reused_nor_deleted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     marks = {"podlife-control-plane": cluster.NAME, "podlife-worker": None}
-    monkeypatch.setattr(cluster, "owner", marks.get)
+    monkeypatch.setattr(cluster.kind, "owner", marks.get)
     with pytest.raises(
         StepFailed, match=r"not created by podlife \(without podlife's mark: podlife-worker\)"
     ):

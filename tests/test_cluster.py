@@ -1,4 +1,4 @@
-"""podlife.kube.cluster.api_client: the environment's proxy settings are read once, when podlife
+"""podlife.kube.api.cluster.api_client: the environment's proxy settings are read once, when podlife
 connects, and never again from a background thread (where a walk over ``os.environ`` races
 pytest setting and deleting PYTEST_CURRENT_TEST in the main thread: a KeyError that failed
 teardowns in a run as a service account)."""
@@ -14,7 +14,7 @@ import pytest
 import yaml
 from kubernetes import client, watch
 
-from podlife.kube.cluster import api_client
+from podlife.kube.api.cluster import api_client
 
 
 def token_kubeconfig(path: Path) -> Path:
@@ -80,7 +80,7 @@ def test_the_environments_proxy_is_still_honoured(
 
 def test_a_subject_whose_image_the_cluster_cannot_get_is_a_setup_error_naming_it() -> None:
     from podlife.errors import SetupError
-    from podlife.kube.cluster import Cluster
+    from podlife.kube.api.cluster import Cluster
 
     cluster = Cluster(
         Path("kc"), None, "kubectl", {}, "probe", "d", unpullable={"pg:15": "ErrImagePull on w1: no host"}

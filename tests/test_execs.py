@@ -1,4 +1,4 @@
-"""podlife.kube.execs: an exec in flight must not change the ApiClient other threads share.
+"""podlife.kube.api.execs: an exec in flight must not change the ApiClient other threads share.
 
 CI once failed a scenario's teardown with "Handshake status 400": the Watcher's list call
 went out as a websocket upgrade because ``kubernetes.stream.stream`` had swapped
@@ -16,7 +16,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from podlife.kube.execs import run_in
+from podlife.kube.api.execs import run_in
 
 
 def test_exec_in_flight_leaves_the_shared_client_alone() -> None:

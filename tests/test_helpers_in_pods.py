@@ -30,7 +30,7 @@ def free_port() -> int:
 
 def test_the_switch_fails_and_heals_each_probe_on_its_own() -> None:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", switch.code(port)])
+    proc = subprocess.Popen([sys.executable, *switch.code(port)[1:]])
     try:
 
         @retry(stop=stop_after_delay(10), wait=wait_fixed(0.1), reraise=True)
@@ -48,7 +48,7 @@ def test_the_switch_fails_and_heals_each_probe_on_its_own() -> None:
 
 
 def test_the_clock_says_when_sigterm_came_and_when_it_had_drained() -> None:
-    proc = subprocess.Popen([sys.executable, "-c", clock.CODE], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, *clock.COMMAND[1:]], stdout=subprocess.PIPE, text=True)
     assert proc.stdout and proc.stdout.readline().strip() == "running"
     sent = time.monotonic()
     proc.send_signal(signal.SIGTERM)
@@ -88,7 +88,7 @@ def rss_mib(pid: int) -> int:
 
 def test_the_hog_holds_nothing_until_asked_then_grows_to_its_cap() -> None:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", oom.hog_code(port)])
+    proc = subprocess.Popen([sys.executable, *oom.hog_command(port)[1:]])
     try:
 
         @retry(stop=stop_after_delay(10), wait=wait_fixed(0.1), reraise=True)
@@ -109,7 +109,7 @@ def test_the_hog_holds_nothing_until_asked_then_grows_to_its_cap() -> None:
 
 
 def test_oom_first_offers_itself_to_the_oom_killer_first() -> None:
-    proc = subprocess.Popen([sys.executable, "-c", oom.FIRST_CODE])
+    proc = subprocess.Popen([sys.executable, *oom.FIRST_COMMAND[1:]])
     try:
 
         @retry(stop=stop_after_delay(10), wait=wait_fixed(0.1), reraise=True)

@@ -1,4 +1,4 @@
-"""What runs inside a pod (podlife.kube.inpod), run here against this machine's own processes and a
+"""What runs inside a pod (podlife.kube.helpers.inpod), run here against this machine's own processes and a
 loopback HTTP server; and how podlife reads what it printed (probe results, request loops)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 
 from podlife.errors import SetupError
 from podlife.kube import inpod, probe, traffic
-from podlife.kube.traffic import Sample
+from podlife.kube.pod.traffic import Sample
 from service.localrun import PostgresServer, free_port
 
 

@@ -1,4 +1,4 @@
-"""An earlier run's namespaces are collected, and only those (podlife.kube.leftovers)."""
+"""An earlier run's namespaces are collected, and only those (podlife.kube.api.leftovers)."""
 
 from __future__ import annotations
 

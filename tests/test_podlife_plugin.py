@@ -41,7 +41,7 @@ import pytest
 @pytest.fixture
 def scn(request):
     from podlife.claims import Placement
-    from podlife.kube.cluster import Cluster
+    from podlife.kube.api.cluster import Cluster
     from podlife.kube.namespace import Namespace
     from podlife.measure import Measurement, Options
     from podlife.run.plugin import CLAIM
@@ -265,7 +265,7 @@ def test_a_failed_teardown_fails_the_run_and_its_namespaces_are_deleted_unless_k
 ) -> None:
     from types import SimpleNamespace
 
-    from podlife.kube.cluster import ClusterInfo
+    from podlife.kube.api.cluster import ClusterInfo
     from podlife.run import session
 
     asked: list[tuple[str, str]] = []
@@ -285,7 +285,7 @@ def test_a_failed_teardown_fails_the_run_and_its_namespaces_are_deleted_unless_k
 def test_at_the_interrupt_the_controller_starts_its_clean_up_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     from types import SimpleNamespace
 
-    from podlife.kube.cluster import ClusterInfo
+    from podlife.kube.api.cluster import ClusterInfo
     from podlife.run import session
 
     done: list[tuple[str, object]] = []

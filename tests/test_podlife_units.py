@@ -13,8 +13,8 @@ from kubernetes import client
 from podlife import report
 from podlife.claims import ClaimRefuted, Result, Verdict, declared, expect_refuted, require, scenario_files
 from podlife.kube import pods, shape
-from podlife.kube.subject import Subject, SubjectError, next_tag, pull_policy
-from podlife.kube.wait import Impossible
+from podlife.kube.api.wait import Impossible
+from podlife.kube.pod.subject import Subject, SubjectError, next_tag, pull_policy
 from podlife.paths import MANIFESTS, REPO
 from podlife.provision import artefacts
 from tests.hostile import HOSTILE

@@ -1,4 +1,4 @@
-"""podlife.kube.pullable: when every worker's check pod is decided, and what it says."""
+"""podlife.kube.api.pullable: when every worker's check pod is decided, and what it says."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from kubernetes import client
 
 from podlife.kube import pullable
-from podlife.kube.wait import Impossible
+from podlife.kube.api.wait import Impossible
 
 NODES = ["w1", "w2"]
 

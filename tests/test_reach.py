@@ -1,4 +1,4 @@
-"""podlife.kube.reach: a Service's ready endpoints in turn (a fake API on loopback), and one request
+"""podlife.kube.api.reach: a Service's ready endpoints in turn (a fake API on loopback), and one request
 over a forward (the forward's socket played by a socket pair)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from podlife.kube.reach import NoAnswer, NoAnswerInTime, PodEndpoint
+from podlife.kube.api.reach import NoAnswer, NoAnswerInTime, PodEndpoint
 
 SERVICE = {"kind": "Service", "apiVersion": "v1", "metadata": {"name": "web"}}
 SERVICE["spec"] = {"ports": [{"name": "http", "port": 80, "targetPort": "http"}]}

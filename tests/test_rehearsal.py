@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from podlife.kube.wait import WaitTimeout
+from podlife.kube.api.wait import WaitTimeout
 from podlife.provision import rehearsal
 
 
@@ -65,7 +65,7 @@ def test_a_restore_is_not_cut_short_by_a_second_ctrl_c() -> None:
 def test_the_users_own_tags_are_set_aside_and_put_back(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[list[str]] = []
     monkeypatch.setattr(rehearsal, "local_image", lambda tag: tag == "postgres:15.19-bookworm")
-    monkeypatch.setattr(rehearsal, "output", lambda argv, **_: calls.append(argv) or "")
+    monkeypatch.setattr(rehearsal, "docker", lambda *args, **_: calls.append(["docker", *args]) or "")
     with rehearsal.set_aside(["postgres:15.19-bookworm", "kindest/node:v1.34.0"]):
         assert calls == [
             ["docker", "tag", "postgres:15.19-bookworm", "podlife-rehearsal-kept/postgres:15.19-bookworm"],

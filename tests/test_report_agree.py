@@ -11,7 +11,7 @@ import pytest
 from podlife import report
 from podlife.claims import LEARNINGS, Result, Verdict
 from podlife.kube import traffic
-from podlife.kube.traffic import Sample
+from podlife.kube.pod.traffic import Sample
 from podlife.pictures import LadderTable, RequestSeries, StartupRun, StartupTimeline, Step, StepsTable
 from podlife.report import __main__ as cli
 from podlife.report import agree, page

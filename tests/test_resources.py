@@ -13,7 +13,7 @@ import pytest
 
 from podlife.claims import Needs
 from podlife.errors import SetupError
-from podlife.kube.wait import poll_until
+from podlife.kube.api.wait import poll_until
 from podlife.run import progress, resources
 
 WORKERS = ["w1", "w2"]

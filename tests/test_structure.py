@@ -9,6 +9,11 @@ writes its import restrictions): anything not listed is refused.  The arrows poi
      │  └─> profile ──> kube
      └────> measure ──> kube
 
+Inside ``podlife.kube`` the same, one floor down (as e2e's per-directory import restrictions):
+its facade (``podlife.kube``: ``__init__`` and ``namespace``) stands over five sub-rooms that
+point one way, helpers <- api <- pod <- node <- chapter, and only the facade is reached from
+outside ``podlife.kube``.
+
 Nothing imports ``podlife.run`` but its entry points (the repository's ``conftest.py`` and
 ``python -m podlife profile``).
 """
@@ -24,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from podlife.claims import SECTIONS, Claim, declared, scenario_files
-from podlife.kube.subject import Subject
+from podlife.kube.pod.subject import Subject
 from podlife.paths import REPO
 
 SCENARIOS = scenario_files([str(REPO / "scenarios")])
@@ -38,14 +43,39 @@ ALLOWED: dict[str, set[str]] = {
     "podlife": set(),
     "podlife.errors": set(),
     "podlife.paths": set(),
+    "podlife.docker": {"podlife.errors"},  # this machine's Docker CLI: the one module that calls it
     "podlife.pictures": set(),
     "podlife.claims": {"podlife.pictures"},
-    "podlife.kube": {"podlife.kube"} | FACE - {"podlife.claims"},
+    "podlife.kube": {"podlife.kube"} | FACE - {"podlife.claims"},  # the facade: its sub-rooms
+    "podlife.kube.helpers": set(),  # programs run inside pods and on nodes: the standard library only
+    "podlife.kube.api": {"podlife.kube.api", "podlife.errors"},
+    "podlife.kube.pod": {
+        "podlife.kube.pod",
+        "podlife.kube.api",
+        "podlife.kube.helpers",
+        "podlife.errors",
+        "podlife.pictures",
+    },
+    "podlife.kube.node": {
+        "podlife.docker",
+        "podlife.kube.node",
+        "podlife.kube.pod",
+        "podlife.kube.api",
+        "podlife.kube.helpers",
+        "podlife.errors",
+    },
+    "podlife.kube.chapter": {"podlife.kube.chapter", "podlife.kube.api", "podlife.kube.pod"},
     "podlife.measure": {"podlife.kube"} | FACE,
     "podlife.report": {"podlife.report"} | FACE,
-    "podlife.provision": {"podlife.provision", "podlife.kube", "podlife.errors", "podlife.paths"},
+    "podlife.provision": {
+        "podlife.provision",
+        "podlife.kube",
+        "podlife.docker",
+        "podlife.errors",
+        "podlife.paths",
+    },
     "podlife.run": {"podlife"},  # the pytest run may use every room
-    "podlife.__main__": {"podlife.provision", "podlife.kube", "podlife.profile"},
+    "podlife.__main__": {"podlife.provision", "podlife.kube", "podlife.profile", "podlife.docker"},
     "podlife.profile": {"podlife.profile", "podlife.kube"} | FACE - {"podlife.claims"},
     "scenarios": {"podlife.kube", "podlife.measure"} | FACE,
     "bench": {"bench", "service"},
@@ -79,12 +109,23 @@ def imports(path: Path) -> set[str]:
     return {m for m in found if m.split(".")[0] in {"podlife", "scenarios", "bench", "tests", "service"}}
 
 
+KUBE_FACADE = {"podlife.kube", "podlife.kube.namespace"}
+KUBE_ROOMS = {"api", "pod", "node", "helpers", "chapter"}
+
+
 def rule_for(module: str) -> tuple[str, set[str]]:
     owner = max((k for k in ALLOWED if module == k or module.startswith(k + ".")), key=len)
     return owner, ALLOWED[owner]
 
 
-def allowed(target: str, rule: set[str]) -> bool:
+def allowed(target: str, rule: set[str], importer: str = "") -> bool:
+    """``target`` is within the rule; from outside ``podlife.kube`` only its facade is."""
+    if (
+        target.startswith("podlife.kube.")
+        and not importer.startswith("podlife.kube")
+        and target not in KUBE_FACADE
+    ):
+        return False
     return any(target == a or target.startswith(a + ".") for a in rule)
 
 
@@ -100,10 +141,31 @@ def governed() -> list[Path]:
 @pytest.mark.parametrize("path", governed(), ids=lambda p: str(p.relative_to(REPO)))
 def test_imports_follow_the_written_rules(path: Path) -> None:
     owner, rule = rule_for(module_of(path))
-    bad = sorted(t for t in imports(path) if not allowed(t, rule) and t != module_of(path))
+    module = module_of(path)
+    bad = sorted(t for t in imports(path) if not allowed(t, rule, module) and t != module)
     assert not bad, (
         f"{module_of(path)} ({owner} may import {sorted(rule) or 'nothing of the project'}) imports {bad}"
     )
+
+
+def test_kube_is_a_facade_over_its_sub_rooms() -> None:
+    """Nothing in ``podlife/kube/`` outside its facade (``__init__``, ``namespace``) and the five
+    sub-rooms, and every sub-room under a rule of its own."""
+    kube = REPO / "podlife" / "kube"
+    loose = sorted(p.name for p in kube.glob("*.py") if p.stem not in {"__init__", "namespace"})
+    rooms = {p.name for p in kube.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert not loose, f"modules in podlife/kube/ outside its facade and sub-rooms: {loose}"
+    assert rooms == KUBE_ROOMS, rooms
+    assert all(f"podlife.kube.{room}" in ALLOWED for room in rooms)
+    assert not [p for p in kube.rglob("*.py") if len(p.relative_to(kube).parts) > 2]  # one floor
+
+
+def test_the_kube_rooms_point_one_way() -> None:
+    """The lowest sub-room imports nothing above it: helpers <- api <- pod <- node <- chapter."""
+    order = ["helpers", "api", "pod", "node", "chapter"]
+    for i, room in enumerate(order):
+        above = {f"podlife.kube.{r}" for r in order[i + 1 :]} | KUBE_FACADE
+        assert not ALLOWED[f"podlife.kube.{room}"] & above, room
 
 
 def test_nothing_imports_the_run_but_its_entry_point() -> None:
@@ -232,7 +294,7 @@ def test_a_claim_added_as_the_readme_says_becomes_its_tests(pytester: pytest.Pyt
 
 def used_on_m(source: str) -> list[tuple[type, str]]:
     """(class, attribute) for every ``m.X`` and ``m.kube.X`` the source uses."""
-    from podlife.kube.namespace import Namespace
+    from podlife.kube import Namespace
     from podlife.measure import Measurement
 
     out: list[tuple[type, str]] = []

@@ -1,4 +1,4 @@
-"""podlife.kube.timeline: the merged timeline and the named checks over a pod's watch history."""
+"""podlife.kube.pod.timeline: the merged timeline and the named checks over a pod's watch history."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from kubernetes import client
 
 from podlife.kube import timeline
-from podlife.kube.watch import Event
+from podlife.kube.api.watch import Event
 
 T0 = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 

@@ -13,7 +13,7 @@ from typing import ClassVar
 import pytest
 from kubernetes import client
 
-from podlife.kube.watch import CHUNK_S, STOP_S, Watcher
+from podlife.kube.api.watch import CHUNK_S, STOP_S, Watcher
 
 POD_LIST = {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": []}
 

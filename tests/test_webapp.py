@@ -1,4 +1,4 @@
-"""podlife.kube.webapp.write: sent again only when the app did not take the write."""
+"""podlife.kube.chapter.webapp.write: sent again only when the app did not take the write."""
 
 from __future__ import annotations
 

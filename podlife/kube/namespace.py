@@ -18,13 +18,14 @@ from typing import Any
 from kubernetes import client
 
 from podlife.errors import SetupError
-from podlife.kube import execs, leftovers, pods, timeline
-from podlife.kube.cluster import Cluster
-from podlife.kube.probe import Jobs, ProbeRun, Probes
-from podlife.kube.reach import PodEndpoint
-from podlife.kube.traffic import RequestLoop
-from podlife.kube.wait import Impossible, WaitImpossible, WaitTimeout, poll_until
-from podlife.kube.watch import Watcher, wait_for
+from podlife.kube.api import execs, leftovers
+from podlife.kube.api.cluster import Cluster
+from podlife.kube.api.reach import PodEndpoint
+from podlife.kube.api.wait import Impossible, WaitImpossible, WaitTimeout, poll_until
+from podlife.kube.api.watch import Watcher, wait_for
+from podlife.kube.pod import pods, timeline
+from podlife.kube.pod.probe import Jobs, ProbeRun, Probes
+from podlife.kube.pod.traffic import RequestLoop
 
 START_TIMEOUT_S = 180
 TEARDOWN_GRACE_S = 1  # a scenario's pods get this long to stop once its verdict is in
@@ -144,7 +145,7 @@ class Namespace:
 
     def observe(self, seconds: float, *, until: Any = None, what: str = "") -> Any:
         """Watch for ``seconds`` (ending early if ``until(objects)`` holds); return its value or
-        None.  Checks then read what the watch recorded (see :mod:`podlife.kube.timeline`)."""
+        None.  Checks then read what the watch recorded (see :mod:`podlife.kube.pod.timeline`)."""
         try:
             return self.wait(
                 until or (lambda _: None), what=what or f"{seconds:.0f}s of watching", timeout=seconds

@@ -8,10 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from podlife.kube import nodes
+from podlife.kube import Impossible, WaitImpossible, WaitTimeout, nodes, pod_ready, statuses
 from podlife.kube.namespace import Namespace
-from podlife.kube.pods import pod_ready, statuses
-from podlife.kube.wait import Impossible, WaitImpossible, WaitTimeout
 from podlife.profile import observe
 from podlife.profile.observe import first, history_of, seconds
 from podlife.profile.workload import Workload
@@ -64,7 +62,7 @@ def kill(kube: Namespace, workload: Workload, pod: Any, container: str) -> dict[
     name, node = pod.metadata.name, pod.spec.node_name
     before = {n: s.restart_count for n, s in statuses(pod).items()}
     status = statuses(pod)[container]
-    nodes.agent_for(node)  # reachable below the API (Docker or the agent), before anything is done
+    nodes.reach(node)  # reachable below the API (Docker or the agent), before anything is done
     killed_at = kube.act(f"SIGKILL {container} of {name} through node {node}")
     nodes.kill_container(node, status.container_id)
     restarts = container in workload.sidecars() or workload.restart_policy() != "Never"

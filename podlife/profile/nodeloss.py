@@ -13,11 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from podlife.kube import nodes
+from podlife.kube import Impossible, WaitImpossible, node_down, nodes, pod_ready, serving
 from podlife.kube.namespace import Namespace
-from podlife.kube.outage import node_down
-from podlife.kube.pods import pod_ready, serving
-from podlife.kube.wait import Impossible, WaitImpossible
 from podlife.profile import documented, events
 from podlife.profile.observe import first, history_of, markers, new_token, seconds
 from podlife.profile.places import Place, places

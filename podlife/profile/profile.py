@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from podlife.errors import SetupError
+from podlife.kube import pod_ready
 from podlife.kube.namespace import Namespace
-from podlife.kube.pods import pod_ready
 from podlife.profile import documented, events, update
 from podlife.profile.observe import first, history_of, markers, new_token, seconds
 from podlife.profile.places import Place, places

@@ -10,11 +10,8 @@ from typing import Any
 
 from kubernetes import client
 
-from podlife.kube import traffic
+from podlife.kube import Impossible, image_trouble, next_tag, statuses, traffic
 from podlife.kube.namespace import Namespace
-from podlife.kube.pods import image_trouble, statuses
-from podlife.kube.subject import next_tag
-from podlife.kube.wait import Impossible
 from podlife.profile import documented
 from podlife.profile.workload import Workload
 

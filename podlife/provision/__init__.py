@@ -4,7 +4,7 @@ Everything that makes a cluster lives here: the container engine (``engine``), t
 binaries from upstream or built air-gapped (``images``, ``airgap``, ``webimage``, ``artefacts``,
 ``upstream``, ``registry``, ``tools``), the kind cluster (``cluster``, ``loading``, ``services``),
 the cluster lock (``lock``), the steps' logs (``steps``) and the upstream path's rehearsal
-(``rehearsal``).  What crosses to a run is a :class:`~podlife.kube.cluster.ClusterInfo`.
+(``rehearsal``).  What crosses to a run is a :class:`~podlife.kube.api.cluster.ClusterInfo`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ from pathlib import Path
 from kubernetes import client
 
 from podlife.errors import SetupError
-from podlife.kube import leftovers, pullable
-from podlife.kube.cluster import Cluster, ClusterInfo, api_client
-from podlife.kube.subject import Subject
+from podlife.kube import Cluster, ClusterInfo, Subject, api_client, leftovers, pullable
 from podlife.paths import cache_dir
 from podlife.provision import tools, upstream
 from podlife.provision.lock import exclusive
@@ -42,7 +40,7 @@ def up(
     names an existing cluster; without it podlife's own kind cluster is brought up or reused and
     the images the ``subjects`` name, and ``images`` (image -> pull policy, a profile's) with the
     next version of those in ``next_versions``, are loaded into it where this machine's Docker
-    holds them.  What an earlier run left there (:mod:`podlife.kube.leftovers`) is collected
+    holds them.  What an earlier run left there (:mod:`podlife.kube.api.leftovers`) is collected
     first.  Raises when it cannot be reached."""
     if kubeconfig:
         with exclusive(Path(kubeconfig), "scenarios"):
@@ -85,7 +83,7 @@ def existing(kubeconfig: str, kubectl: str | None, probe_image: str | None) -> C
 def pulls_checked(info: ClusterInfo, subjects: list[Subject], images: dict[str, str]) -> ClusterInfo:
     """On a cluster podlife loads nothing into: which of the run's images (its subjects', a
     profile's, the probe image) some worker cannot get, asked once up front
-    (:mod:`podlife.kube.pullable`).  A scenario whose subject needs one of them is then a set-up
+    (:mod:`podlife.kube.api.pullable`).  A scenario whose subject needs one of them is then a set-up
     error at once; without the probe image, which every claim uses, there is no run."""
     wanted = {i: p for s in subjects for i, p in s.images().items()} | images
     wanted.setdefault(info.probe_image, "IfNotPresent")

@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from podlife.docker import argv, attempt
 from podlife.paths import AIRGAP, REPO, cache_dir
 from podlife.provision.steps import StepFailed, log_path, run, step
 
@@ -59,12 +59,7 @@ def hash_files(paths: Iterable[Path]) -> str:
 
 
 def image_label(tag: str) -> str | None:
-    proc = subprocess.run(
-        ["docker", "image", "inspect", "-f", f'{{{{ index .Config.Labels "{LABEL}" }}}}', tag],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = attempt("image", "inspect", "-f", f'{{{{ index .Config.Labels "{LABEL}" }}}}', tag)
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
@@ -126,10 +121,10 @@ def script(art: Artefact, name: str, *args: str | Path) -> None:
 
 
 def docker_build(art: Artefact, context: Path, dockerfile: Path | None = None, **build_args: str) -> None:
-    argv: list[str | Path] = ["docker", "build", "-t", art.image or "", "--label", f"{LABEL}={art.inputs}"]
+    command: list[str | Path] = [*argv("build", "-t", art.image or "", "--label", f"{LABEL}={art.inputs}")]
     for key, value in build_args.items():
-        argv += ["--build-arg", f"{key}={value}"]
+        command += ["--build-arg", f"{key}={value}"]
     if dockerfile:
-        argv += ["-f", dockerfile]
+        command += ["-f", dockerfile]
     env = {**os.environ, "DOCKER_BUILDKIT": "0"}
-    run(f"docker build {art.image}", [*argv, context], log=f"build-{art.name}", env=env)
+    run(f"docker build {art.image}", [*command, context], log=f"build-{art.name}", env=env)

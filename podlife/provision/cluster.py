@@ -20,10 +20,8 @@ import yaml
 from kubernetes import client
 from pytest_kind import KindCluster
 
-from podlife.kube.cluster import api_client
-from podlife.kube.nodes import OWN_GRACE_S, OWN_TOLERATION_S, STOCK_GRACE_S, STOCK_TOLERATION_S, mark, owner
-from podlife.kube.wait import WaitTimeout
-from podlife.kube.watch import wait_for
+from podlife.docker import docker
+from podlife.kube import WaitTimeout, api_client, kind, nodes, wait_for
 from podlife.paths import cache_dir
 from podlife.provision import services
 from podlife.provision.engine import ensure_docker
@@ -76,9 +74,9 @@ def kind_config(tools: Toolset) -> dict[str, Any]:
 
 
 LOST_NODE = (
-    f"podlife's own cluster evicts a lost node's pods sooner than stock Kubernetes: default tolerations "
-    f"{OWN_TOLERATION_S} s (stock {STOCK_TOLERATION_S} s), a node unreachable after {OWN_GRACE_S} s "
-    f"without a heartbeat (stock {STOCK_GRACE_S} s)"
+    "podlife's own cluster evicts a lost node's pods sooner than stock Kubernetes: default tolerations "
+    f"{nodes.OWN_TOLERATION_S} s (stock {nodes.STOCK_TOLERATION_S} s), a node unreachable after "
+    f"{nodes.OWN_GRACE_S} s without a heartbeat (stock {nodes.STOCK_GRACE_S} s)"
 )
 
 
@@ -86,15 +84,15 @@ def lost_node_patch(node_image: str) -> str:
     """How soon a lost node's pods are evicted, shortened on podlife's own cluster so that a node
     loss is measured in about two minutes (reports say so, with the stock values beside them):
     the API server's default tolerations (``not-ready``/``unreachable``, NoExecute) of
-    ``OWN_TOLERATION_S`` instead of ``STOCK_TOLERATION_S``, and a node marked unreachable after
-    ``OWN_GRACE_S`` without a heartbeat instead of ``STOCK_GRACE_S`` (the kubelet renews its
+    ``nodes.OWN_TOLERATION_S`` instead of ``nodes.STOCK_TOLERATION_S``, and a node marked unreachable after
+    ``nodes.OWN_GRACE_S`` without a heartbeat instead of ``nodes.STOCK_GRACE_S`` (the kubelet renews its
     lease every 10 s).  kubeadm's v1beta4 (kind renders it for Kubernetes 1.36 and later) writes
     ``extraArgs`` as a list."""
     api = {
-        "default-not-ready-toleration-seconds": str(OWN_TOLERATION_S),
-        "default-unreachable-toleration-seconds": str(OWN_TOLERATION_S),
+        "default-not-ready-toleration-seconds": str(nodes.OWN_TOLERATION_S),
+        "default-unreachable-toleration-seconds": str(nodes.OWN_TOLERATION_S),
     }
-    manager = {"node-monitor-grace-period": f"{OWN_GRACE_S}s"}
+    manager = {"node-monitor-grace-period": f"{nodes.OWN_GRACE_S}s"}
     minor = re.search(r":v1\.(\d+)\.", node_image)
     listed = minor is not None and int(minor.group(1)) >= 36
 
@@ -135,13 +133,13 @@ def healthy(tools: Toolset) -> str | None:
     if len(nodes) != 3:
         return f"{len(nodes)} node containers instead of 3"
     for node in nodes:
-        state = output(["docker", "inspect", "-f", "{{.State.Running}} {{.Config.Image}}", node]).split()
+        state = docker("inspect", "-f", "{{.State.Running}} {{.Config.Image}}", node).split()
         if state[0] != "true":
             return f"node {node} is not running"
         if state[1] != tools.node_image:
             return f"node {node} runs {state[1]}, not {tools.node_image}"
-        image_id = output(["docker", "inspect", "-f", "{{.Image}}", node]).strip()
-        if image_id != output(["docker", "image", "inspect", "-f", "{{.Id}}", tools.node_image]).strip():
+        image_id = docker("inspect", "-f", "{{.Image}}", node).strip()
+        if image_id != docker("image", "inspect", "-f", "{{.Id}}", tools.node_image).strip():
             return f"node {node} was created from an older build of {tools.node_image}"
     if not kubeconfig_path().exists():
         return "its kubeconfig is missing"
@@ -168,10 +166,10 @@ def wait_ready(timeout: float = READY_TIMEOUT_S) -> None:
 
     wait_for(
         core.list_node,
-        lambda nodes: len(nodes) == 3 and all(map(node_ready, nodes.values())),
+        lambda found: len(found) == 3 and all(map(node_ready, found.values())),
         what="3 nodes Ready",
         timeout=timeout,
-        describe=lambda nodes: {n: node_ready(o) for n, o in nodes.items()},
+        describe=lambda found: {n: node_ready(o) for n, o in found.items()},
     )
 
     def pod_up(pod: Any) -> bool:
@@ -227,10 +225,10 @@ def _bring_up() -> Path:
     return kubeconfig_path()
 
 
-def refuse_unless_ours(nodes: list[str], purpose: str) -> None:
+def refuse_unless_ours(containers: list[str], purpose: str) -> None:
     """podlife reuses, recreates, stops or deletes only a kind cluster it created: every node
     container carries its mark for this cluster (written by :func:`create`)."""
-    strangers = [n for n in nodes if owner(n) != NAME]
+    strangers = [n for n in containers if kind.owner(n) != NAME]
     if strangers:
         raise StepFailed(
             purpose,
@@ -245,10 +243,10 @@ def start_stopped_nodes(tools: Toolset) -> None:
     """A node left stopped (a run killed while a scenario had stopped its worker, Docker restarted)
     is started again, not the cluster rebuilt; ``healthy`` then decides whether it can be reused."""
     for node in node_containers(tools):
-        running = output(["docker", "inspect", "-f", "{{.State.Running}}", node]).strip()
+        running = docker("inspect", "-f", "{{.State.Running}}", node).strip()
         if running != "true":
             with step(f"start node {node} again (left stopped)"):
-                output(["docker", "start", node])
+                docker("start", node)
 
 
 def create(tools: Toolset, cluster: KindCluster) -> None:
@@ -264,7 +262,7 @@ def create(tools: Toolset, cluster: KindCluster) -> None:
     with step("mark the node containers as podlife's"):
         since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         for node in node_containers(tools):
-            mark(node, NAME, since)
+            kind.mark(node, NAME, since)
     with step("wait for nodes Ready and kube-system Running"):
         try:
             wait_ready()

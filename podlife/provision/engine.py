@@ -19,7 +19,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from podlife.kube.wait import WaitTimeout, poll_until
+from podlife.docker import succeeds
+from podlife.kube import WaitTimeout, poll_until
 from podlife.paths import AIRGAP
 from podlife.provision.steps import StepFailed, log_path, output, run, say, step
 
@@ -30,10 +31,7 @@ OWNED = Path("/usr/local/lib/podlife/installed-docker.json")  # podlife installe
 
 
 def docker_answers() -> bool:
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+    return succeeds("info", timeout=20)
 
 
 def ensure_docker() -> None:

@@ -13,15 +13,15 @@ Python podlife runs on (3.11, 3.12, 3.13, any OS) does not matter.
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from podlife.docker import argv, docker, has_image
 from podlife.paths import cache_dir
 from podlife.provision import registry, tools, upstream
 from podlife.provision.airgap import LOCAL_POSTGRES, LOCAL_PYTHON, airgap_graph, prerequisites
 from podlife.provision.artefacts import versions
-from podlife.provision.steps import output, run, say
+from podlife.provision.steps import run, say
 from podlife.provision.webimage import WEB_IMAGE, build_web_image
 
 UPSTREAM_POSTGRES = upstream.tag_of(upstream.POSTGRES)
@@ -77,10 +77,10 @@ def pull_pinned(reference: str) -> str:
     """Pull an official image by its digest (by tag in the rehearsal), once; return ``name:tag``."""
     tag = upstream.tag_of(reference)
     source = tag if by_tag() else reference
-    if subprocess.run(["docker", "image", "inspect", tag], capture_output=True, check=False).returncode != 0:
-        run(f"docker pull {source}", ["docker", "pull", source], log="pull")
+    if not has_image(tag):
+        run(f"docker pull {source}", argv("pull", source), log="pull")
         if source != tag:
-            output(["docker", "tag", source, tag])
+            docker("tag", source, tag)
     return tag
 
 

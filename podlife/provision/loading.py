@@ -7,7 +7,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from podlife.kube.subject import Subject, next_tag
+from podlife.docker import attempt, docker, has_image
+from podlife.kube import Subject, next_tag
 from podlife.provision.images import KNOWN, Toolset
 from podlife.provision.steps import StepFailed, log_path, output, say, step
 
@@ -36,10 +37,7 @@ def kind_load(kind: Path | str, cluster: str, images: list[str]) -> None:
 
 
 def local_image(image: str) -> bool:
-    return (
-        subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False).returncode
-        == 0
-    )
+    return has_image(image)
 
 
 def load_subject_images(tools: Toolset, cluster: str, subjects: list[Subject]) -> None:
@@ -52,7 +50,7 @@ def load_subject_images(tools: Toolset, cluster: str, subjects: list[Subject]) -
         wanted += wanted_of(tools, subject.images(), str(subject.path))
         web = tools.image_map.get(subject.web_image, subject.web_image)
         if local_image(web):
-            output(["docker", "tag", web, next_tag(web)])
+            docker("tag", web, next_tag(web))
             wanted.append(next_tag(web))
     load_images(tools, cluster, sorted(set(wanted)))
 
@@ -64,7 +62,7 @@ def load_local(tools: Toolset, cluster: str, images: dict[str, str], next_versio
     wanted = wanted_of(tools, images, "a profiled workload")
     for image in [tools.image_map.get(i, i) for i in next_versions]:
         if image in wanted:
-            output(["docker", "tag", image, next_tag(image)])
+            docker("tag", image, next_tag(image))
             wanted.append(next_tag(image))
     if wanted:
         load_images(tools, cluster, sorted(set(wanted)))
@@ -91,9 +89,7 @@ def nowhere(images: dict[str, str]) -> dict[str, str]:
         if policy == "Never":
             out[image] = "imagePullPolicy Never, and it is not in this machine's Docker"
             continue
-        pulled = subprocess.run(
-            ["docker", "pull", image], capture_output=True, text=True, timeout=300, check=False
-        )
+        pulled = attempt("pull", image, timeout=300)
         if pulled.returncode != 0:
             answer = " ".join((pulled.stderr or pulled.stdout).split())[:200]
             out[image] = f"not in this machine's Docker, and docker pull says: {answer}"

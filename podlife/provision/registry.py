@@ -13,9 +13,9 @@ One ``docker pull`` of the upstream node image decides, by the daemon's own answ
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 
+from podlife.docker import attempt
 from podlife.provision.steps import StepFailed, say
 
 UNREACHABLE = (
@@ -78,14 +78,12 @@ def classify(image: str, answer: str) -> Decision:
 
 def decide(image: str) -> Decision:
     """Upstream or air-gapped, by one pull of ``image`` (nothing is pulled if it is here)."""
-    here = subprocess.run(["docker", "image", "inspect", image], capture_output=True, text=True, check=False)
+    here = attempt("image", "inspect", image)
     if here.returncode == 0:
         return Decision(False, f"{image} is in this machine's Docker")
     classify_daemon(here.stderr)
     say(f"checking for a registry: docker pull {image}")
-    pulled = subprocess.run(
-        ["docker", "pull", image], capture_output=True, text=True, timeout=1800, check=False
-    )
+    pulled = attempt("pull", image, timeout=1800)
     if pulled.returncode == 0:
         return Decision(False, f"a registry answers: docker pull {image} succeeded")
     return classify(image, pulled.stderr or pulled.stdout)

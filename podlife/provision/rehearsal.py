@@ -38,7 +38,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from podlife.kube.wait import poll_until
+from podlife.docker import argv, attempt, docker
+from podlife.kube import poll_until
 from podlife.paths import REPO, cache_dir
 from podlife.provision import airgap, images, upstream
 from podlife.provision.engine import DAEMON_JSON, ensure_docker
@@ -79,9 +80,7 @@ def build_registry() -> Path:
 
 def gateway() -> str:
     """The kind network's gateway: the host, as every kind node reaches it."""
-    found = output(
-        ["docker", "network", "inspect", "kind", "-f", "{{range .IPAM.Config}}{{.Gateway}} {{end}}"]
-    )
+    found = docker("network", "inspect", "kind", "-f", "{{range .IPAM.Config}}{{.Gateway}} {{end}}")
     v4 = [a for a in found.split() if "." in a]
     if not v4:
         raise StepFailed(
@@ -140,9 +139,7 @@ def answers(url: str) -> bool:
 
 
 def mirrors() -> list[str]:
-    return (
-        json.loads(output(["docker", "info", "--format", "{{json .RegistryConfig.Mirrors}}"]) or "[]") or []
-    )
+    return json.loads(docker("info", "--format", "{{json .RegistryConfig.Mirrors}}") or "[]") or []
 
 
 def reload_dockerd() -> None:
@@ -194,15 +191,15 @@ def set_aside(tags: list[str]) -> Iterator[None]:
     moved aside while it runs (the rehearsal must pull them for real) and put back afterwards."""
     kept = {t: f"podlife-rehearsal-kept/{t.replace('/', '_')}" for t in tags if local_image(t)}
     for tag, aside in kept.items():
-        output(["docker", "tag", tag, aside])
-        output(["docker", "rmi", tag])
+        docker("tag", tag, aside)
+        docker("rmi", tag)
     try:
         yield
     finally:
         with uninterrupted():
             for tag, aside in kept.items():
-                output(["docker", "tag", aside, tag])
-                output(["docker", "rmi", aside])
+                docker("tag", aside, tag)
+                docker("rmi", aside)
 
 
 def podlife(env: dict[str, str], *args: str) -> None:
@@ -215,9 +212,9 @@ def push(names: dict[str, str], port: int) -> None:
     Hub names (its own: the port was free, and the process it started is the one answering)."""
     with step("push the images Docker Hub has, under their Docker Hub names"):
         for local, hub in names.items():
-            output(["docker", "tag", local, f"127.0.0.1:{port}/{hub}"])
-            run(f"docker push {hub}", ["docker", "push", f"127.0.0.1:{port}/{hub}"], log="rehearsal")
-            output(["docker", "rmi", f"127.0.0.1:{port}/{hub}"])
+            docker("tag", local, f"127.0.0.1:{port}/{hub}")
+            run(f"docker push {hub}", argv("push", f"127.0.0.1:{port}/{hub}"), log="rehearsal")
+            docker("rmi", f"127.0.0.1:{port}/{hub}")
 
 
 def main() -> int:
@@ -244,11 +241,7 @@ def main() -> int:
         stack.enter_context(set_aside([h.removeprefix("library/") for h in names.values()]))
         push(names, port)
         stack.enter_context(docker_hub_mirror(loopback))
-        stack.callback(
-            lambda: [
-                output(["docker", "rmi", h.removeprefix("library/")], check=False) for h in names.values()
-            ]
-        )
+        stack.callback(lambda: [attempt("rmi", h.removeprefix("library/")) for h in names.values()])
         stack.callback(lambda: podlife(env, "-m", "podlife", "cluster", "down"))
         podlife(env, "-m", "podlife", "cluster", "up")
         claims = [arg for claim in CENTRAL for arg in ("--claim", claim)]

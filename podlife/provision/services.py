@@ -8,9 +8,7 @@ import secrets
 
 from kubernetes import client
 
-from podlife.kube import storage
-from podlife.kube.wait import WaitTimeout, poll_until
-from podlife.kube.watch import wait_for
+from podlife.kube import WaitTimeout, poll_until, storage, wait_for
 from podlife.provision.images import Toolset
 from podlife.provision.steps import StepFailed, say, step
 

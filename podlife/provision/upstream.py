@@ -18,8 +18,9 @@ The official ``postgres`` and ``python`` images are pinned the same way (tag and
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
+
+from podlife.docker import attempt
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,7 @@ def tag_of(pinned: str) -> str:
 
 def cgroup_version() -> str:
     """The cgroup version of the host the Docker daemon runs on ("1" or "2")."""
-    proc = subprocess.run(
-        ["docker", "info", "--format", "{{.CgroupVersion}}"], capture_output=True, text=True, check=False
-    )
+    proc = attempt("info", "--format", "{{.CgroupVersion}}")
     return proc.stdout.strip() or "2"
 
 

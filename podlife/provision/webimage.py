@@ -10,9 +10,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from podlife.docker import docker
 from podlife.paths import REPO
 from podlife.provision.artefacts import Artefact, docker_build
-from podlife.provision.steps import output, run, say
+from podlife.provision.steps import run, say
 
 WEB_IMAGE = "podlife/web:0.1.0"
 
@@ -37,7 +38,7 @@ PROFILE = (
 
 def image_python(base: str) -> dict[str, str]:
     """The base image's own Python version, machine and glibc (asked of the image itself)."""
-    out = output(["docker", "run", "--rm", "--entrypoint", "python3", base, "-c", PROFILE], timeout=120)
+    out = docker("run", "--rm", "--entrypoint", "python3", base, "-c", PROFILE, timeout=120)
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -99,7 +100,7 @@ def build_web_image(base: str, after: list[Artefact] | None = None) -> Artefact:
             download_wheels(base, context / "wheels", f"build-{art.name}")
             docker_build(art, context, context / "service" / "Dockerfile", BASE_IMAGE=base)
 
-    base_id = output(["docker", "image", "inspect", "-f", "{{.Id}}", base]).strip()
+    base_id = docker("image", "inspect", "-f", "{{.Id}}", base).strip()
     return Artefact(
         "web", [*web_recipe(), Path(__file__)], builder, after=after or [], image=WEB_IMAGE, salt=base_id
     )

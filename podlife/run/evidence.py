@@ -16,7 +16,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from podlife.kube.pods import statuses
+from podlife.kube import statuses
 
 
 def collect(api: client.ApiClient, namespace: str, dest: Path, timeline: str = "") -> Path:

@@ -27,10 +27,7 @@ from typing import Any
 import pytest
 
 from podlife.claims import Claim, Counter, Needs, Result, declared, expect_refuted, require, scenario_files
-from podlife.kube import nodes
-from podlife.kube.agent import Agent
-from podlife.kube.cluster import Cluster, ClusterInfo
-from podlife.kube.subject import Subject, SubjectError
+from podlife.kube import Agent, Cluster, ClusterInfo, Subject, SubjectError, nodes
 from podlife.measure import Measurement, measure
 from podlife.paths import MANIFESTS, REPO
 from podlife.provision import UPSTREAM_PROBE_IMAGE

@@ -17,10 +17,8 @@ from typing import Any
 import pytest
 
 from podlife.claims import Needs
-from podlife.kube import shape
-from podlife.kube.cluster import Cluster, ClusterInfo
+from podlife.kube import Cluster, ClusterInfo, host_ports, shape, with_images
 from podlife.kube.namespace import Namespace
-from podlife.kube.subject import host_ports, with_images
 from podlife.profile import nodeloss
 from podlife.profile.profile import Profiler
 from podlife.profile.workload import ProfileInputError, Workload, load

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from podlife.claims import Claim, Counter, Needs
-from podlife.kube.cluster import Cluster
+from podlife.kube import Cluster
 from podlife.kube.namespace import Namespace
 from podlife.measure import Measurement, Options
 from podlife.run import evidence, resources

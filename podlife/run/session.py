@@ -21,9 +21,7 @@ import pytest
 
 from podlife import provision, report
 from podlife.claims import Result
-from podlife.kube import agent, leftovers
-from podlife.kube.cluster import ClusterInfo, api_client
-from podlife.kube.subject import Subject
+from podlife.kube import ClusterInfo, Subject, agent, api_client, leftovers
 from podlife.paths import MANIFESTS, REPO
 from podlife.profile import nodeloss, update
 from podlife.profile.workload import Workload, load

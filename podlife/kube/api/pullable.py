@@ -6,7 +6,7 @@ One pod per worker, in a namespace of podlife's own (labelled: an interrupted ru
 it), with one container per image and the image's own pull policy.  Its command is a path that is
 in no image, so nothing of an image runs: once the kubelet has the image, the container fails to
 start (a state after the pull); a pull the node cannot do ends in ``ErrImagePull`` or one of its
-kin.  The pods are watched (:func:`~podlife.kube.watch.watching`) until every container is one or
+kin.  The pods are watched (:func:`~podlife.kube.api.watch.watching`) until every container is one or
 the other."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 
 from kubernetes import client
 
-from podlife.kube.wait import Impossible
-from podlife.kube.watch import watching
+from podlife.kube.api.wait import Impossible
+from podlife.kube.api.watch import watching
 
 PULL_FAILED = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
 STILL_PULLING = {"ContainerCreating", "PodInitializing", None}

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 from kubernetes import client
 
-from podlife.kube.cluster import api_client
-from podlife.kube.watch import wait_for
+from podlife.kube.api.cluster import api_client
+from podlife.kube.api.watch import wait_for
 
 LABEL = {"podlife": "scenario"}
 SELECTOR = ",".join(f"{k}={v}" for k, v in LABEL.items())

@@ -20,7 +20,7 @@ from typing import Any
 from kubernetes import watch
 from kubernetes.client.exceptions import ApiException
 
-from podlife.kube.wait import Impossible, WaitImpossible, WaitTimeout
+from podlife.kube.api.wait import Impossible, WaitImpossible, WaitTimeout
 
 Objects = dict[str, Any]
 CHUNK_S = 60  # each watch request is renewed after this long (stop() does not wait for it)
@@ -116,7 +116,7 @@ class Watcher:
         describe: Callable[[Objects], object] = lambda objs: sorted(objs),
     ) -> Any:
         """Block until ``predicate(objects)`` is truthy; return its value.  A predicate that
-        raises :class:`~podlife.kube.wait.Impossible` ends the wait at once (WaitImpossible)."""
+        raises :class:`~podlife.kube.api.wait.Impossible` ends the wait at once (WaitImpossible)."""
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:

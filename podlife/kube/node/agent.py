@@ -4,21 +4,21 @@ and Chaos Mesh's chaos-daemon reach a node.
 The agent is podlife's probe image (plain Python) in a pod pinned to the node (``nodeName``), with
 the host's PID namespace and ``privileged``: it sees the node's processes and their cgroups in
 ``/proc`` and the kernel's log in ``/dev/kmsg``.  Each action is a short Python program run in it
-through the API server's exec (:mod:`podlife.kube.execs`), so it needs nothing of the node but a
+through the API server's exec (:mod:`podlife.kube.api.execs`), so it needs nothing of the node but a
 kubelet, and works wherever privileged pods are allowed.  Its pods live in a namespace of their own,
 labelled as every podlife namespace is (an interrupted run's clean-up and the next run's collection
 find it), and go when the run ends.
 
 A node loss stops the node's kubelet (``systemctl stop kubelet`` in the mount namespace of the
 node's PID 1), and an exec needs that kubelet.  So the agent's main process is a small HTTP
-server (:data:`SERVE`) reached through the API server's pod proxy, which goes from the API server
+server (``onnode serve``) reached through the API server's pod proxy, which goes from the API server
 to the pod's IP and not through the kubelet: ``stop`` first arms a dead-man's switch on the node
 itself (a systemd timer that starts the kubelet again after the given seconds whatever becomes of
 podlife, its agent pod or this machine), then stops the kubelet; ``start`` starts it and disarms
 the switch.  The node's containers go on running meanwhile: the node is lost to the API, not
 powered off (kind's ``docker stop`` takes them with it).
 
-:mod:`podlife.kube.nodes` uses it for a node it cannot reach through Docker (any cluster but
+:mod:`podlife.kube.node.nodes` uses it for a node it cannot reach through Docker (any cluster but
 podlife's own kind cluster).
 """
 
@@ -32,10 +32,11 @@ from typing import Any
 from kubernetes import client
 
 from podlife.errors import SetupError
-from podlife.kube import leftovers
-from podlife.kube.execs import run_in
-from podlife.kube.onnode import IDS, KILL, KMSG, SERVE
-from podlife.kube.watch import wait_for
+from podlife.kube import helpers
+from podlife.kube.api import leftovers
+from podlife.kube.api.execs import run_in
+from podlife.kube.api.watch import wait_for
+from podlife.kube.helpers import onnode
 
 READY_S = 120
 PORT = 8099  # the agent's server, in its pod's network namespace
@@ -55,10 +56,12 @@ class Agent:
     def core(self) -> client.CoreV1Api:
         return client.CoreV1Api(self.api)
 
-    def python(self, node: str, code: str, *args: str, timeout: float = 60) -> str:
-        """Run ``code`` (Python) on the node; its standard output, or a SetupError."""
+    def python(self, node: str, action: str, *args: str, timeout: float = 60) -> str:
+        """Run ``action`` of :mod:`podlife.kube.helpers.onnode` on the node; its standard output,
+        or a SetupError."""
         pod = self.pod(node)
-        ran = run_in(self.api, self.namespace, pod, "agent", ["python3", "-c", code, *args], timeout=timeout)
+        argv = helpers.command(onnode, action, *args)
+        ran = run_in(self.api, self.namespace, pod, "agent", argv, timeout=timeout)
         if ran.code != 0:
             raise SetupError(f"the agent on {node} failed (exit {ran.code}): {ran.err.strip()[-300:]}")
         return ran.out
@@ -102,15 +105,15 @@ class Agent:
                     raise
             self.pods.clear()
 
-    # --- what podlife.kube.nodes asks of a node ---
+    # --- what podlife.kube.node.nodes asks of a node ---
     def kill_container(self, node: str, container_id: str) -> int:
-        return int(self.python(node, KILL, container_id.split("://", 1)[-1]).strip())
+        return int(self.python(node, "kill", container_id.split("://", 1)[-1]).strip())
 
     def container_ids(self, node: str) -> set[str]:
-        return set(json.loads(self.python(node, IDS)))
+        return set(json.loads(self.python(node, "ids")))
 
     def kernel_log(self, node: str) -> str:
-        return self.python(node, KMSG)
+        return self.python(node, "kmsg")
 
     def stop_kubelet(self, node: str, back_within_s: int) -> dict[str, Any]:
         """The node's kubelet stopped, a switch on the node armed to start it again after
@@ -176,7 +179,7 @@ APP = "podlife-agent"
 
 def manifest(name: str, node: str, image: str) -> dict[str, Any]:
     """The agent's pod: on ``node`` whatever its taints, the host's PIDs, privileged, serving
-    :data:`SERVE` (ready once it listens)."""
+    ``onnode serve`` (ready once it listens)."""
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -192,7 +195,7 @@ def manifest(name: str, node: str, image: str) -> dict[str, Any]:
                     "name": "agent",
                     "image": image,
                     "imagePullPolicy": "IfNotPresent",
-                    "command": ["python3", "-c", SERVE, str(PORT)],
+                    "command": helpers.command(onnode, "serve", str(PORT)),
                     "ports": [{"containerPort": PORT, "name": "agent"}],
                     "readinessProbe": {"tcpSocket": {"port": PORT}, "periodSeconds": 1},
                     "securityContext": {"privileged": True},

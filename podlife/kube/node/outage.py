@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from podlife.kube import nodes
-from podlife.kube.namespace import Namespace
+from podlife.kube.node import nodes
+from podlife.kube.node.acting import Acting
 
 NOT_READY_S = 120  # the controller manager's grace period (50 s stock) and its next look
 READY_AGAIN_S = 180
@@ -19,7 +19,7 @@ MARGIN_S = 120  # the switch that brings a kubelet back on its own: this long af
 
 
 @contextmanager
-def node_down(kube: Namespace, node: str, hold_s: float = 600) -> Iterator[dict[str, Any]]:
+def node_down(kube: Acting, node: str, hold_s: float = 600) -> Iterator[dict[str, Any]]:
     """The node stopped, until it is NotReady; on leaving (at most ``hold_s`` later, else the
     node comes back by itself), started again and Ready.  The facts yielded get the method and
     the seconds each took."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from kubernetes import client
 
-from podlife.kube.watch import wait_for
+from podlife.kube.api.watch import wait_for
 
 NODE_LOCAL_PROVISIONERS = ("rancher.io/local-path",)
 DEFAULT_MARK = "storageclass.kubernetes.io/is-default-class"

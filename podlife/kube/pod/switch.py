@@ -11,32 +11,18 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from podlife.kube.reach import PodEndpoint
-from podlife.kube.subject import pod_spec
+from podlife.kube import helpers
+from podlife.kube.api.reach import PodEndpoint
+from podlife.kube.helpers import probe_switch
+from podlife.kube.pod.subject import pod_spec
 
 PORT = 9100
 NAME = "probe-switch"
 
 
-def code(port: int = PORT) -> str:
-    """The switch's program (``python3 -c``), serving on ``port``."""
-    return f"""
-import http.server as h
-state = {{"live": True, "ready": True}}
-class S(h.BaseHTTPRequestHandler):
-    def do_GET(self):
-        part = self.path.strip("/").split("/")
-        if len(part) == 2 and part[0] in ("fail", "heal") and part[1] in state:
-            state[part[1]] = part[0] == "heal"
-            code = 200
-        else:
-            code = 200 if state.get(part[0]) else 503
-        self.send_response(code)
-        self.end_headers()
-    def log_message(self, *args):
-        pass
-h.ThreadingHTTPServer(("", {port}), S).serve_forever()
-"""
+def code(port: int = PORT) -> list[str]:
+    """The switch's command (:mod:`podlife.kube.helpers.probe_switch`), serving on ``port``."""
+    return helpers.command(probe_switch, str(port))
 
 
 def probe(path: str, failures: int) -> dict[str, Any]:
@@ -69,7 +55,7 @@ def switched(docs: list[dict[str, Any]], container: str, image: str) -> list[dic
                 "name": NAME,
                 "image": image,
                 "imagePullPolicy": "IfNotPresent",
-                "command": ["python3", "-c", code()],
+                "command": code(),
             }
         )
     return docs

@@ -12,26 +12,14 @@ from typing import Any
 
 from kubernetes import client
 
-from podlife.kube.pods import stamp
-from podlife.kube.subject import pod_spec
+from podlife.kube import helpers
+from podlife.kube.helpers import sigterm_clock
+from podlife.kube.pod.pods import stamp
+from podlife.kube.pod.subject import pod_spec
 
 NAME = "sigterm-clock"
-DRAIN_S = 3
-# The handler writes with os.write, not print: a signal that lands while the main thread is still
-# inside print's flush would make print re-enter the buffered stdout and raise (measured in the
-# unit test).  The 3 s in the handler is the clock's own drain, the behaviour it stands for.
-CODE = f"""
-import os, signal, sys, time
-def term(*_):
-    os.write(1, b"SIGTERM\\n")
-    time.sleep({DRAIN_S})
-    os.write(1, b"drained\\n")
-    sys.exit(0)
-signal.signal(signal.SIGTERM, term)
-os.write(1, b"running\\n")
-while True:
-    signal.pause()
-"""
+DRAIN_S = sigterm_clock.DRAIN_S
+COMMAND = helpers.command(sigterm_clock, str(DRAIN_S))  # :mod:`podlife.kube.helpers.sigterm_clock`
 
 
 def clocked(docs: list[dict[str, Any]], image: str) -> list[dict[str, Any]]:
@@ -45,7 +33,7 @@ def clocked(docs: list[dict[str, Any]], image: str) -> list[dict[str, Any]]:
                     "name": NAME,
                     "image": image,
                     "imagePullPolicy": "IfNotPresent",
-                    "command": ["python3", "-c", CODE],
+                    "command": COMMAND,
                 }
             )
     return docs

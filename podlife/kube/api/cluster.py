@@ -44,7 +44,7 @@ class ClusterInfo:
     probe_image: str  # podlife's probe and request-loop image (a plain Python base)
     description: str
     lost_node: str = ""  # what the cluster sets, where podlife made it, for a lost node's pods
-    run: str = ""  # this run's id: every namespace it makes carries it (podlife.kube.leftovers)
+    run: str = ""  # this run's id: every namespace it makes carries it (podlife.kube.api.leftovers)
     unpullable: dict[str, str] = field(default_factory=dict)  # image -> why a worker cannot get it
 
     def to_wire(self) -> dict[str, Any]:
@@ -91,7 +91,7 @@ class Cluster:
 
     def can_get(self, images: Iterable[str], what: str) -> None:
         """A set-up error, at once, when some worker cannot get an image ``what`` needs (as asked
-        up front on a cluster podlife does not provision: :mod:`podlife.kube.pullable`)."""
+        up front on a cluster podlife does not provision: :mod:`podlife.kube.api.pullable`)."""
         if refused := sorted(f"{i} ({self.unpullable[i]})" for i in set(images) if i in self.unpullable):
             raise SetupError(f"the cluster cannot get the image(s) of {what}: {'; '.join(refused)}")
 

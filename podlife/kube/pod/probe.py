@@ -2,7 +2,7 @@
 
 ``Probes.start(pod, target, jobs)`` adds an ephemeral container to the pod, on podlife's
 probe image (a plain Python base image the cluster holds), targeting one of its containers
-as ``kubectl debug --target`` does.  The probe runs :mod:`podlife.kube.inpod` with the jobs
+as ``kubectl debug --target`` does.  The probe runs :mod:`podlife.kube.helpers.inpod` with the jobs
 asked for and prints their results; podlife reads them from the container's log once it
 has terminated.  This works on any cluster whose runtime supports targeted ephemeral
 containers, whatever the target image holds: no shell, no Python, no tool is needed in it.
@@ -24,8 +24,8 @@ from typing import Any
 from kubernetes import client
 
 from podlife.errors import SetupError
-from podlife.kube import inpod
-from podlife.kube.wait import Impossible
+from podlife.kube.api.wait import Impossible
+from podlife.kube.helpers import inpod
 
 SOURCE = Path(inpod.__file__).read_text()
 CAPABILITIES = ["SYS_PTRACE", "SYS_ADMIN"]

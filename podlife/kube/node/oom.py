@@ -22,44 +22,25 @@ from datetime import datetime
 from typing import Any
 
 from podlife.errors import SetupError
-from podlife.kube import nodes, timeline
-from podlife.kube.reach import PodEndpoint
-from podlife.kube.subject import pod_spec
+from podlife.kube import helpers
+from podlife.kube.api.reach import PodEndpoint
+from podlife.kube.helpers import memory
+from podlife.kube.node import nodes
+from podlife.kube.pod import timeline
+from podlife.kube.pod.subject import pod_spec
 
 HOG, FIRST = "memory-hog", "oom-first"
 PORT = 9101
 LIMIT = "64Mi"  # the hog's own limit: far below what it allocates
-STEP_MIB, CAP_MIB, BYSTANDER_MIB = 4, 512, 16
+STEP_MIB, CAP_MIB, BYSTANDER_MIB = memory.STEP_MIB, memory.CAP_MIB, memory.BYSTANDER_MIB
 
 
-def hog_code(port: int = PORT) -> str:
-    """The hog's program (``python3 -c``), asked to grow on ``port``."""
-    return f"""
-import http.server as h, threading, time
-held = []
-def grow():
-    for _ in range({CAP_MIB // STEP_MIB}):
-        held.append(b"\\x01" * ({STEP_MIB} << 20))
-        time.sleep(0.05)
-class S(h.BaseHTTPRequestHandler):
-    def do_GET(self):
-        threading.Thread(target=grow, daemon=True).start()
-        self.send_response(200)
-        self.end_headers()
-    def log_message(self, *args):
-        pass
-h.ThreadingHTTPServer(("", {port}), S).serve_forever()
-"""
+def hog_command(port: int = PORT) -> list[str]:
+    """The hog's command (:mod:`podlife.kube.helpers.memory`), asked to grow on ``port``."""
+    return helpers.command(memory, "hog", str(port))
 
 
-FIRST_CODE = f"""
-import time
-with open("/proc/self/oom_score_adj", "w") as f:
-    f.write("1000")
-held = b"\\x01" * ({BYSTANDER_MIB} << 20)
-while True:
-    time.sleep(3600)
-"""
+FIRST_COMMAND = helpers.command(memory, "first")
 
 
 def pod_limited(spec: dict[str, Any]) -> bool:
@@ -78,12 +59,12 @@ def pressed(docs: list[dict[str, Any]], image: str) -> list[dict[str, Any]]:
             "name": HOG,
             "image": image,
             "imagePullPolicy": "IfNotPresent",
-            "command": ["python3", "-c", hog_code()],
+            "command": hog_command(),
         }
         if not pod_limited(spec):
             hog["resources"] = {"limits": {"memory": LIMIT}}
         first = {"name": FIRST, "image": image, "imagePullPolicy": "IfNotPresent"}
-        spec["containers"] += [hog, {**first, "command": ["python3", "-c", FIRST_CODE]}]
+        spec["containers"] += [hog, {**first, "command": FIRST_COMMAND}]
     return docs
 
 

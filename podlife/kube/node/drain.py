@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from podlife.kube.namespace import Namespace
-from podlife.kube.subject import pod_spec
+from podlife.kube.node.acting import Acting
+from podlife.kube.pod.subject import pod_spec
 
 LABEL = "podlife-drain"
 TIMEOUT_S = 150
@@ -58,7 +58,7 @@ def labelled(docs: list[dict[str, Any]], namespace: str) -> list[dict[str, Any]]
     return docs
 
 
-def drain(kube: Namespace, node: str, *, force: bool) -> Drained:
+def drain(kube: Acting, node: str, *, force: bool) -> Drained:
     """``kubectl drain`` of ``node``, only the namespace's labelled pods, emptyDir data allowed to
     go; ``force``: pods that no controller manages are deleted too."""
     argv = [
@@ -83,7 +83,7 @@ def drain(kube: Namespace, node: str, *, force: bool) -> Drained:
 
 
 @contextmanager
-def cordon_restored(kube: Namespace, node: str) -> Iterator[None]:
+def cordon_restored(kube: Acting, node: str) -> Iterator[None]:
     """On leaving, the node as schedulable as it was on entering (a drain cordons it)."""
     was = bool(kube.cluster.core.read_node(node).spec.unschedulable)
     try:

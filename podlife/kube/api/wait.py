@@ -1,6 +1,6 @@
 """The one way podlife waits for something outside the Kubernetes API.
 
-Kubernetes objects are observed through watches (:mod:`podlife.kube.watch`).  Everything
+Kubernetes objects are observed through watches (:mod:`podlife.kube.api.watch`).  Everything
 else (a daemon socket, a node's container runtime) is polled here, with tenacity, a
 bounded backoff and a timeout whose error says what was awaited and what was seen last.
 """

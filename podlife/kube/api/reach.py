@@ -8,7 +8,7 @@ the scenarios cause never leave a broken forwarder behind (``kubectl port-forwar
 the first connection its pod refuses, and a new kubectl for each retry cost ~6 % of the
 machine's CPU in a parallel run).  ``svc/NAME`` goes to the Service's ready endpoints, in
 turn, on the port the Service sends that port to.  Every request is single-shot with a
-timeout; callers that need to wait for an answer use :func:`podlife.kube.wait.poll_until`.
+timeout; callers that need to wait for an answer use :func:`podlife.kube.api.wait.poll_until`.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ class PodEndpoint:
 
     def _open(self, pod: str, port: int) -> Any:
         """The API server's port-forward to ``pod``:``port``, opened on a private ApiClient
-        (``stream`` swaps the client's call_api while it opens, see podlife.kube.execs) within
+        (``stream`` swaps the client's call_api while it opens, see podlife.kube.api.execs) within
         OPEN_S."""
         opened: list[Any] = []
 

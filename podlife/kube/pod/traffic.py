@@ -1,6 +1,6 @@
 """A request loop that measures availability, run from inside the cluster.
 
-``RequestLoop`` starts a pod (podlife's probe image, :func:`podlife.kube.inpod.loop`) in the
+``RequestLoop`` starts a pod (podlife's probe image, :func:`podlife.kube.helpers.inpod.loop`) in the
 scenario's namespace that sends one request at a time to a URL (a pod's address, or a
 Service's name) while the scenario acts, and follows its log: one line per request, with its
 start time, duration and outcome.  Clients inside the cluster are what a Service or a pod
@@ -21,9 +21,9 @@ from typing import Any
 from kubernetes import client
 
 from podlife.errors import SetupError
-from podlife.kube.probe import command
-from podlife.kube.shape import pinned
-from podlife.kube.wait import Impossible, poll_until
+from podlife.kube.api.wait import Impossible, poll_until
+from podlife.kube.pod.probe import command
+from podlife.kube.pod.shape import pinned
 from podlife.pictures import RequestSeries
 
 MAX_REQUESTS = 20_000

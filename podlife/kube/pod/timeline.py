@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from podlife.kube.pods import pod_ready, statuses
-from podlife.kube.watch import Event
+from podlife.kube.api.watch import Event
+from podlife.kube.pod.pods import pod_ready, statuses
 
 History = list[tuple[datetime, Any]]  # (when podlife saw it, the pod object)
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import requests
 
-from podlife.kube.reach import PodEndpoint
-from podlife.kube.wait import poll_until
+from podlife.kube.api.reach import PodEndpoint
+from podlife.kube.api.wait import poll_until
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 TRANSCRIPT = ("firstline", "secondline", "thirdline")
