@@ -10,14 +10,12 @@ Evidence is numbers and ids; a picture is typed (:mod:`podlife.pictures`).  A :c
 stays typed up to the reports; it becomes JSON only to cross from a pytest-xdist worker
 (:meth:`Result.to_json`, :meth:`Result.from_json`) and in ``claims.json``.
 
-:func:`declared` is the one way to find the claims a scenario file declares (the plugin, the
-scheduler and the structure test use it); :func:`pairs` is the problem-beside-fix rule.
+The run finds the claims a scenario file declares (:func:`podlife.run.registry.declared`);
+:func:`pairs` is the problem-beside-fix rule.
 """
 
 from __future__ import annotations
 
-import importlib
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
@@ -42,13 +40,28 @@ class Verdict(StrEnum):
     REFUTED = "refuted"
 
 
+class Nodes(StrEnum):
+    """Where a scenario's pods may go: ``ONE`` worker of its own choosing, or ``ALL`` of them."""
+
+    ONE = "one"
+    ALL = "all"
+
+
+class Kind(StrEnum):
+    """How the scheduler sees a scenario (:attr:`Needs.kind`)."""
+
+    STOPPER = "stopper"
+    SPREADER = "spreader"
+    OTHER = "other"
+
+
 @dataclass(frozen=True)
 class Needs:
     """What a scenario holds of the one cluster while it runs, so that scenarios that would
     disturb each other never overlap (see :mod:`podlife.run.resources`).
 
-    - ``nodes``: ``"one"`` puts every pod of the scenario on one worker of its own choosing
-      (it shares that worker with other scenarios); ``"all"`` lets its pods go to any worker
+    - ``nodes``: ``Nodes.ONE`` puts every pod of the scenario on one worker of its own choosing
+      (it shares that worker with other scenarios); ``Nodes.ALL`` lets its pods go to any worker
       (spreading, moving a pod elsewhere).
     - ``stops_node``: it stops the worker its pod runs on: nothing else may run there meanwhile.
     - ``cpu``: it measures the workers' free CPU and requests most of it.
@@ -58,28 +71,28 @@ class Needs:
       port-forward), and a kept ``hostPort: 8080`` lets one pod per worker run at a time.
     """
 
-    nodes: str = "one"
+    nodes: Nodes = Nodes.ONE
     stops_node: bool = False
     cpu: bool = False
     host_ports: bool = False
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> Kind:
         """How the scheduler sees it: a worker ``stopper``, a ``spreader`` over every worker, or
         ``other`` (its pods on one worker it shares)."""
-        return STOPPER if self.stops_node else SPREADER if self.nodes == "all" else OTHER
+        return Kind.STOPPER if self.stops_node else Kind.SPREADER if self.nodes == Nodes.ALL else Kind.OTHER
 
     def placement(self, worker: str | None) -> Placement:
         """Where its pods go, given the worker its share of the cluster holds: pinned there
         (``nodes="one"``), or preferring it (``"all"``: a worker it may stop)."""
         return Placement(
-            pin=worker if self.nodes == "one" else None,
-            prefer=worker if self.nodes == "all" else None,
+            pin=worker if self.nodes == Nodes.ONE else None,
+            prefer=worker if self.nodes == Nodes.ALL else None,
             host_ports=self.host_ports,
         )
 
 
-STOPPER, SPREADER, OTHER = "stopper", "spreader", "other"
+STOPPER, SPREADER, OTHER = Kind.STOPPER, Kind.SPREADER, Kind.OTHER
 
 
 @dataclass(frozen=True)
@@ -195,38 +208,6 @@ def expect_refuted(result: Result) -> None:
             f"counter-example {result.manifest} did not refute {result.id}: {result.verdict} "
             f"— {result.statement}\nevidence: {result.evidence}"
         )
-
-
-# ---------------------------------------------------------------- the claims declared
-def declared(files: Iterable[Path]) -> list[Claim]:
-    """The claims the scenario files declare, in order, each module imported once, under the
-    name pytest gives it (so a run that then collects it executes it no second time)."""
-    out: list[Claim] = []
-    for path in files:
-        module = importlib.import_module(module_name(Path(path).resolve()))
-        out += [v for v in vars(module).values() if isinstance(v, Claim)]
-    return out
-
-
-def module_name(path: Path) -> str:
-    """``path``'s module name as pytest's default import mode gives it: its package chain (the
-    folders with an ``__init__.py``) from the first folder without one, which goes on sys.path."""
-    parts, folder = [path.stem], path.parent
-    while (folder / "__init__.py").exists():
-        parts.insert(0, folder.name)
-        folder = folder.parent
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-    return ".".join(parts)
-
-
-def scenario_files(args: Iterable[str]) -> list[Path]:
-    """The scenario files a run's arguments name (a folder: its ``test_*.py``)."""
-    files: list[Path] = []
-    for arg in args:
-        path = Path(arg.split("::")[0])
-        files += sorted(path.rglob("test_*.py")) if path.is_dir() else [path] if path.suffix == ".py" else []
-    return files
 
 
 def pairs(results: Iterable[Result]) -> list[tuple[str, str]]:

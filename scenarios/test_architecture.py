@@ -12,9 +12,9 @@ from typing import Any
 
 from kubernetes import client
 
-from podlife.claims import ARCHITECTURE, Claim, Counter, Needs
+from podlife.claims import ARCHITECTURE, Claim, Counter, Needs, Nodes
 from podlife.errors import SetupError
-from podlife.kube import Impossible, node_down, nodes, pods, shape, timeline, traffic, webapp
+from podlife.kube import node_down, nodes, pods, rollout, shape, timeline, traffic, webapp
 from podlife.measure import Measurement
 
 COUNTER = Path(__file__).parent / "counter"
@@ -122,15 +122,12 @@ def update_needs_downtime(m: Measurement) -> None:
         loop.await_answered(20, "before the update")
         update_at = loop.now()
         m.kube.act(f"web image -> {image}")
-        patch = {"spec": {"containers": [{"name": web, "image": image}]}}
-        if workload:
-            client.AppsV1Api(m.kube.cluster.api).patch_namespaced_deployment(
-                workload, m.kube.namespace, {"spec": {"template": patch}}
-            )
-        else:
-            m.kube.cluster.core.patch_namespaced_pod(m.subject.pod, m.kube.namespace, patch)
+        kind, name = ("Deployment", workload) if workload else ("Pod", m.subject.pod)
+        rollout.set_image(m.kube.cluster.api, m.kube.namespace, kind, name, web, image)
         after = m.kube.wait(
-            updated(web, image, before), what=f"every web container to run {image}", timeout=180
+            rollout.rolled_out(web, image, len(before), before),
+            what=f"every web container to run {image}",
+            timeout=180,
         )
         loop.await_answered(20, "after the update", after=update_at)
     measured = traffic.measured(loop.samples)
@@ -145,35 +142,11 @@ def update_needs_downtime(m: Measurement) -> None:
     m.check(measured["failed"] > 0, f"no request failed during the update ({measured['requests']} requests)")
 
 
-def updated(web: str, image: str, before: dict[str, int]) -> Any:
-    """Every web runs ``image`` (a restarted container, or a replacement pod) and every old pod
-    is gone; a new container that cannot start ends the wait at once."""
-
-    def done(objects: dict[str, Any]) -> dict[str, int] | None:
-        webs = {n: p for n, p in objects.items() if web in pods.statuses(p)}
-        for n, p in webs.items():
-            waiting = pods.statuses(p)[web].state.waiting
-            if waiting and waiting.reason in (*pods.IMAGE_TROUBLE, "CrashLoopBackOff", "RunContainerError"):
-                raise Impossible(f"{n}: the next version cannot start ({waiting.reason})")
-        if any(p.metadata.deletion_timestamp for p in webs.values()):
-            return None
-        new = {
-            n: pods.statuses(p)[web].restart_count
-            for n, p in webs.items()
-            if pods.statuses(p)[web].ready
-            and any(c.name == web and c.image == image for c in p.spec.containers)
-            and (n not in before or pods.statuses(p)[web].restart_count > before[n])
-        }
-        return new if len(new) == len(webs) == len(before) else None
-
-    return done
-
-
 UNSCHEDULABLE = Claim(
     "unschedulable-together",
     ARCHITECTURE,
     "The lack of resources in one node will cause the pod to be un-schedule-able.",
-    needs=Needs(nodes="all", cpu=True, host_ports=False),
+    needs=Needs(nodes=Nodes.ALL, cpu=True, host_ports=False),
     counters=(
         Counter(COUNTER / "small-requests.yml", "Requests that fit one node together: the pod schedules."),
     ),
@@ -259,7 +232,9 @@ BARE = Claim(
         Counter(
             COUNTER / "bare-pod-tolerates-nothing.yml",
             "A Deployment's pod that tolerates no lost node is recreated on another worker.",
-            needs=Needs(nodes="all", stops_node=True, host_ports=False),  # its pod moves to another worker
+            needs=Needs(
+                nodes=Nodes.ALL, stops_node=True, host_ports=False
+            ),  # its pod moves to another worker
         ),
     ),
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from podlife.claims import LEARNINGS, Claim, Counter, Needs
+from podlife.claims import LEARNINGS, Claim, Counter, Needs, Nodes
 from podlife.errors import SetupError
 from podlife.kube import nodes, pods, shape, timeline, webapp
 from podlife.measure import Measurement
@@ -74,7 +74,7 @@ SAME_NODE = Claim(
     "same-node",
     LEARNINGS,
     "All containers in a pod are scheduled on the same node.",
-    needs=Needs(nodes="all", host_ports=False),  # copies spread over the workers
+    needs=Needs(nodes=Nodes.ALL, host_ports=False),  # copies spread over the workers
     counters=(
         Counter(
             COUNTER / "two-pods.yml",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from podlife.claims import BEYOND, Claim, Counter, Needs
+from podlife.claims import BEYOND, Claim, Counter, Needs, Nodes
 from podlife.errors import SetupError
 from podlife.kube import drain, pods, timeline, traffic, webapp
 from podlife.measure import Measurement
@@ -24,7 +24,7 @@ DRAIN = Claim(
     "failed requests at minAvailable 1; it refuses the chapter's bare pod unless forced, and a "
     "forced drain loses that pod and its data for good.",
     subject=MANIFESTS / "webdeploy-budget.yml",
-    needs=Needs(nodes="all", stops_node=True, host_ports=False),  # replacements go to another worker
+    needs=Needs(nodes=Nodes.ALL, stops_node=True, host_ports=False),  # replacements go to another worker
     counters=(
         Counter(
             COUNTER / "drain-no-budget.yml",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from podlife.claims import PLAIN_SIGHT, Claim, Counter, Needs
+from podlife.claims import PLAIN_SIGHT, Claim, Counter, Needs, Nodes
 from podlife.kube import pods
 from podlife.measure import Measurement
 
@@ -22,7 +22,7 @@ PG_PORT = 5432  # PostgreSQL's documented port
 TWO_PODS = Counter(
     Path(__file__).parent / "counter" / "two-pods.yml",
     "The same two containers as two pods (kept on different nodes): they share nothing.",
-    needs=Needs(nodes="all"),
+    needs=Needs(nodes=Nodes.ALL),
 )
 
 NETWORK = Claim(

@@ -23,7 +23,7 @@ from kubernetes import client
 
 from podlife.claims import FIXES, Claim, Counter
 from podlife.errors import SetupError
-from podlife.kube import PodEndpoint, pods, storage, traffic, unready_during, webapp
+from podlife.kube import PodEndpoint, pods, rollout, storage, traffic, unready_during, webapp
 from podlife.measure import Measurement
 from podlife.paths import MANIFESTS
 from podlife.pictures import Step, StepsTable
@@ -110,12 +110,10 @@ def delete_web(m: Measurement, victim: str) -> dict[str, Any]:
 
 def roll(m: Measurement, image: str) -> dict[str, Any]:
     m.kube.act(f"web image -> {image}")
-    client.AppsV1Api(m.kube.cluster.api).patch_namespaced_deployment(
-        "web",
-        m.kube.namespace,
-        [{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": image}],
+    rollout.set_image(m.kube.cluster.api, m.kube.namespace, "Deployment", "web", "web", image)
+    m.kube.wait(
+        rollout.rolled_out("web", image, replicas(m)), what=f"web rolled out to {image}", timeout=TIMEOUT_S
     )
-    m.kube.wait(rolled_out(image, replicas(m)), what=f"web rolled out to {image}", timeout=TIMEOUT_S)
     return {}
 
 
@@ -184,21 +182,11 @@ def replicas(m: Measurement) -> int:
     return next(int(d["spec"]["replicas"]) for d in m.subject.docs if d["kind"] == "Deployment")
 
 
-def serving(objects: dict[str, Any], image: str | None = None) -> list[Any]:
-    """Web pods ready and not being deleted (of ``image``, when given)."""
+def serving(objects: dict[str, Any]) -> list[Any]:
+    """Web pods ready and not being deleted."""
     return [
-        p
-        for p in objects.values()
-        if is_web(p)
-        and not p.metadata.deletion_timestamp
-        and pods.all_ready(p)
-        and (image is None or p.spec.containers[0].image == image)
+        p for p in objects.values() if is_web(p) and not p.metadata.deletion_timestamp and pods.all_ready(p)
     ]
-
-
-def rolled_out(image: str, count: int) -> Callable[[dict[str, Any]], Any]:
-    """Every web pod runs ``image`` and is ready; no pod of the old template is left."""
-    return lambda objs: len(serving(objs, image)) == count == sum(map(is_web, objs.values()))
 
 
 def claim_uid(m: Measurement) -> str | None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from kubernetes import client
 
-from podlife.claims import FIXES, Claim, Counter, Needs
+from podlife.claims import FIXES, Claim, Counter, Needs, Nodes
 from podlife.errors import SetupError
 from podlife.kube import Subject, Watcher, pods, shape, storage, webapp
 from podlife.measure import Measurement
@@ -47,7 +47,7 @@ LADDER = Claim(
     "Shared volumes (we will learn about volumes later).",
     subject=FIX,
     fixes="delete-loses-data",
-    needs=Needs(nodes="all", host_ports=False),  # pods sent to chosen workers; prepared() drops them
+    needs=Needs(nodes=Nodes.ALL, host_ports=False),  # pods sent to chosen workers; prepared() drops them
     counters=(
         Counter(
             Path(__file__).parent / "counter" / "webpod-ephemeral-volume.yml",

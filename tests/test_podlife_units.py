@@ -11,12 +11,13 @@ import pytest
 from kubernetes import client
 
 from podlife import report
-from podlife.claims import ClaimRefuted, Result, Verdict, declared, expect_refuted, require, scenario_files
+from podlife.claims import ClaimRefuted, Result, Verdict, expect_refuted, require
 from podlife.kube import pods, shape
 from podlife.kube.api.wait import Impossible
 from podlife.kube.pod.subject import Subject, SubjectError, next_tag, pull_policy
 from podlife.paths import MANIFESTS, REPO
 from podlife.provision import artefacts
+from podlife.run.registry import declared, scenario_files
 from tests.hostile import HOSTILE
 
 SCRATCH = REPO / "tests" / "subjects" / "scratch-web" / "webpod.yml"

@@ -28,9 +28,10 @@ from pathlib import Path
 
 import pytest
 
-from podlife.claims import SECTIONS, Claim, declared, scenario_files
+from podlife.claims import SECTIONS, Claim
 from podlife.kube.pod.subject import Subject
 from podlife.paths import REPO
+from podlife.run.registry import declared, scenario_files
 
 SCENARIOS = scenario_files([str(REPO / "scenarios")])
 PODLIFE = sorted((REPO / "podlife").rglob("*.py"))

@@ -10,7 +10,8 @@ The facade stands over five sub-rooms; a newcomer finds a thing by its folder:
 - ``pod/``      pods observed and shaped: the subject's manifest (``subject``), its shape and
                 storage (``shape``, ``storage``), pods' states (``pods``), the merged timeline and its
                 named checks (``timeline``), probes in ephemeral containers (``probe``), request loops
-                (``traffic``), the clock and switch pods podlife runs beside a subject (``clock``, ``switch``)
+                (``traffic``), an image rolled out (``rollout``), the clock and switch pods podlife
+                runs beside a subject (``clock``, ``switch``)
 - ``node/``     acting below the API: one way in per node (``access``: Docker on podlife's own kind
                 nodes, the agent elsewhere), ``nodes``, the agent (``agent``), a node lost for a while
                 (``outage``), ``kubectl drain`` (``drain``), the kernel's OOM kills (``oom``)
@@ -34,7 +35,7 @@ from podlife.kube.namespace import Namespace
 from podlife.kube.node import access, agent, drain, kind, nodes, oom, outage
 from podlife.kube.node.agent import Agent
 from podlife.kube.node.outage import node_down
-from podlife.kube.pod import clock, pods, probe, shape, storage, subject, switch, timeline, traffic
+from podlife.kube.pod import clock, pods, probe, rollout, shape, storage, subject, switch, timeline, traffic
 from podlife.kube.pod.pods import image_trouble, pod_ready, serving, statuses
 from podlife.kube.pod.subject import Subject, SubjectError, host_ports, next_tag, with_images
 from podlife.kube.pod.timeline import Check, unready_during
@@ -78,6 +79,7 @@ __all__ = [
     "probe",
     "pullable",
     "reach",
+    "rollout",
     "serving",
     "shape",
     "statuses",

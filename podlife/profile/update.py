@@ -8,19 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubernetes import client
-
-from podlife.kube import Impossible, image_trouble, next_tag, statuses, traffic
+from podlife.kube import next_tag, rollout, traffic
 from podlife.kube.namespace import Namespace
 from podlife.profile import documented
 from podlife.profile.workload import Workload
 
 ROLLS = ("Deployment", "StatefulSet", "DaemonSet")
-PATCH = {
-    "Deployment": "patch_namespaced_deployment",
-    "StatefulSet": "patch_namespaced_stateful_set",
-    "DaemonSet": "patch_namespaced_daemon_set",
-}
 ANSWERS = 20  # answered requests before and after the update: the loop was really serving
 ROLLOUT_S = 240
 
@@ -90,12 +83,9 @@ def roll(kube: Namespace, workload: Workload) -> dict[str, Any]:
         loop.await_answered(ANSWERS, "before the update")
         update_at = loop.now()
         kube.act(f"{workload.key}: {container} image -> {image}")
-        patch = {"spec": {"template": {"spec": {"containers": [{"name": container, "image": image}]}}}}
-        getattr(client.AppsV1Api(kube.cluster.api), PATCH[workload.kind])(
-            workload.name, kube.namespace, patch
-        )
+        rollout.set_image(kube.cluster.api, kube.namespace, workload.kind, workload.name, container, image)
         kube.wait(
-            rolled(container, image, replicas(workload)),
+            rollout.rolled_out(container, image, replicas(workload)),
             what=f"every pod of {workload.key} on {image}",
             timeout=ROLLOUT_S,
         )
@@ -112,23 +102,3 @@ def roll(kube: Namespace, workload: Workload) -> dict[str, Any]:
         "through": f"Service {address}" + (" (added by podlife)" if added else ""),
         "baseline": measured["baseline"],
     }
-
-
-def rolled(container: str, image: str, count: int) -> Any:
-    """Every pod runs ``image`` and is Ready, and no pod of the old image is left."""
-
-    def done(objects: dict[str, Any]) -> bool:
-        workload_pods = [p for p in objects.values() if container in statuses(p)]
-        for p in workload_pods:
-            if trouble := image_trouble(p):
-                raise Impossible(f"{p.metadata.name} cannot get {image}: {trouble}")
-        new = [
-            p for p in workload_pods if _image(p, container) == image and not p.metadata.deletion_timestamp
-        ]
-        return len(workload_pods) == count == len(new) and all(statuses(p)[container].ready for p in new)
-
-    return done
-
-
-def _image(pod: Any, container: str) -> str:
-    return next((c.image for c in pod.spec.containers if c.name == container), "")

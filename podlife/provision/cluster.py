@@ -186,6 +186,8 @@ def wait_ready(timeout: float = READY_TIMEOUT_S) -> None:
     )
 
 
+# The toolset the last ``up`` of this process used: ``cluster load`` and the run's image map ask
+# for it after ``up`` returned a kubeconfig path (the command line's contract).
 _TOOLS: list[Toolset] = []
 
 

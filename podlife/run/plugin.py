@@ -26,13 +26,14 @@ from typing import Any
 
 import pytest
 
-from podlife.claims import Claim, Counter, Needs, Result, declared, expect_refuted, require, scenario_files
+from podlife.claims import Claim, Counter, Kind, Needs, Result, expect_refuted, require
 from podlife.kube import Agent, Cluster, ClusterInfo, Subject, SubjectError, nodes
 from podlife.measure import Measurement, measure
 from podlife.paths import MANIFESTS, REPO
 from podlife.provision import UPSTREAM_PROBE_IMAGE
 from podlife.run import profile, progress, scenario
 from podlife.run import session as run
+from podlife.run.registry import declared, scenario_files
 from podlife.run.schedule import ClaimScheduling, kinds_of
 
 CLAIM = pytest.StashKey[tuple[Claim, Counter | None]]()
@@ -118,7 +119,7 @@ def needs_of(item: pytest.Item) -> Needs:
     return claim.needs_of(counter) if claim else Needs()
 
 
-ORDER = {"stopper": 0, "other": 1, "spreader": 2}
+ORDER = {Kind.STOPPER: 0, Kind.OTHER: 1, Kind.SPREADER: 2}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -189,7 +190,9 @@ def pytest_configure_node(node: Any) -> None:
     node.workerinput["podlife"] = run.to_wire(node.config)
 
 
-INTERRUPTED: list[bool] = []  # this process was interrupted (Ctrl-C, SIGTERM)
+# This process was interrupted (Ctrl-C, SIGTERM): pytest's interrupt hook is told nothing of the
+# session, and the session's end must know it (a short wait for teardowns, then the clean-up).
+INTERRUPTED: list[bool] = []
 INTERRUPTED_JOIN_S = 5  # an interrupted process waits this long for its teardowns in flight
 
 

@@ -16,22 +16,20 @@ from typing import Any
 
 import pytest
 
-from podlife.claims import Needs
+from podlife.claims import Needs, Nodes
 from podlife.kube import Cluster, ClusterInfo, host_ports, shape, with_images
-from podlife.kube.namespace import Namespace
 from podlife.profile import nodeloss
 from podlife.profile.profile import Profiler
 from podlife.profile.workload import ProfileInputError, Workload, load
-from podlife.run import resources
-from podlife.run.progress import record
-from podlife.run.session import PROGRESS, reached, reports_dir
+from podlife.run import frame
+from podlife.run.session import reached
 
 PROFILE_KEY = "podlife.profile"
 NODE_LOSS_KEY = "podlife.node-loss"
 NODE_LOSS = nodeloss.PHASE  # the test that loses a worker for every workload of the run at once
-NODE_LOSS_NEEDS = Needs(nodes="all", stops_node=True)
+NODE_LOSS_NEEDS = Needs(nodes=Nodes.ALL, stops_node=True)
 SUFFIXES = (".yml", ".yaml")
-_CLUSTER: list[Cluster] = []
+CLUSTER = pytest.StashKey[Cluster]()
 
 
 def add_options(group: pytest.OptionGroup) -> None:
@@ -147,79 +145,46 @@ def collect_file(config: pytest.Config, file_path: Path, parent: pytest.Collecto
 
 
 def cluster(config: pytest.Config) -> Cluster:
-    info = reached(config)
-    if not isinstance(info, ClusterInfo):
-        pytest.fail(f"no cluster to profile on: {info}", pytrace=False)
-    if not _CLUSTER:
-        _CLUSTER.append(Cluster.connect(info))
-    return _CLUSTER[0]
+    """The cluster profiled on, connected once per process (kept in the config's stash)."""
+    if (connected := config.stash.get(CLUSTER, None)) is None:
+        info = reached(config)
+        if not isinstance(info, ClusterInfo):
+            pytest.fail(f"no cluster to profile on: {info}", pytrace=False)
+        connected = config.stash[CLUSTER] = Cluster.connect(info)
+    return connected
 
 
 def profile(config: pytest.Config, test: str, workload: Workload) -> dict[str, Any]:
     """The workload profiled on one worker it holds, in a namespace of its own, deleted afterwards."""
     on = cluster(config)
     on.can_get(workload.images(), workload.path.name)
-    log = reports_dir(config) / PROGRESS
-    held = resources.acquire(
-        resources.lock_dir(on.kubeconfig),
-        test,
-        Needs(),
-        host_ports(workload.docs()),
-        on.workers(),
-        waiting=lambda text: record(log, test, "waiting", on=text),
-    )
-    record(log, test, "running", node=held.node)
-    kube = Namespace(on, "profile-" + workload.name, node=held.node)
-    pinned = replace(
-        workload, doc=shape.pinned([with_images([workload.doc], on.image_map)[0]], held.node or "")[0]
-    )
-    kube.open()
+    opened = frame.hold(config, test, on, Needs(), host_ports(workload.docs()))
     try:
-        out = Profiler(kube, pinned).run()
+        kube = opened.namespace("profile-" + workload.name, node=opened.node)
+        docs = shape.pinned([with_images([workload.doc], on.image_map)[0]], opened.node or "")
+        out = Profiler(kube, replace(workload, doc=docs[0])).run()
         out["manifest"] = _relative(workload.path)
-        out["node"] = held.node
+        out["node"] = opened.node
         return out
     finally:
-        record(log, test, "tearing down")
-        try:
-            kube.close(delete=True)
-        finally:
-            held.release()
-            record(log, test, "done")
+        opened.close()
 
 
 def node_loss(config: pytest.Config, test: str, workloads: list[Workload]) -> dict[str, Any]:
-    """Every workload in a namespace of its own, preferring the worker this test holds (and stops)."""
+    """Every workload in a namespace of its own, preferring the worker this test holds (and stops).
+    Host ports are removed: the workloads share the node, and no probe goes through one."""
     on = cluster(config)
-    log = reports_dir(config) / PROGRESS
-    held = resources.acquire(
-        resources.lock_dir(on.kubeconfig),
-        test,
-        NODE_LOSS_NEEDS,
-        False,  # host ports removed: the workloads share the node, and no probe goes through one
-        on.workers(),
-        waiting=lambda text: record(log, test, "waiting", on=text),
-    )
-    node = held.node or on.workers()[-1]
-    record(log, test, "running", node=node)
-    spaces: list[Namespace] = []
+    opened = frame.hold(config, test, on, NODE_LOSS_NEEDS, False)
+    node = opened.node or on.workers()[-1]
     try:
         subjects = []
         for workload in workloads:
-            kube = Namespace(on, "nodeloss-" + workload.name, prefer=node)
-            spaces.append(kube)
-            kube.open()
+            kube = opened.namespace("nodeloss-" + workload.name, prefer=node)
             docs = shape.preferring(shape.without_host_ports(with_images([workload.doc], on.image_map)), node)
             subjects.append((kube, replace(workload, doc=docs[0])))
         return nodeloss.phase(subjects, node, on.lost_node)
     finally:
-        record(log, test, "tearing down")
-        try:
-            for kube in spaces:
-                kube.close(delete=True)
-        finally:
-            held.release()
-            record(log, test, "done")
+        opened.close()
 
 
 def _relative(path: Path) -> str:

@@ -1,9 +1,10 @@
-"""One scenario's frame: its share of the cluster held (:mod:`podlife.run.resources`), its
+"""One scenario in its frame (:mod:`podlife.run.frame`): its share of the cluster held, its
 namespace and watch opened before its measurement; afterwards the evidence bundle when it
-failed, and its namespace deleted in the background (the share released once its pods are gone)."""
+failed, and the frame closed in the background (the share released once its pods are gone)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -13,21 +14,21 @@ import pytest
 
 from podlife.claims import Claim, Counter, Needs
 from podlife.kube import Cluster
-from podlife.kube.namespace import Namespace
 from podlife.measure import Measurement, Options
-from podlife.run import evidence, resources
-from podlife.run.progress import record
-from podlife.run.session import MARK, PROGRESS, reports_dir
+from podlife.run import evidence, frame
+from podlife.run.frame import Frame
+from podlife.run.session import MARK, reports_dir
 
 TEARDOWN_S = 360
+# The teardowns this process started: the run waits for them at its end (join_teardowns), as
+# pytest has no fixture scope that outlives a test but not the session's reports.
 TEARDOWNS: list[threading.Thread] = []
 
 
 @dataclass
 class Opened:
     measurement: Measurement
-    held: resources.Allocation
-    log: Path
+    frame: Frame
 
 
 def begin(
@@ -38,28 +39,17 @@ def begin(
         config.getoption("runs"),
         allow_privileged=config.getoption("allow_privileged_subject"),
     )
-    log = reports_dir(config) / PROGRESS
     chapter_pod = Measurement.subject_of(claim, counter, options)
     cluster.can_get(chapter_pod.images(), chapter_pod.path.name)
-    held = resources.acquire(
-        resources.lock_dir(cluster.kubeconfig),
-        test,
-        needs,
-        needs.host_ports and chapter_pod.host_ports(),
-        cluster.workers(),
-        waiting=lambda text: record(log, test, "waiting", on=text),
-    )
-    placement = needs.placement(held.node)
-    kube = Namespace(
-        cluster, claim.id + ("-counter" if counter else ""), node=placement.pin, prefer=placement.prefer
-    )
-    record(log, test, "running", node=held.node)
-    kube.open()
-    return Opened(Measurement(kube, claim, counter, options, placement), held, log)
+    opened = frame.hold(config, test, cluster, needs, needs.host_ports and chapter_pod.host_ports())
+    placement = needs.placement(opened.node)
+    name = claim.id + ("-counter" if counter else "")
+    kube = opened.namespace(name, node=placement.pin, prefer=placement.prefer)
+    return Opened(Measurement(kube, claim, counter, options, placement), opened)
 
 
 def end(config: pytest.Config, item: pytest.Item, opened: Opened) -> None:
-    m, test = opened.measurement, item.nodeid
+    m = opened.measurement
     failed = any(r is None or r.failed for r in (getattr(item, f"rep_{w}", None) for w in ("setup", "call")))
     if failed:
         dest = reports_dir(config) / "evidence" / item.name.replace("/", "_")
@@ -70,26 +60,16 @@ def end(config: pytest.Config, item: pytest.Item, opened: Opened) -> None:
         except Exception as exc:  # the bundle is a courtesy; the failure itself is already reported
             print(f"podlife: evidence bundle incomplete: {exc}")
     keep = failed and config.getoption("keep_failed")
-    record(opened.log, test, "tearing down")
-    thread = threading.Thread(
-        target=teardown, args=(m.kube, opened.held, keep, opened.log, test), daemon=True
-    )
+    thread = threading.Thread(target=teardown, args=(opened.frame, keep), daemon=True)
     TEARDOWNS.append(thread)
     thread.start()
 
 
-def teardown(kube: Namespace, held: resources.Allocation, keep: bool, log: Path, test: str) -> None:
-    """In the background: the namespace deleted and its pods awaited gone, then the share
-    released.  A namespace that does not go keeps its share held (nobody may collide with
-    it) and is reported at the end of the run."""
-    try:
-        kube.close(delete=not keep)
-    except Exception as exc:
-        record(log, test, "teardown failed", error=f"{type(exc).__name__}: {exc}")
-        return
-    if not keep:
-        held.release()
-    record(log, test, "done")
+def teardown(opened: Frame, keep: bool) -> None:
+    """In the background: the frame closed (a namespace that does not go is recorded there and
+    reported at the end of the run)."""
+    with contextlib.suppress(Exception):
+        opened.close(keep=keep)
 
 
 def join_teardowns(budget_s: float = TEARDOWN_S) -> None:

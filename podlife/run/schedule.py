@@ -23,8 +23,9 @@ from typing import Any
 
 from xdist.scheduler import LoadScheduling
 
-from podlife.claims import OTHER, SPREADER, STOPPER, declared
+from podlife.claims import OTHER, SPREADER, STOPPER
 from podlife.profile.nodeloss import PHASE
+from podlife.run.registry import declared
 
 
 def kinds_of(root: Path, ids: Iterable[str]) -> dict[str, str]:
