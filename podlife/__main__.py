@@ -27,13 +27,26 @@ from podlife.provision.steps import StepFailed
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m podlife", description=__doc__)
-    sub = parser.add_subparsers(dest="area", required=True)
+    parser = argparse.ArgumentParser(
+        prog="python -m podlife", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="area", metavar="{cluster,profile}")
     cl = sub.add_parser("cluster", help="the kind cluster the scenarios run on")
     cl.add_argument("action", choices=["up", "down", "status", "load", "logs"])
     cl.add_argument("names", nargs="*", help="load: the images; logs: the directory")
+    cl.add_argument(
+        "--for-run",
+        nargs=argparse.REMAINDER,
+        default=None,
+        metavar="ARGS",
+        help="up: the arguments of the run it is for (tox's environments); when they name --kubeconfig, "
+        "the run is on that cluster and nothing is brought up on this machine",
+    )
     profile_options(sub.add_parser("profile", help="the lifecycle profile of your own workloads"))
     args = parser.parse_args(argv)
+    if args.area is None:  # no area: what podlife does and how to ask it, not a bare usage error
+        parser.print_help(sys.stderr)
+        return 2
     if args.area == "profile":
         return profile(args)
     if args.action in ("up", "down", "status") and args.names:
@@ -53,6 +66,12 @@ def profile_options(pr: argparse.ArgumentParser) -> None:
     pr.add_argument("-n", dest="workers", default="4", help="workloads side by side (0: one after another)")
     pr.add_argument("--reports", default="reports", help="where profile.json, .md and .html go")
     pr.add_argument("--kubeconfig", default=None, help="an existing cluster instead of podlife's own")
+    pr.add_argument(
+        "--probe-image",
+        default=None,
+        help="with --kubeconfig: the Python image for podlife's probes and request loops, one the "
+        "cluster's nodes can get",
+    )
     pr.add_argument(
         "--allow-privileged-subject",
         action="store_true",
@@ -76,7 +95,12 @@ def cluster_command(args: argparse.Namespace) -> int:
     from podlife.provision import cluster, lock
 
     try:
-        if args.action == "up":
+        if args.action == "up" and args.for_run is not None and named_kubeconfig(args.for_run):
+            print(
+                "podlife: the run names --kubeconfig: nothing is brought up on this machine", file=sys.stderr
+            )
+        elif args.action == "up":
+            print(UP_SAYS, file=sys.stderr)
             print(cluster.up())
         elif args.action == "down":
             cluster.down()
@@ -109,17 +133,31 @@ def profile(args: argparse.Namespace) -> int:
     try:
         workloads = load(args.paths, allow_privileged=args.allow_privileged_subject)
         images = {i: p for w in workloads for i, p in w.images().items()}
-        if missing := nowhere(images):
+        # podlife's own cluster gets its images from this machine; on yours they are its business
+        # (the run asks every worker up front whether it can get them)
+        if not args.kubeconfig and (missing := nowhere(images)):
             raise ProfileInputError("; ".join(f"image {i}: {why}" for i, why in missing.items()))
     except ProfileInputError as exc:
         print(f"podlife profile: {exc}", file=sys.stderr)
         return 2
     print(f"podlife profile: {len(workloads)} workload(s): {', '.join(w.key for w in workloads)}")
     reports = Path(args.reports)
-    argv = ["-p", PLUGIN, "-p", "no:cacheprovider", "--profile", *args.paths, "--reports", str(reports)]
+    argv = [
+        "-p",
+        PLUGIN,
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:pytest-kind",
+        "--profile",
+        *args.paths,
+        "--reports",
+        str(reports),
+    ]
     argv += ["--junitxml", str(reports / "profile-junit.xml"), "-rA", "-n", str(args.workers)]
     argv += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]  # pytest-kind, imported by the checks above
     argv += ["--kubeconfig", args.kubeconfig] if args.kubeconfig else []
+    argv += ["--probe-image", args.probe_image] if args.probe_image else []
     argv += ["--allow-privileged-subject"] if args.allow_privileged_subject else []
     argv += ["--allow-node-disruption"] if args.allow_node_disruption else []
     argv += ["--no-node-loss"] if args.no_node_loss else []
@@ -127,6 +165,14 @@ def profile(args: argparse.Namespace) -> int:
 
 
 UP = "python -m podlife cluster up"
+UP_SAYS = (
+    "podlife: bringing up podlife's own kind cluster on this machine (Docker; where none answers, as "
+    "root on Debian, podlife installs docker.io; a cold first build of Kubernetes takes 13-25 min)"
+)
+
+
+def named_kubeconfig(run_args: list[str]) -> bool:
+    return any(a == "--kubeconfig" or a.startswith("--kubeconfig=") for a in run_args)
 
 
 def status(kubeconfig: Path) -> Path:

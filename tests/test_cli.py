@@ -154,3 +154,43 @@ def test_a_kind_cluster_podlife_did_not_create_is_neither_reused_nor_deleted(
     with pytest.raises(StepFailed, match="kind delete cluster --name"):
         cluster.down()
     assert deleted == []
+
+
+def test_no_area_prints_what_podlife_does_not_a_bare_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([]) == 2
+    err = capsys.readouterr().err
+    assert "cluster" in err and "profile" in err and "python -m podlife profile PATH" in err
+
+
+def test_a_run_on_a_cluster_the_user_names_brings_up_nothing_here(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """tox's environments bring podlife's own cluster up first, unless the run names --kubeconfig:
+    then nothing is installed, built or started on this machine."""
+    monkeypatch.setattr(cluster, "up", lambda: pytest.fail("cluster up on a --kubeconfig run"))
+    assert cli.main(["cluster", "up", "--for-run", "--claim", "x", "--kubeconfig", "k", "-n", "0"]) == 0
+    assert cli.main(["cluster", "up", "--for-run", "--kubeconfig=k", "tests/subjects/profile"]) == 0
+    assert "nothing is brought up on this machine" in capsys.readouterr().err
+    monkeypatch.setattr(cluster, "up", lambda: Path("/kubeconfig"))
+    assert cli.main(["cluster", "up", "--for-run", "--claim", "x"]) == 0
+    out = capsys.readouterr()
+    assert out.out.strip() == "/kubeconfig" and "bringing up podlife's own kind cluster" in out.err
+
+
+def test_the_profile_on_a_users_cluster_asks_nothing_of_this_machines_docker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --kubeconfig the images are the cluster's business (the run asks its workers); no local
+    Docker is asked, and --probe-image reaches the run."""
+    from podlife.provision import loading
+
+    (tmp_path / "pod.yml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        "  - {name: c, image: registry.example/none:1}\n"
+    )
+    monkeypatch.setattr(loading, "nowhere", lambda images: pytest.fail("asked this machine's Docker"))
+    ran: list[list[str]] = []
+    monkeypatch.setattr("pytest.main", lambda argv: ran.append(argv) or 0)
+    argv = ["profile", "--kubeconfig", "k", "--probe-image", "py:3", str(tmp_path / "pod.yml")]
+    assert cli.main(argv) == 0
+    assert ran and "--probe-image" in ran[0] and "py:3" in ran[0] and "no:pytest-kind" in ran[0]

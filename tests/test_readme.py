@@ -247,3 +247,11 @@ def test_it_fits_a_sitting() -> None:
 
 def test_it_stands_on_its_own_in_a_clone() -> None:
     assert "../shared" not in readme()
+
+
+def test_options_podlife_ignores_are_not_offered() -> None:
+    """podlife uses pytest-kind's KindCluster, not its plugin: none of the plugin's options."""
+    offered = help_text(PYTEST)
+    for ignored in ("--cluster-name", "--keep-cluster", "--kind-image", "--kind-bin", "--kind-kubectl-bin"):
+        assert not lists(offered, ignored), ignored
+    assert lists(offered, "--kubeconfig") and lists(offered, "--probe-image")

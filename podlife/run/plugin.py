@@ -61,6 +61,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(the next runs start the longest first)",
     )
     profile.add_options(group)
+    with contextlib.suppress(ValueError):  # pytest-kind's plugin, where it is loaded, offers the same
+        group.addoption(
+            "--kubeconfig",
+            default=None,
+            metavar="PATH",
+            help="an existing cluster instead of podlife's own (podlife creates only namespaces there)",
+        )
+    group.addoption(
+        "--kubectl",
+        default=None,
+        metavar="PATH",
+        help="with --kubeconfig: the kubectl to drive that cluster with (default: one on PATH that fits "
+        "its version, else a download, else the one built here)",
+    )
     group.addoption(
         "--probe-image",
         default=None,

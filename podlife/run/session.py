@@ -91,7 +91,7 @@ def start(config: pytest.Config) -> None:
                 images=images,
                 next_versions=next_versions,
                 kubeconfig=config.getoption("kubeconfig"),
-                kubectl=config.getoption("kind_kubectl_bin"),
+                kubectl=config.getoption("kubectl"),
                 probe_image=config.getoption("probe_image"),
             )
         )
