@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from podlife.provision import lock
 from podlife.provision.steps import StepFailed
@@ -96,3 +97,91 @@ def test_a_kind_cluster_reached_through_a_kubeconfig_is_locked_by_its_kind_name(
     assert lock.key_of(config("kind-podlife", "https://[::1]:41055")) == "kind-podlife"
     # a cluster called kind-… elsewhere is keyed by its server
     assert lock.key_of(config("kind-podlife", "https://10.0.0.5:6443")) == "https://10.0.0.5:6443"
+
+
+# ---------------------------------------------------------------- a shared place, not a weapon
+@pytest.fixture
+def locks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    place = tmp_path / "podlife-locks"
+    monkeypatch.setattr(lock, "LOCKS", place)
+    return place
+
+
+def test_the_lock_folder_is_made_sticky_and_used(locks: Path) -> None:
+    with lock.exclusive("podlife", "cluster up"):
+        assert locks.stat().st_mode & 0o1777 == 0o1777
+        assert lock.holder("podlife")["purpose"] == "cluster up"  # type: ignore[index]
+
+
+def test_a_lock_folder_that_is_a_symlink_or_open_to_all_without_sticky_bit_is_refused(
+    locks: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    locks.symlink_to(elsewhere)
+    with pytest.raises(StepFailed, match="is a symlink"), lock.exclusive("podlife", "cluster up"):
+        pass
+    assert not list(elsewhere.iterdir())  # nothing written through it
+    locks.unlink()
+    locks.mkdir()
+    locks.chmod(0o777)
+    with pytest.raises(StepFailed, match="writable by others without the sticky bit"):
+        lock.holder("podlife")
+
+
+def test_a_planted_symlink_is_neither_locked_through_nor_written_through(locks: Path, tmp_path: Path) -> None:
+    """CVE-2025-68146's shape: ``<key>.lock -> a file of root's``; and the note, likewise."""
+    victim = tmp_path / "precious"
+    victim.write_text("keep me")
+    victim.chmod(0o600)
+    lock_file, note = lock._files("podlife")
+    lock_file.symlink_to(victim)
+    with pytest.raises(StepFailed, match="is a symlink"), lock.exclusive("podlife", "cluster up"):
+        pass
+    lock_file.unlink()
+    note.symlink_to(victim)
+    with pytest.raises(StepFailed, match="is a symlink"), lock.exclusive("podlife", "cluster up"):
+        pass
+    assert victim.read_text() == "keep me" and victim.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_note_is_never_written_through_a_name_re_made_meanwhile(locks: Path, tmp_path: Path) -> None:
+    victim = tmp_path / "precious"
+    victim.write_text("keep me")
+    locks.mkdir()
+    note = locks / "note.json"
+    real_unlink = Path.unlink
+
+    def racing_unlink(self: Path, missing_ok: bool = False) -> None:  # a symlink made right after
+        real_unlink(self, missing_ok=missing_ok)
+        self.symlink_to(victim)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Path, "unlink", racing_unlink)
+        lock._write_note(note, "cluster up")
+    assert victim.read_text() == "keep me" and lock._read(note) is None
+
+
+def test_one_cluster_is_one_lock_whatever_its_server_is_written_as(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def config(server: str, name: str) -> Path:
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(
+            yaml.safe_dump(
+                {
+                    "current-context": name,
+                    "contexts": [{"name": name, "context": {"cluster": name, "user": "u"}}],
+                    "clusters": [{"name": name, "cluster": {"server": server}}],
+                }
+            )
+        )
+        return path
+
+    a, b = config("https://API.example.org:443/", "prod"), config("https://10.0.0.1", "renamed")
+    monkeypatch.setattr(lock, "kube_system_uid", lambda path: "0b7c-uid")
+    assert lock.key_of(a) == lock.key_of(b) == "kube-system uid 0b7c-uid"
+    monkeypatch.setattr(lock, "kube_system_uid", lambda path: None)  # not readable: the address
+    c = config("https://api.example.org", "again")
+    assert lock.key_of(a) == lock.key_of(c) == "https://api.example.org"
+    assert lock.key_of(config("https://127.0.0.1:40000", "kind-podlife")) == "kind-podlife"
