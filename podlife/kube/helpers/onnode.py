@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+MAX_SWITCH_S = 900  # no stop arms a switch longer than this (a stranger's /stop/99999999 is refused)
+
 
 def kill(cid: str) -> int:
     """SIGKILL the container's main process, found by its cgroup (the container id is in its path
@@ -93,6 +95,8 @@ class Kubelet:
         return {"kubelet": self.active()}
 
     def stop(self, seconds: int) -> dict[str, Any]:
+        if not 1 <= seconds <= MAX_SWITCH_S:
+            return {"error": f"a switch of {seconds} s: podlife arms 1 to {MAX_SWITCH_S} s"}
         if self.state["stopped"]:
             return {"error": "the kubelet is stopped already"}
         if self.active() != "active":

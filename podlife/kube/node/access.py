@@ -29,6 +29,8 @@ class NodeAccess(Protocol):
 
     def kernel_log(self) -> str: ...
 
+    def may_stop(self) -> None: ...
+
     def stop(self, provider_id: str | None, back_within_s: int) -> str: ...
 
     def start(self) -> None: ...
@@ -51,12 +53,15 @@ class AgentNode:
     def kernel_log(self) -> str:
         return str(self.agent.kernel_log(self.node))
 
-    def stop(self, provider_id: str | None, back_within_s: int) -> str:
+    def may_stop(self) -> None:
         if not self.allow_disruption:
             raise SetupError(
                 f"a node loss stops the kubelet of {self.node}, a node of a cluster podlife did not create "
                 "(or cannot reach through Docker): pass --allow-node-disruption to allow it"
             )
+
+    def stop(self, provider_id: str | None, back_within_s: int) -> str:
+        self.may_stop()
         self.agent.stop_kubelet(self.node, back_within_s)
         return AGENT_LOSS
 

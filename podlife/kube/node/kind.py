@@ -100,6 +100,9 @@ class DockerNode:
     def kernel_log(self) -> str:
         return docker("exec", self.node, "dmesg")
 
+    def may_stop(self) -> None:
+        """podlife's own node: its to stop (checked again, by identity, as it goes)."""
+
     def stop(self, provider_id: str | None, back_within_s: int) -> str:
         own(self.node, provider_id)  # the very node the API means, checked again before it goes
         docker("stop", "--time", "10", self.node, timeout=120)

@@ -84,6 +84,11 @@ def stop_node(node: str, provider_id: str | None = None, back_within_s: int = 90
     return reach(node).stop(provider_id, back_within_s)
 
 
+def may_stop(node: str) -> None:
+    """A SetupError when podlife has no leave to lose ``node`` (before anything is done)."""
+    reach(node).may_stop()
+
+
 def start_node(node: str) -> None:
     reach(node).start()
 

@@ -9,26 +9,44 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from podlife.errors import SetupError
+from podlife.kube.helpers import onnode
 from podlife.kube.node import nodes
 from podlife.kube.node.acting import Acting
 
 NOT_READY_S = 120  # the controller manager's grace period (50 s stock) and its next look
 READY_AGAIN_S = 180
 
-MARGIN_S = 120  # the switch that brings a kubelet back on its own: this long after the hold
+MARGIN_S = 30  # the switch that brings a kubelet back on its own: this long after the hold
+
+
+def switch_s(hold_s: float) -> int:
+    """When the kubelet comes back by itself whatever becomes of podlife: the node's NotReady, the
+    hold and a margin (the claims hold just past the tolerations they measure); a hold longer than
+    the agent arms is refused before anything is done."""
+    seconds = int(NOT_READY_S + hold_s + MARGIN_S)
+    if seconds > onnode.MAX_SWITCH_S:
+        raise SetupError(
+            f"a node loss held {hold_s:.0f} s (the pods' tolerations): longer than podlife keeps a node "
+            f"down ({onnode.MAX_SWITCH_S - NOT_READY_S - MARGIN_S} s)"
+        )
+    return seconds
 
 
 @contextmanager
 def node_down(kube: Acting, node: str, hold_s: float = 600) -> Iterator[dict[str, Any]]:
     """The node stopped, until it is NotReady; on leaving (at most ``hold_s`` later, else the
-    node comes back by itself), started again and Ready.  The facts yielded get the method and
-    the seconds each took."""
+    node comes back by itself), started again and Ready.  A stop that fails or whose answer is
+    lost starts the node again at once.  The facts yielded get the method and the seconds each
+    took."""
     facts: dict[str, Any] = {}
     provider = kube.cluster.core.read_node(node).spec.provider_id
+    nodes.may_stop(node)  # a refusal (no leave, too long a hold) before anything is done
+    switch = switch_s(hold_s)
     stopped = time.monotonic()
     facts["stopped_at"] = kube.act(f"stop node {node}")
-    facts["method"] = nodes.stop_node(node, provider, int(NOT_READY_S + hold_s + MARGIN_S))
     try:
+        facts["method"] = nodes.stop_node(node, provider, switch)
         facts["node_not_ready_after_s"] = kube.node_ready(node, ready=False, timeout=NOT_READY_S)
         yield facts
     finally:
