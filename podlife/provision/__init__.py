@@ -17,7 +17,7 @@ from pathlib import Path
 from kubernetes import client
 
 from podlife.errors import SetupError
-from podlife.kube import Cluster, ClusterInfo, Subject, api_client, leftovers, pullable
+from podlife.kube import Cluster, ClusterInfo, Subject, api_client, drain, leftovers, pullable
 from podlife.paths import cache_dir
 from podlife.provision import tools, upstream
 from podlife.provision.lock import exclusive
@@ -46,6 +46,7 @@ def up(
         with exclusive(Path(kubeconfig), "scenarios"):
             info = existing(kubeconfig, kubectl, probe_image)
             leftovers.collect(kubeconfig, say, delete=False)
+            drain.uncordon_left(client.CoreV1Api(api_client(kubeconfig)), say)
             yield pulls_checked(info, subjects, images or {})
         return
     from podlife.provision import cluster, loading
@@ -65,6 +66,7 @@ def up(
         )
         reachable(info)
         leftovers.collect(info.kubeconfig, say)
+        drain.uncordon_left(client.CoreV1Api(api_client(info.kubeconfig)), say)
         yield info
 
 

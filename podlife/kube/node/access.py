@@ -56,8 +56,9 @@ class AgentNode:
     def may_stop(self) -> None:
         if not self.allow_disruption:
             raise SetupError(
-                f"a node loss stops the kubelet of {self.node}, a node of a cluster podlife did not create "
-                "(or cannot reach through Docker): pass --allow-node-disruption to allow it"
+                f"losing or draining {self.node} (its kubelet stopped, or its pods evicted) disrupts a node "
+                "of a cluster podlife did not create (or cannot reach through Docker): pass "
+                "--allow-node-disruption to allow it"
             )
 
     def stop(self, provider_id: str | None, back_within_s: int) -> str:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import copy
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from podlife.kube.node import nodes
 from podlife.kube.node.acting import Acting
 from podlife.kube.pod.subject import pod_spec
 
@@ -84,10 +85,36 @@ def drain(kube: Acting, node: str, *, force: bool) -> Drained:
 
 @contextmanager
 def cordon_restored(kube: Acting, node: str) -> Iterator[None]:
-    """On leaving, the node as schedulable as it was on entering (a drain cordons it)."""
-    was = bool(kube.cluster.core.read_node(node).spec.unschedulable)
+    """A drain of ``node`` allowed (podlife's own node, or --allow-node-disruption), and on leaving
+    the cordon the drain made undone: a node podlife found schedulable is marked
+    (:data:`CORDONED_BY` = the run) before the drain cordons it, and uncordoned afterwards only
+    while the mark is still podlife's; a node found cordoned is left as it is.  A run killed
+    meanwhile leaves the mark, and the next run on the cluster undoes it
+    (:func:`uncordon_left`)."""
+    nodes.may_stop(node)
+    core, mark = kube.cluster.core, kube.cluster.run or kube.namespace
+    was = bool(core.read_node(node).spec.unschedulable)
+    if not was:
+        core.patch_node(node, {"metadata": {"annotations": {CORDONED_BY: mark}}})
     try:
         yield
     finally:
-        kube.act(f"node {node} {'cordoned' if was else 'uncordoned'} again, as it was")
-        kube.cluster.core.patch_node(node, {"spec": {"unschedulable": was}})
+        if was:
+            kube.act(f"node {node} left cordoned, as it was before the drain")
+        elif ((core.read_node(node).metadata.annotations or {}).get(CORDONED_BY)) == mark:
+            kube.act(f"node {node} uncordoned again, as it was")
+            core.patch_node(node, UNCORDON)
+
+
+CORDONED_BY = "podlife.io/cordoned-by"  # the run whose drain cordoned the node
+UNCORDON = {"spec": {"unschedulable": False}, "metadata": {"annotations": {CORDONED_BY: None}}}
+
+
+def uncordon_left(core: Any, say: Callable[[str], None]) -> list[str]:
+    """Every node a killed run's drain left cordoned (its mark still on it) uncordoned; their names."""
+    left = [n.metadata.name for n in core.list_node().items if CORDONED_BY in (n.metadata.annotations or {})]
+    for name in left:
+        core.patch_node(name, UNCORDON)
+    if left:
+        say(f"an earlier run's drain left {len(left)} node(s) cordoned, uncordoned: {', '.join(left)}")
+    return left
