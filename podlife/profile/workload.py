@@ -95,7 +95,7 @@ def load(paths: list[str], *, allow_privileged: bool = False) -> list[Workload]:
             raise ProfileInputError(f"{path}: no such file or directory")
         found += _workloads(path)
     for workload in found if not allow_privileged else []:
-        if why := subject.privileged(workload.spec()):
+        if why := subject.privileged_in(workload.doc):
             raise ProfileInputError(
                 f"{workload.path}: {workload.key} asks for {why}; podlife profiles it only with "
                 "--allow-privileged-subject"

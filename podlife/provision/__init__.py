@@ -45,8 +45,7 @@ def up(
     if kubeconfig:
         with exclusive(Path(kubeconfig), "scenarios"):
             info = existing(kubeconfig, kubectl, probe_image)
-            leftovers.collect(kubeconfig, say, delete=False)
-            drain.uncordon_left(client.CoreV1Api(api_client(kubeconfig)), say)
+            collect(kubeconfig, delete=False)
             yield pulls_checked(info, subjects, images or {})
         return
     from podlife.provision import cluster, loading
@@ -65,9 +64,15 @@ def up(
             lost_node=cluster.LOST_NODE,
         )
         reachable(info)
-        leftovers.collect(info.kubeconfig, say)
-        drain.uncordon_left(client.CoreV1Api(api_client(info.kubeconfig)), say)
+        collect(info.kubeconfig, delete=True)
         yield info
+
+
+def collect(kubeconfig: str, *, delete: bool) -> None:
+    """What an earlier run left: its namespaces (deleted on podlife's own cluster, named on
+    another), and the cordons a killed run's drain left (undone)."""
+    leftovers.collect(kubeconfig, say, delete=delete)
+    drain.uncordon_left(client.CoreV1Api(api_client(kubeconfig)), say)
 
 
 def existing(kubeconfig: str, kubectl: str | None, probe_image: str | None) -> ClusterInfo:

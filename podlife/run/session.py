@@ -133,11 +133,13 @@ def printer(config: pytest.Config) -> Any:
 def subjects(config: pytest.Config) -> list[Subject]:
     """Every manifest a run may measure (their images must be in the cluster): the chapter's pod
     and the manifests of podlife's fixes and counter-examples."""
-    paths = {Path(config.getoption("pod_manifest")), MANIFESTS / "separated"}
+    users = Path(config.getoption("pod_manifest"))
+    paths = {users, MANIFESTS / "separated"}
     paths |= {p for p in [*MANIFESTS.rglob("*.yml"), *(REPO / "scenarios" / "counter").glob("*.yml")]}
     # the separated pair is one subject (its folder); rbac/ is what a user grants podlife, not a subject
     paths -= {*(MANIFESTS / "separated").glob("*.yml"), *(MANIFESTS / "rbac").glob("*.yml")}
-    return [Subject.load(p) for p in sorted(paths)]
+    allow = config.getoption("allow_privileged_subject")  # for the user's manifest, as they said
+    return [Subject.load(p, allow_privileged=allow and p == users) for p in sorted(paths)]
 
 
 def profiled(config: pytest.Config) -> list[Workload]:

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from podlife.kube.pod.admission import MAX_DEPTH, depth, foreign, malformed, pod_foreign, privileged
+
 POSTGRES_SETTINGS = ("POSTGRES_PASSWORD", "POSTGRES_USER", "POSTGRES_DB")
 WORKLOADS = ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet", "Job")
 # What podlife applies, each in a namespace of its own; anything else (cluster-scoped objects, RBAC,
@@ -76,13 +78,16 @@ def read(path: Path) -> list[dict[str, Any]]:
     return docs
 
 
-def _documents(file: Path) -> list[dict[str, Any]]:
+def _parse(file: Path) -> list[Any]:
+    """The file's YAML documents; any problem one line naming the file."""
     try:
         if file.stat().st_size > MAX_BYTES:
             raise SubjectError(
                 f"{file}: larger than {MAX_BYTES >> 20} MiB; podlife reads no manifest that large"
             )
-        loaded = list(yaml.load_all(file.read_bytes().decode("utf-8"), Loader=NoAliases))
+        return list(yaml.load_all(file.read_bytes().decode("utf-8"), Loader=NoAliases))
+    except RecursionError:
+        raise SubjectError(f"{file}: nested deeper than podlife reads (at most {MAX_DEPTH} levels)") from None
     except OSError as exc:
         raise SubjectError(f"{file}: cannot read it ({exc.strerror})") from None
     except UnicodeDecodeError as exc:
@@ -91,8 +96,14 @@ def _documents(file: Path) -> list[dict[str, Any]]:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}" if where else ""
         raise SubjectError(f"{file}: not YAML{line}: {getattr(exc, 'problem', exc)}") from None
+
+
+def _documents(file: Path) -> list[dict[str, Any]]:
+    loaded = _parse(file)
     docs = [doc for doc in loaded if doc is not None]
     for doc in docs:
+        if depth(doc) > MAX_DEPTH:
+            raise SubjectError(f"{file}: nested deeper than podlife reads (at most {MAX_DEPTH} levels)")
         if not isinstance(doc, dict) or "kind" not in doc:
             raise SubjectError(f"{file}: a document is not a Kubernetes object (no 'kind')")
         kind, meta = doc["kind"], doc.get("metadata")
@@ -110,56 +121,27 @@ def _documents(file: Path) -> list[dict[str, Any]]:
                 f"{file}: {kind}/{meta['name']} names namespace {meta['namespace']}; "
                 "podlife applies every object in a namespace of its own: remove metadata.namespace"
             )
-        if (kind == "Pod" or kind in WORKLOADS) and (why := malformed(doc)):
+        if why := refused(doc):
             raise SubjectError(f"{file}: {kind}/{meta['name']}: {why}")
     return docs
 
 
-def privileged(spec: dict[str, Any]) -> str | None:
-    """The first privileged setting of a pod spec, in words, or None."""
-    for field_ in ("hostPID", "hostNetwork", "hostIPC"):
-        if spec.get(field_):
-            return field_
-    for volume in spec.get("volumes") or []:
-        if isinstance(volume, dict) and "hostPath" in volume:
-            return f"a hostPath volume ({(volume['hostPath'] or {}).get('path')})"
-    for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
-        context = (c.get("securityContext") or {}) if isinstance(c, dict) else {}
-        if context.get("privileged"):
-            return f"a privileged container ({c.get('name')})"
-        if (context.get("capabilities") or {}).get("add"):
-            return f"added capabilities in {c.get('name')} ({', '.join(context['capabilities']['add'])})"
-        if context.get("allowPrivilegeEscalation") and context.get("runAsUser") == 0:
-            return f"privilege escalation as root in {c.get('name')}"
-    return None
+def refused(doc: dict[str, Any]) -> str | None:
+    """Why podlife applies no such object, whatever the flags (:mod:`podlife.kube.pod.admission`)."""
+    if doc["kind"] == "Pod" or doc["kind"] in WORKLOADS:
+        return malformed(doc) or foreign(doc) or pod_foreign(pod_spec(doc) or {})
+    return foreign(doc)
 
 
-def malformed(doc: dict[str, Any]) -> str | None:
-    """What is wrong with a workload's shape, in words (before the API server would say it), or None."""
-    spec = doc.get("spec")
-    if not isinstance(spec, dict):
-        return "spec is not a mapping"
-    if doc["kind"] != "Pod":
-        template = spec.get("template")
-        if not isinstance(template, dict) or not isinstance(template.get("spec"), dict):
-            return "spec.template.spec is not a mapping"
-        spec = template["spec"]
-    containers = spec.get("containers")
-    if not isinstance(containers, list) or not containers:
-        return "has no containers"
-    for c in [*(spec.get("initContainers") or []), *containers]:
-        if (
-            not isinstance(c, dict)
-            or not isinstance(c.get("name"), str)
-            or not isinstance(c.get("image"), str)
-        ):
-            return "a container without a name and an image"
-        if not all(isinstance(e, dict) and "name" in e for e in c.get("env") or []):
-            return f"container {c['name']}: env holds something that is not a name/value mapping"
-        for port in c.get("ports") or []:
-            if not isinstance(port, dict) or not isinstance(port.get("containerPort"), int):
-                return f"container {c['name']}: a port's containerPort is not a number"
-    return None
+def privileged_in(doc: dict[str, Any]) -> str | None:
+    """The first privileged setting of a Pod's or workload's pods, in words, or None."""
+    spec = pod_spec(doc)
+    if spec is None:
+        return None
+    meta = (
+        doc.get("metadata") if doc["kind"] == "Pod" else (doc["spec"].get("template") or {}).get("metadata")
+    )
+    return privileged(spec, (meta or {}).get("annotations"))
 
 
 def pod_spec(doc: dict[str, Any]) -> dict[str, Any] | None:
@@ -241,7 +223,7 @@ class Subject:
         container: such a pod is root on the host), and so is a manifest whose roles are ambiguous."""
         docs = read(path)
         for doc in docs if not allow_privileged else []:
-            if (spec := pod_spec(doc)) is not None and (why := privileged(spec)):
+            if why := privileged_in(doc):
                 raise SubjectError(
                     f"{path}: {doc['kind']}/{doc['metadata']['name']} asks for {why}; podlife measures "
                     "it only with --allow-privileged-subject"
