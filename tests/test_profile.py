@@ -4,6 +4,7 @@ reference set's expected values (checked against a real profile by ``tox -e prof
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from podlife.paths import MANIFESTS, REPO
 from podlife.profile import documented
 from podlife.profile.places import places
 from podlife.profile.workload import ProfileInputError, load
+from podlife.profiled import NodeLoss, Profile, Stop
 from tests.hostile import HOSTILE, POD
 
 REFERENCE = REPO / "tests" / "subjects" / "profile"
@@ -155,32 +157,66 @@ def test_how_long_a_pod_tolerates_a_lost_node_is_read_from_its_tolerations() -> 
 
 def test_node_loss_findings_join_each_workloads_profile() -> None:
     from podlife.profile import nodeloss
-    from podlife.profile.profile import NO_NODE_LOSS
+    from podlife.profile.profiler import NO_NODE_LOSS
+    from podlife.profiled import NODE_LOSS, Departure, Kept, NodeLossFinding, NodeLossPhase
 
     def profile(name: str) -> dict:
-        return {
-            "workload": name,
-            "data": {"v": {"survives": {}, "documented": {}}},
-            "node_loss": None,
-            "unmeasured": {"node_loss": NO_NODE_LOSS},
-            "departures": [],
-        }
+        return typed_profile(name, data={"v": Kept("emptyDir", "a")}).to_json()
 
-    found = {
-        "node_loss": {"replaced": False},
-        "data": {"v": {"survives": True, "documented": False}},
-        "unmeasured": {},
-        "departures": [{"observation": "v after node-loss", "documented": "no", "measured": "True"}],
-    }
+    found = NodeLossFinding(
+        node_loss=lost_node(replaced=False),
+        data={"v": Kept("emptyDir", "a").after(NODE_LOSS, True, False)},
+        departures=[Departure("v after node-loss", "no", "True")],
+        unmeasured={},
+    )
+    phase = NodeLossPhase({"Pod/a": found}).to_json()
     merged = nodeloss.merge(
-        [profile("Pod/a"), {nodeloss.PHASE: {"Pod/a": found}}, profile("Pod/b")], asked=True
+        *nodeloss.received([profile("Pod/a"), {nodeloss.PHASE: phase}, profile("Pod/b")]), asked=True
     )
     a, b = merged
-    assert a["node_loss"] == {"replaced": False} and a["data"]["v"]["survives"]["node-loss"] is True
-    assert a["departures"] and "node_loss" not in a["unmeasured"]
-    assert b["node_loss"] is None and b["unmeasured"]["node_loss"] == nodeloss.NOT_FINISHED
-    (c,) = nodeloss.merge([profile("Pod/c")], asked=False)
-    assert c["unmeasured"]["node_loss"] == NO_NODE_LOSS
+    assert a.node_loss == lost_node(replaced=False) and a.data["v"].survives[NODE_LOSS] is True
+    assert a.departures and "node_loss" not in a.unmeasured
+    assert b.node_loss is None and b.unmeasured["node_loss"] == nodeloss.NOT_FINISHED
+    (c,) = nodeloss.merge(*nodeloss.received([profile("Pod/c")]), asked=False)
+    assert c.unmeasured["node_loss"] == NO_NODE_LOSS
+
+
+def typed_profile(name: str, **changed: object) -> Profile:
+    """A small profile of one container ``a``, as the profiler hands it over."""
+    from podlife.profile.profiler import NO_NODE_LOSS
+    from podlife.profiled import ContainerStart, Start
+
+    profile = Profile(
+        workload=name,
+        manifest="p.yml",
+        grace_s=30,
+        start=Start({"a": ContainerStart("regular", 1.0, 1.2)}, pod_ready_s=1.3, pods=1),
+        data={},
+        not_applicable={},
+        container_kill={},
+        graceful_stop={},
+        pod_recreate=None,
+        node_loss=None,
+        rolling_update=None,
+        unmeasured={"node_loss": NO_NODE_LOSS},
+        departures=[],
+    )
+    return replace(profile, **changed)
+
+
+def lost_node(replaced: bool) -> NodeLoss:
+    return NodeLoss(
+        node_before="w2",
+        replaced=replaced,
+        documented_replaced=False,
+        tolerated_s=20,
+        toleration="the API server's default for pods that set none",
+        stock_toleration_s=300,
+        by="podlife (applied again: the bare pod was gone)",
+        node_after="w1",
+        ready_again_s=84.4,
+        evicted_after_s=30.6,
+    )
 
 
 def test_podlifes_own_cluster_shortens_the_lost_node_times_in_either_kubeadm_dialect() -> None:
@@ -206,45 +242,25 @@ def test_a_kill_restarts_the_container_alone_unless_it_never_restarts() -> None:
 
 
 def test_the_report_puts_departures_first(tmp_path: Path) -> None:
-    profile = {
-        "workload": "Pod/p",
-        "manifest": "p.yml",
-        "node": "w1",
-        "start": {
-            "containers": {"a": {"role": "regular", "started_s": 1.0, "ready_s": 1.2}},
-            "pod_ready_s": 1.3,
-        },
-        "data": {
-            "a:rootfs": {
-                "type": "rootfs",
-                "container": "a",
-                "survives": {"container-restart": True},
-                "documented": {"container-restart": False},
-            }
-        },
-        "not_applicable": {},
-        "container_kill": {"a": {"restarted": ["a"], "unready_s": 2.0}},
-        "graceful_stop": {"a": {"exit_code": 0, "seconds": 0.4, "killed_at_grace": False}},
-        "pod_recreate": {"replaced": False, "by": "podlife (applied again)", "ready_again_s": 3.0},
-        "node_loss": None,
-        "rolling_update": None,
-        "unmeasured": {"node_loss": "not yet"},
-        "departures": [
-            {
-                "observation": "a:rootfs (rootfs) after container-restart",
-                "documented": "lost",
-                "measured": "True",
-            }
-        ],
-    }
-    meta = report.Meta(cluster="c", started="2026-12-04", duration_s=1.0)
-    report.profile.write([profile], tmp_path, meta)
-    md = (tmp_path / "profile.md").read_text()
-    assert (
-        md.index("Departures") < md.index("## `Pod/p`") and "a:rootfs (rootfs) after container-restart" in md
+    from podlife.profiled import Departure, Kept, Kill, Recreate, Stop
+
+    profile = typed_profile(
+        "Pod/p",
+        node="w1",
+        data={"a:rootfs": Kept("rootfs", "a", {"container-restart": True}, {"container-restart": False})},
+        container_kill={"a": Kill(["a"], 2.0)},
+        graceful_stop={"a": Stop(0, 0.4, False)},
+        pod_recreate=Recreate(False, "podlife (applied again)", 3.0, "w1", "w1"),
+        unmeasured={"node_loss": "not yet"},
+        departures=[Departure("a:rootfs (rootfs) after container-restart", "lost", "True")],
     )
+    meta = report.Meta(cluster="c", started="2026-12-04", duration_s=1.0)
+    report.profile_files.write([profile], tmp_path, meta)
+    md = (tmp_path / "profile.md").read_text()
+    assert md.index("## Overview") < md.index("Departures") < md.index("## `Pod/p`")
+    assert "a:rootfs (rootfs) after container-restart" in md
     page = (tmp_path / "profile.html").read_text()
-    assert page.count('<table class="grid">') == 3 and page.count("data:image/png;base64,") == 1  # its events
+    assert page.count('<table class="grid') == 4 and page.count("data:image/png;base64,") == 1  # its events
     saved = json.loads((tmp_path / "profile.json").read_text())["subjects"][0]
     assert {
         "workload",
@@ -256,6 +272,7 @@ def test_the_report_puts_departures_first(tmp_path: Path) -> None:
         "rolling_update",
         "departures",
     } <= set(saved)
+    assert Profile.from_json(saved) == profile
 
 
 def test_a_pinned_daemonset_makes_one_pod_and_a_done_init_container_is_no_end() -> None:
@@ -435,6 +452,7 @@ def test_a_containers_end_after_the_deletion_is_read_from_its_finished_at() -> N
         (deleted + timedelta(seconds=4.6), fake_pod("u", ended)),  # the watch sees both ends at once
     ]
     quick, stubborn = (_stop(history, c, deleted, grace=4) for c in ("quick", "stubborn"))
-    assert quick == {"exit_code": 0, "seconds": 0.0, "seen_after_s": 4.6, "killed_at_grace": False}
-    assert stubborn["seconds"] == 4.0 and stubborn["killed_at_grace"] is True
-    assert _stop(history[:1], "quick", deleted, grace=4)["seconds"] is None  # gone before its end was seen
+    assert quick == Stop(exit_code=0, seconds=0.0, seen_after_s=4.6, killed_at_grace=False)
+    assert stubborn.seconds == 4.0 and stubborn.killed_at_grace is True
+    gone = _stop(history[:1], "quick", deleted, grace=4)  # gone before its end was seen
+    assert gone.seconds is None and gone.why

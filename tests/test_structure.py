@@ -39,7 +39,7 @@ MAX_FUNCTION_LINES = 40
 pytest_plugins = ["pytester"]
 MAX_MODULE_LINES = 300
 
-FACE = {"podlife.claims", "podlife.pictures", "podlife.errors", "podlife.paths"}
+FACE = {"podlife.claims", "podlife.profiled", "podlife.pictures", "podlife.errors", "podlife.paths"}
 ALLOWED: dict[str, set[str]] = {
     "podlife": set(),
     "podlife.errors": set(),
@@ -47,6 +47,7 @@ ALLOWED: dict[str, set[str]] = {
     "podlife.docker": {"podlife.errors"},  # this machine's Docker CLI: the one module that calls it
     "podlife.pictures": set(),
     "podlife.claims": {"podlife.pictures"},
+    "podlife.profiled": set(),  # a workload's typed profile, from the measurement to the reports
     "podlife.kube": {"podlife.kube"} | FACE - {"podlife.claims"},  # the facade: its sub-rooms
     "podlife.kube.helpers": set(),  # programs run inside pods and on nodes: the standard library only
     "podlife.kube.api": {"podlife.kube.api", "podlife.errors"},

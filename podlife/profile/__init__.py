@@ -4,7 +4,10 @@ event takes, and where it departs from what Kubernetes documents.
 
 ``workload`` reads and checks the manifests (one clear line before any cluster work), ``places``
 names every place a container can write, ``documented`` says what Kubernetes promises for the
-shape, ``events`` performs and observes each event, ``profile`` puts them together into a
-:class:`~podlife.profile.result.Profile`.  It measures through :mod:`podlife.kube` only; the run
-(``podlife.run``) makes one test per workload and the reports come from ``podlife.report``.
+shape (and writes a departure from it), ``events`` and ``update`` perform and observe each event,
+``profiler`` puts them together into a :class:`~podlife.profiled.Profile` (the typed profile, in
+the face, which the reports read too), and ``nodeloss`` loses one worker for every workload of a
+run at once and joins its findings into each profile.  It measures through :mod:`podlife.kube`
+only; the run (``podlife.run``) makes one test per workload and the reports come from
+``podlife.report``.
 """

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from podlife.profiled import Departure
+
 VOLUMES = "https://kubernetes.io/docs/concepts/storage/volumes/"
 LIFECYCLE = "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/"
 SIDECARS = "https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/"
@@ -24,6 +26,10 @@ class Promise:
 
     def text(self) -> str:
         return f"{self.says} ({self.source})"
+
+    def departure(self, observation: str, measured: object) -> Departure:
+        """The one way a departure is written: the observation, this promise, what was measured."""
+        return Departure(observation, self.text(), str(measured))
 
 
 def survives(place_type: str, event: str, same_node: bool | None = None, same_pod: bool = False) -> Promise:

@@ -13,12 +13,13 @@ from podlife.kube.namespace import Namespace
 from podlife.profile import observe
 from podlife.profile.observe import first, history_of, seconds
 from podlife.profile.workload import Workload
+from podlife.profiled import ContainerStart, Kill, Start, Stop
 
 RECOVER_S = 150  # a killed container restarted and its pod Ready again (the first back-off is 10 s)
 NEW_POD_S = 180
 
 
-def start(kube: Namespace, workload: Workload) -> tuple[Any, dict[str, Any]]:
+def start(kube: Namespace, workload: Workload) -> tuple[Any, Start]:
     """Apply the workload; once every pod is ready, when each container of the first pod started and
     became ready, and the pod Ready, in seconds since it was applied."""
     applied = kube.act(f"applied {workload.key}")
@@ -31,24 +32,22 @@ def start(kube: Namespace, workload: Workload) -> tuple[Any, dict[str, Any]]:
     containers = {}
     for name in sorted(order, key=order.get):  # type: ignore[arg-type]
         role = "sidecar" if name in sidecars else "init" if name in init else "regular"
-        containers[name] = {
-            "role": role,
-            "started_s": seconds(
+        containers[name] = ContainerStart(
+            role=role,
+            started_s=seconds(
                 applied,
                 first(history, lambda p, n=name: _state(p, n, "running") or _state(p, n, "terminated")),
             ),
-            "ready_s": seconds(
+            ready_s=seconds(
                 applied, first(history, lambda p, n=name: bool(getattr(statuses(p).get(n), "ready", False)))
             ),
-            "ended_s": seconds(applied, first(history, lambda p, n=name: _state(p, n, "terminated")))
+            ended_s=seconds(applied, first(history, lambda p, n=name: _state(p, n, "terminated")))
             if role == "init"
             else None,
-        }
-    return pod, {
-        "containers": containers,
-        "pod_ready_s": seconds(applied, first(history, pod_ready)),
-        "pods": len(running),
-    }
+        )
+    return pod, Start(
+        containers=containers, pod_ready_s=seconds(applied, first(history, pod_ready)), pods=len(running)
+    )
 
 
 def _state(pod: Any, container: str, state: str) -> bool:
@@ -56,7 +55,7 @@ def _state(pod: Any, container: str, state: str) -> bool:
     return bool(status and status.state and getattr(status.state, state))
 
 
-def kill(kube: Namespace, workload: Workload, pod: Any, container: str) -> dict[str, Any]:
+def kill(kube: Namespace, workload: Workload, pod: Any, container: str) -> Kill:
     """SIGKILL ``container``'s main process through its node; which containers restarted, how
     long the pod was unready, when it was Ready again."""
     name, node = pod.metadata.name, pod.spec.node_name
@@ -73,21 +72,16 @@ def kill(kube: Namespace, workload: Workload, pod: Any, container: str) -> dict[
             timeout=RECOVER_S,
         )
     except (WaitImpossible, WaitTimeout) as exc:
-        return {
-            "restarted": _restarted(kube, pod, before),
-            "unready_s": None,
-            "recovered": False,
-            "why": str(exc),
-        }
+        return Kill(restarted=_restarted(kube, pod, before), unready_s=None, recovered=False, why=str(exc))
     history = history_of(kube, pod)
     unready = first(history, lambda p: not pod_ready(p), after=killed_at)
     ready_again = first(history, pod_ready, after=unready) if unready else None
-    return {
-        "restarted": _restarted(kube, pod, before),
-        "unready_s": seconds(unready, ready_again) if unready else 0.0,
-        "ready_again_s": seconds(killed_at, ready_again),
-        "recovered": True,
-    }
+    return Kill(
+        restarted=_restarted(kube, pod, before),
+        unready_s=seconds(unready, ready_again) if unready else 0.0,
+        ready_again_s=seconds(killed_at, ready_again),
+        recovered=True,
+    )
 
 
 def _recovered(name: str, container: str, count: int, restarts: bool) -> Any:
@@ -109,7 +103,7 @@ def _restarted(kube: Namespace, pod: Any, before: dict[str, int]) -> list[str]:
     return sorted(n for n, c in counts.items() if c > before.get(n, 0))
 
 
-def delete(kube: Namespace, workload: Workload, pod: Any) -> tuple[datetime, dict[str, Any], bool]:
+def delete(kube: Namespace, workload: Workload, pod: Any) -> tuple[datetime, dict[str, Stop], bool]:
     """Delete the pod with its own grace period: for each running container, its exit code and the
     seconds from the deletion to its end (killed at the grace period, or ended by itself); and
     whether anything but podlife replaced it (a controller)."""
@@ -133,25 +127,23 @@ def delete(kube: Namespace, workload: Workload, pod: Any) -> tuple[datetime, dic
     return deleted, stops, replaced
 
 
-def _stop(
-    history: list[tuple[datetime, Any]], container: str, deleted: datetime, grace: int
-) -> dict[str, Any]:
+def _stop(history: list[tuple[datetime, Any]], container: str, deleted: datetime, grace: int) -> Stop:
     """A container's end after the deletion: its exit code, and the seconds from the deletion to
     its ``finishedAt`` (the kubelet reports it to the second; the watch may see every end at once,
     when the kubelet reports the pod's last status, so its moment is only an upper bound)."""
     seen = first(history, lambda p: _state(p, container, "terminated"), after=deleted)
     if seen is None:
         why = "the pod was gone before its end was reported"
-        return {"exit_code": None, "seconds": None, "killed_at_grace": None, "why": why}
+        return Stop(exit_code=None, seconds=None, killed_at_grace=None, why=why)
     pod = next(p for at, p in history if at == seen)
     ended = statuses(pod)[container].state.terminated
     took = float(max(0, round((ended.finished_at - deleted).total_seconds()))) if ended.finished_at else None
-    return {
-        "exit_code": ended.exit_code,
-        "seconds": took,
-        "seen_after_s": seconds(deleted, seen),
-        "killed_at_grace": ended.exit_code == 137 and took is not None and took >= grace - 1,
-    }
+    return Stop(
+        exit_code=ended.exit_code,
+        seconds=took,
+        seen_after_s=seconds(deleted, seen),
+        killed_at_grace=ended.exit_code == 137 and took is not None and took >= grace - 1,
+    )
 
 
 def recreate(kube: Namespace, workload: Workload, old_uid: str) -> Any:

@@ -16,9 +16,10 @@ from typing import Any
 from podlife.kube import Impossible, WaitImpossible, node_down, nodes, pod_ready, serving
 from podlife.kube.namespace import Namespace
 from podlife.profile import documented, events
-from podlife.profile.observe import first, history_of, markers, new_token, seconds
+from podlife.profile.observe import first, history_of, kept, markers, new_token, seconds
 from podlife.profile.places import Place, places
 from podlife.profile.workload import Workload
+from podlife.profiled import NODE_LOSS, Kept, NodeLoss, NodeLossFinding, NodeLossPhase, Profile
 
 PHASE = "node-loss"  # the name of the run's node-loss test, and its findings' key among the profiles
 REPLACE_S = 45  # after the eviction: a controller's replacement scheduled, started and Ready
@@ -36,28 +37,33 @@ class Lost:
     before: set[str] = field(default_factory=set)  # the uids of its pods before the stop
     token: str = ""
     written: dict[str, Any] = field(default_factory=dict)
-    out: dict[str, Any] = field(default_factory=dict)
     found: dict[str, Any] = field(default_factory=dict)
     after: Any = None  # the pod Ready afterwards
+    why: str = "not performed"  # why it was not, when it was not
+    tolerated_s: int | None = None
+    toleration: str = ""
+    replaced: bool = False
+    no_replacement: str | None = None
+    evicted_after_s: float | None = None
+    by: str = ""
+    ready_again_s: float | None = None
 
 
-def phase(subjects: list[tuple[Namespace, Workload]], node: str, lost_node: str = "") -> dict[str, Any]:
-    """Every workload through one loss of ``node``; per workload key, its ``node_loss`` facts,
-    its places' ``survives`` and what Kubernetes documents for each."""
+def phase(subjects: list[tuple[Namespace, Workload]], node: str, lost_node: str = "") -> NodeLossPhase:
+    """Every workload through one loss of ``node``; per workload key, its node loss, its places'
+    outcome and what Kubernetes documents for each."""
     lost = [prepare(kube, workload, node) for kube, workload in subjects]
     ready = [one for one in lost if one.pod is not None]
     down: dict[str, Any] = {}
     if ready:
-        with node_down(ready[0].kube, node) as down:
+        hold = max((nodes.tolerated_s(one.pod) or 0) + REPLACE_S for one in ready)
+        with node_down(ready[0].kube, node, hold_s=hold) as down:
             not_ready = down["stopped_at"] + timedelta(seconds=down["node_not_ready_after_s"])
             for one in ready:
                 watch(one, node, not_ready)
         for one in ready:
             back(one, node, down["stopped_at"])
-    facts = {
-        k: down[k] for k in ("method", "node_not_ready_after_s", "node_ready_again_after_s") if k in down
-    }
-    return {one.workload.key: result(one, node, {**facts, "cluster": lost_node}) for one in lost}
+    return NodeLossPhase({one.workload.key: result(one, node, down, lost_node) for one in lost})
 
 
 def prepare(kube: Namespace, workload: Workload, node: str) -> Lost:
@@ -66,7 +72,7 @@ def prepare(kube: Namespace, workload: Workload, node: str) -> Lost:
     on_node = sorted((p for p in running.values() if p.spec.node_name == node), key=lambda p: p.metadata.name)
     if not on_node:
         where = sorted({p.spec.node_name for p in running.values()})
-        one.out["why"] = f"no pod of it ran on {node}, the worker podlife stops (its pods ran on {where})"
+        one.why = f"no pod of it ran on {node}, the worker podlife stops (its pods ran on {where})"
         return one
     one.pod, one.before = on_node[0], {p.metadata.uid for p in running.values()}
     one.token = new_token()
@@ -77,9 +83,9 @@ def prepare(kube: Namespace, workload: Workload, node: str) -> Lost:
 def watch(one: Lost, node: str, not_ready: datetime) -> None:
     """Past the pod's eviction (its tolerationSeconds after the node was marked unreachable), a
     replacement Ready on another node, or none; a bare pod once evicted cannot have one."""
-    tolerated = nodes.tolerated_s(one.pod)
+    one.tolerated_s = tolerated = nodes.tolerated_s(one.pod)
     until = not_ready + timedelta(seconds=(tolerated or 0) + REPLACE_S)
-    one.out.update(tolerated_s=tolerated, toleration=_toleration_from(one.workload))
+    one.toleration = _toleration_from(one.workload)
     name, uid = one.pod.metadata.name, one.pod.metadata.uid
 
     def replacement(objects: dict[str, Any]) -> Any:
@@ -102,9 +108,9 @@ def watch(one: Lost, node: str, not_ready: datetime) -> None:
     try:
         new = one.kube.observe(max(remaining, 0.0), until=replacement, what=f"a replacement of {name}")
     except WaitImpossible as exc:
-        new, one.out["no_replacement"] = None, exc.why
+        new, one.no_replacement = None, exc.why
     evicted = first(history_of(one.kube, one.pod), lambda p: bool(p.metadata.deletion_timestamp))
-    one.out.update(replaced=new is not None, evicted_after_s=seconds(not_ready, evicted))
+    one.replaced, one.evicted_after_s = new is not None, seconds(not_ready, evicted)
     if new is not None:
         one.after = new
         one.found = markers(one.kube, new.metadata.name, one.places, one.token, write=False)
@@ -127,7 +133,7 @@ def back(one: Lost, node: str, stopped: datetime) -> None:
 
         got = one.kube.wait(settled, what=f"{one.workload.key} Ready after {node} came back", timeout=BACK_S)
         one.after = events.recreate(one.kube, one.workload, uid) if got == "gone" else got
-        one.out["by"] = (
+        one.by = (
             "podlife (applied again: the bare pod was gone)"
             if got == "gone"
             else "the same pod, once its node was back"
@@ -136,13 +142,12 @@ def back(one: Lost, node: str, stopped: datetime) -> None:
         )
         one.found = markers(one.kube, one.after.metadata.name, one.places, one.token, write=False)
     else:
-        one.out["by"] = "its controller, on another node while the node was away"
+        one.by = "its controller, on another node while the node was away"
     history = history_of(one.kube, one.after)
     unready = (
         first(history, lambda p: not pod_ready(p), after=stopped) if one.after.metadata.uid == uid else None
     )
-    one.out["ready_again_s"] = seconds(stopped, first(history, pod_ready, after=unready or stopped))
-    one.out["node_after"] = one.after.spec.node_name
+    one.ready_again_s = seconds(stopped, first(history, pod_ready, after=unready or stopped))
 
 
 def _toleration_from(workload: Workload) -> str:
@@ -150,74 +155,74 @@ def _toleration_from(workload: Workload) -> str:
     return "the manifest's own" if own else "the API server's default for pods that set none"
 
 
-def result(one: Lost, node: str, facts: dict[str, Any]) -> dict[str, Any]:
-    """The workload's ``node_loss``, its places' ``survives``/``documented`` for node-loss, and its
-    departures."""
-    out: dict[str, Any] = {"node_loss": None, "data": {}, "departures": [], "unmeasured": {}}
+def result(one: Lost, node: str, down: dict[str, Any], cluster: str) -> NodeLossFinding:
+    """The workload's node loss, its places' outcome after it, and its departures."""
     if one.pod is None:
-        out["unmeasured"]["node_loss"] = one.out.get("why", "not performed")
-        return out
-    out["node_loss"] = {
-        "node_before": node,
-        **one.out,
-        **facts,
-        "stock_toleration_s": nodes.STOCK_TOLERATION_S,
-    }
-    promise = documented.replaced_on_node_loss(one.workload.kind, one.out.get("tolerated_s"))
-    out["node_loss"]["documented_replaced"] = promise.value
-    if one.out.get("replaced") != promise.value:
-        out["departures"].append(
-            _departure("node lost: replaced on another node", promise, one.out.get("replaced"))
-        )
+        return NodeLossFinding(node_loss=None, data={}, departures=[], unmeasured={"node_loss": one.why})
+    promise = documented.replaced_on_node_loss(one.workload.kind, one.tolerated_s)
+    loss = loss_of(one, node, down, cluster, documented_replaced=bool(promise.value))
+    departures = []
+    if one.replaced != promise.value:
+        departures.append(promise.departure("node lost: replaced on another node", one.replaced))
     same_node = one.after.spec.node_name == node
     same_pod = one.after.metadata.uid == one.pod.metadata.uid
+    data: dict[str, Kept] = {}
+    unmeasured: dict[str, str] = {}
     for place in one.places:
-        promise = documented.survives(place.type, "node-loss", same_node, same_pod)
-        measured = _survived(one, place, out["unmeasured"])
-        out["data"][place.key] = {"survives": measured, "documented": promise.value}
+        promise = documented.survives(place.type, NODE_LOSS, same_node, same_pod)
+        seen = kept(one.written, one.found, place.key)
+        if isinstance(seen, str):
+            unmeasured[f"{place.key} {NODE_LOSS}"] = seen
+        measured = seen if isinstance(seen, bool) else None
+        data[place.key] = Kept(place.type, place.container).after(NODE_LOSS, measured, bool(promise.value))
         if measured is not None and measured != promise.value:
-            out["departures"].append(
-                _departure(f"{place.key} ({place.type}) after node-loss", promise, measured)
-            )
-    return out
+            departures.append(promise.departure(f"{place.key} ({place.type}) after {NODE_LOSS}", measured))
+    return NodeLossFinding(node_loss=loss, data=data, departures=departures, unmeasured=unmeasured)
 
 
-def _survived(one: Lost, place: Place, unmeasured: dict[str, str]) -> bool | None:
-    if one.written.get(place.key) is not True:
-        unmeasured[f"{place.key} node-loss"] = (
-            f"the marker could not be written: {one.written.get(place.key)}"
-        )
-        return None
-    value = one.found.get(place.key)
-    if not isinstance(value, bool):
-        unmeasured[f"{place.key} node-loss"] = f"the marker could not be read: {value}"
-        return None
-    return value
-
-
-def _departure(observation: str, promise: documented.Promise, measured: object) -> dict[str, str]:
-    return {"observation": observation, "documented": promise.text(), "measured": str(measured)}
+def loss_of(one: Lost, node: str, down: dict[str, Any], cluster: str, documented_replaced: bool) -> NodeLoss:
+    """What happened to the workload's pod, and the times that ruled it (``down``: the node's own)."""
+    return NodeLoss(
+        node_before=node,
+        replaced=one.replaced,
+        documented_replaced=documented_replaced,
+        tolerated_s=one.tolerated_s,
+        toleration=one.toleration,
+        stock_toleration_s=nodes.STOCK_TOLERATION_S,
+        by=one.by,
+        node_after=one.after.spec.node_name,
+        ready_again_s=one.ready_again_s,
+        evicted_after_s=one.evicted_after_s,
+        no_replacement=one.no_replacement,
+        method=down.get("method"),
+        node_not_ready_after_s=down.get("node_not_ready_after_s"),
+        node_ready_again_after_s=down.get("node_ready_again_after_s"),
+        cluster=cluster,
+    )
 
 
 NOT_FINISHED = "the run's node-loss test did not finish (see its error in the run's output)"
 
 
-def merge(entries: list[dict[str, Any]], asked: bool, key: str = PHASE) -> list[dict[str, Any]]:
-    """Each workload's profile with its node-loss findings (the entries under ``key``, from the
-    run's node-loss test) joined in.  Without them its ``node_loss`` stays null, with the reason."""
-    found = {k: v for e in entries if key in e for k, v in e[key].items()}
-    profiles = [e for e in entries if key not in e]
-    for p in profiles:
-        loss = found.get(p["workload"])
-        if loss is None:
-            if asked:
-                p["unmeasured"]["node_loss"] = NOT_FINISHED
-            continue
-        p["node_loss"] = loss["node_loss"]
-        p["unmeasured"].pop("node_loss", None)
-        p["unmeasured"].update(loss["unmeasured"])
-        for place, seen in loss["data"].items():
-            p["data"][place]["survives"]["node-loss"] = seen["survives"]
-            p["data"][place]["documented"]["node-loss"] = seen["documented"]
-        p["departures"] = [*p["departures"], *loss["departures"]]
-    return profiles
+def received(entries: list[dict[str, Any]]) -> tuple[list[Profile], dict[str, NodeLossFinding]]:
+    """The run's profiles and node-loss findings, typed again, from the JSON their tests sent (a
+    workload's profile, or ``{PHASE: findings}`` from the run's node-loss test)."""
+    findings = {
+        key: found
+        for entry in entries
+        if PHASE in entry
+        for key, found in NodeLossPhase.from_json(entry[PHASE]).findings.items()
+    }
+    return [Profile.from_json(e) for e in entries if PHASE not in e], findings
+
+
+def merge(profiles: list[Profile], findings: dict[str, NodeLossFinding], asked: bool) -> list[Profile]:
+    """Each workload's profile with its node-loss findings joined in.  Without them its
+    ``node_loss`` stays None, with the reason."""
+    return [joined(p, findings.get(p.workload), asked) for p in profiles]
+
+
+def joined(profile: Profile, found: NodeLossFinding | None, asked: bool) -> Profile:
+    if found is not None:
+        return profile.with_node_loss(found)
+    return profile.unmeasured_because("node_loss", NOT_FINISHED) if asked else profile

@@ -60,3 +60,12 @@ def markers(
         seen = result["written" if write else "found"]
         out.update({p.key: seen[p.path(token)] for p in mine})
     return out
+
+
+def kept(written: dict[str, Any], found: dict[str, Any], key: str) -> bool | str:
+    """Whether the marker written in the place ``key`` was found again (True/False), or why that is
+    not known: it could not be written, or not be read."""
+    if written.get(key) is not True:
+        return f"the marker could not be written: {written.get(key)}"
+    value = found.get(key)
+    return value if isinstance(value, bool) else f"the marker could not be read: {value}"

@@ -6,12 +6,11 @@ its manifest has one, else one podlife adds in the profile's namespace (and says
 
 from __future__ import annotations
 
-from typing import Any
-
 from podlife.kube import next_tag, rollout, traffic
 from podlife.kube.namespace import Namespace
 from podlife.profile import documented
 from podlife.profile.workload import Workload
+from podlife.profiled import Baseline, RollingUpdate
 
 ROLLS = ("Deployment", "StatefulSet", "DaemonSet")
 ANSWERS = 20  # answered requests before and after the update: the loop was really serving
@@ -74,8 +73,9 @@ def replicas(workload: Workload) -> int:
     return int((workload.doc.get("spec") or {}).get("replicas", 1)) if workload.kind != "DaemonSet" else 1
 
 
-def roll(kube: Namespace, workload: Workload) -> dict[str, Any]:
-    """The update, measured: failed requests and the longest window of them."""
+def roll(kube: Namespace, workload: Workload) -> RollingUpdate:
+    """The update, measured: failed requests and the longest window of them, beside whether the
+    strategy is documented to keep serving."""
     container, port, path = target(workload)  # type: ignore[misc]
     address, added = service(kube, workload, port)
     image = next_tag(image_of(workload))
@@ -92,13 +92,14 @@ def roll(kube: Namespace, workload: Workload) -> dict[str, Any]:
         rolled_at = loop.now()
         loop.await_answered(ANSWERS, "after the update", after=rolled_at)
     measured = traffic.measured(loop.samples)
-    return {
-        "failed_requests": measured["failed"],
-        "requests": measured["requests"],
-        "longest_gap_s": measured["longest_window_s"],
-        "errors": measured["errors"],
-        "windows_s": measured["windows_s"],
-        "rollout_s": round(rolled_at - update_at, 2),
-        "through": f"Service {address}" + (" (added by podlife)" if added else ""),
-        "baseline": measured["baseline"],
-    }
+    return RollingUpdate(
+        failed_requests=measured["failed"],
+        requests=measured["requests"],
+        longest_gap_s=measured["longest_window_s"],
+        errors=measured["errors"],
+        windows_s=measured["windows_s"],
+        rollout_s=round(rolled_at - update_at, 2),
+        through=f"Service {address}" + (" (added by podlife)" if added else ""),
+        baseline=Baseline(**measured["baseline"]),
+        documented_keeps_serving=bool(promise(workload).value),
+    )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from podlife.claims import SECTIONS, Result
 from podlife.report import agree, markdown, page, summary
-from podlife.report import profile as profile
+from podlife.report import profile_files as profile_files
 
 
 @dataclass(frozen=True)

@@ -1,119 +1,171 @@
-"""``profile.html``: the profile's Markdown as a page (its tables as tables), with one picture per
-workload of its events: each container's start (started, then ready), the pod's unready time after
-each container's SIGKILL, each container's end after the pod's deletion against its grace period, and
-the pod after its node was stopped."""
+"""``profile.html``: the profiles as a page, written from the typed profiles (never from the Markdown):
+an overview with one row per workload first, the departures from what Kubernetes documents, then a
+section per workload with the picture of its events (:mod:`podlife.report.profile_charts`), its
+containers, the data kept in each place after each event, and what could not be measured, and why.
+Every text is escaped; the words are those of ``profile.md`` (:mod:`podlife.report.profile_facts`)."""
 
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
-from podlife.report.page import STYLE, figure, png
+from podlife.profiled import EVENTS, Departure, Profile
+from podlife.report import profile_facts as facts
+from podlife.report.page import STYLE
+from podlife.report.profile_charts import events_chart
 
-COLOURS = {"ok": "#2da44e", "killed": "#cf222e", "wait": "#c8c8c8", "unready": "#fb8f44"}
+TONE = {True: "#ffebe9", False: "#dafbe1", None: "#fff8c5"}  # departs, holds, not measured
+PAGE_STYLE = """
+body{max-width:1320px}
+h2{margin-top:1.8em;border-bottom:1px solid #d0d7de;padding-bottom:.2em}
+h3{margin:1.2em 0 .4em}
+section{margin-bottom:2.5em}
+table.grid{margin:.4em 0 1em}
+table.grid th{background:#f6f8fa}
+td.num{text-align:right}
+td.departs{background:#ffebe9;font-weight:600}
+code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:.95em;
+background:#f6f8fa;border-radius:4px;padding:.05em .3em}
+h2 code{background:none;padding:0}
+ul.reasons li{margin:.2em 0}
+figure{margin:.6em 0}
+div.departs{background:#ffebe9;border:1px solid #ff8182;border-radius:6px;padding:.3em 1em;margin:.6em 0}
+div.departs p{margin:.3em 0;font-weight:600}
+figure img{width:100%;max-width:1200px;border:1px solid #eaeef2}
+"""
 
 
-def events_chart(p: dict[str, Any]) -> str:
-    """Three rows of bars per container: start, SIGKILL (pod unready), deletion (to the end)."""
-    containers = list(((p.get("start") or {}).get("containers") or {}).items())
-    if not containers:
-        return ""
-    loss = p.get("node_loss")
-    fig, _ = figure(width=6.6, height=1.2 + 0.9 * len(containers) + (0.9 if loss else 0))
-    fig.clf()
-    lanes = [
-        ("start", start_bars),
-        ("after its SIGKILL: the pod unready", kill_bars),
-        ("after the deletion", stop_bars),
+def esc(text: object) -> str:
+    return html.escape(str(text))
+
+
+def code(text: str) -> str:
+    return f"<code>{esc(text)}</code>"
+
+
+def anchor(workload: str) -> str:
+    return "w-" + re.sub(r"[^A-Za-z0-9_-]", "-", workload)
+
+
+def linked(text: str) -> str:
+    """A promise's text, escaped, its source ``(https://...)`` a link."""
+    found = re.fullmatch(r"(.*) \((https://\S+)\)", text, flags=re.S)
+    if not found:
+        return esc(text)
+    says, url = found.groups()
+    return f'{esc(says)} (<a href="{esc(url)}">{esc(url.removeprefix("https://"))}</a>)'
+
+
+def table(head: tuple[str, ...], rows: list[str], cls: str = "grid") -> str:
+    ths = "".join(f"<th>{esc(h)}</th>" for h in head)
+    return f'<table class="{cls}"><thead><tr>{ths}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def lines(texts: list[str]) -> str:
+    return "<br>".join(esc(t) for t in texts)
+
+
+def overview(profiles: list[Profile]) -> str:
+    rows = []
+    for p in profiles:
+        count = len(p.departures)
+        rows.append(
+            f'<tr><td><a href="#{anchor(p.workload)}">{code(p.workload)}</a></td>'
+            f'<td class="num{" departs" if count else ""}">{count}</td>'
+            f"<td>{esc(facts.kill_isolation(p))}</td><td>{lines(facts.kept_per_event(p))}</td>"
+            f"<td{reason(p, 'node_loss')}>{esc(facts.node_loss_short(p))}</td>"
+            f"<td{reason(p, 'rolling_update')}>{esc(facts.update_short(p))}</td></tr>"
+        )
+    return '<h2 id="overview">Overview</h2>' + table(facts.OVERVIEW_HEAD, rows, "grid overview")
+
+
+def reason(p: Profile, what: str) -> str:
+    """A cell's tooltip: why it was not measured."""
+    why = p.unmeasured.get(what)
+    return f' title="{esc(why)}"' if why else ""
+
+
+def departures(profiles: list[Profile]) -> str:
+    found: list[tuple[str, Departure]] = [(p.workload, d) for p in profiles for d in p.departures]
+    title = "<h2>Departures from what Kubernetes documents</h2>"
+    if not found:
+        return title + "<p>None: every observation held to what Kubernetes documents for its shape.</p>"
+    rows = [
+        f'<tr><td><a href="#{anchor(w)}">{code(w)}</a></td><td>{esc(d.observation)}</td>'
+        f"<td>{linked(d.documented)}</td><td>{esc(d.measured)}</td></tr>"
+        for w, d in found
     ]
-    for i, (title, bars) in enumerate(lanes):
-        ax = fig.add_subplot(len(lanes) + bool(loss), 1, i + 1)
-        for y, (name, _c) in enumerate(containers):
-            for start, width, colour in bars(p, name):
-                ax.broken_barh([(start, max(width, 0.05))], (y - 0.35, 0.7), color=colour)
-        ax.set_yticks(range(len(containers)), [n for n, _ in containers], fontsize=7)
-        ax.set_title(title, fontsize=8, loc="left")
-        ax.tick_params(axis="x", labelsize=7)
-        if i == 2 and p.get("grace_s") is not None:
-            ax.axvline(p["grace_s"], color="#57606a", linestyle="--", linewidth=1)
-            ax.text(p["grace_s"], len(containers) - 0.5, " grace period", fontsize=6, color="#57606a")
-    if loss:
-        node_lane(fig.add_subplot(len(lanes) + 1, 1, len(lanes) + 1), loss)
-    fig.supxlabel("seconds", fontsize=7)
-    return png(fig)
+    return title + table(("workload", "observation", "documented", "measured"), rows)
 
 
-def node_lane(ax: Any, loss: dict[str, Any]) -> None:
-    """After its node was stopped: unreachable (grey), tolerated until the eviction (orange), then
-    until a pod of the workload was Ready again (green)."""
-    unreachable, evicted = loss.get("node_not_ready_after_s"), loss.get("evicted_after_s")
-    ready = loss.get("ready_again_s")
-    marks = [(0.0, unreachable, COLOURS["wait"])] if unreachable is not None else []
-    if unreachable is not None and evicted is not None:
-        marks.append((unreachable, evicted, COLOURS["unready"]))
-        if ready is not None and ready > unreachable + evicted:
-            marks.append((unreachable + evicted, ready - unreachable - evicted, COLOURS["ok"]))
-    for start, width, colour in marks:
-        ax.broken_barh([(start, max(width, 0.05))], (-0.35, 0.7), color=colour)
-    ax.set_yticks([0], ["pod"], fontsize=7)
-    ax.set_title("after its node was stopped: unreachable, tolerated, Ready again", fontsize=8, loc="left")
-    ax.tick_params(axis="x", labelsize=7)
+def containers(p: Profile) -> str:
+    rows = [
+        f"<tr><td>{code(name)}</td>" + "".join(f"<td>{esc(c)}</td>" for c in rest) + "</tr>"
+        for name, rest in facts.container_rows(p)
+    ]
+    return "<h3>Containers</h3>" + table(facts.CONTAINER_HEAD, rows)
 
 
-def start_bars(p: dict[str, Any], name: str) -> list[tuple[float, float, str]]:
-    c = p["start"]["containers"][name]
-    started, ready = c.get("started_s"), c.get("ready_s")
-    if started is None:
-        return []
-    bars = [(0.0, started, COLOURS["wait"])]
-    return bars + (
-        [(started, ready - started, COLOURS["ok"])] if ready is not None and ready > started else []
+def data(p: Profile) -> str:
+    if not p.data:
+        return "<h3>Data</h3><p>No place a container writes.</p>"
+    rows = []
+    for key, kept in p.data.items():
+        cells = []
+        for event in EVENTS:
+            seen = facts.outcome(kept, event)
+            tone = "" if seen.text == "not performed" else f' style="background:{TONE[seen.departs]}"'
+            cells.append(f"<td{tone}>{esc(seen.text)}</td>")
+        rows.append(
+            f"<tr><td>{code(key)}</td><td>{esc(kept.type)}</td><td>{code(kept.container)}</td>{''.join(cells)}</tr>"
+        )
+    return "<h3>Data kept in each place</h3>" + table(facts.DATA_HEAD, rows)
+
+
+def reasons(p: Profile) -> str:
+    found = facts.reasons(p)
+    if not found:
+        return ""
+    items = "".join(f"<li>{code(what)}: {esc(why)}</li>" for what, why in found)
+    return f'<h3>Not measured, or not applicable</h3><ul class="reasons">{items}</ul>'
+
+
+def section(p: Profile) -> str:
+    count = len(p.departures)
+    verdict = f"{count} departure(s)" if count else "as documented"
+    head = (
+        f'<section id="{anchor(p.workload)}"><h2>{code(p.workload)}</h2>'
+        f'<p class="note">{esc(p.manifest)}, on {esc(p.node or "?")} · {esc(verdict)}</p>'
     )
+    chart = events_chart(p).replace('alt="chart"', f'alt="the events of {esc(p.workload)}"')
+    figure = f"<figure>{chart}</figure>" if chart else ""
+    events = "<h3>Events</h3>" + "".join(f"<p>{esc(s)}</p>" for s in facts.events(p))
+    return head + departed(p) + figure + containers(p) + data(p) + events + reasons(p) + "</section>"
 
 
-def kill_bars(p: dict[str, Any], name: str) -> list[tuple[float, float, str]]:
-    unready = (p.get("container_kill") or {}).get(name, {}).get("unready_s")
-    return [(0.0, unready, COLOURS["unready"])] if unready is not None else []
+def departed(p: Profile) -> str:
+    """The workload's departures, at the top of its section."""
+    if not p.departures:
+        return ""
+    items = "".join(
+        f"<li><strong>{esc(d.observation)}</strong>: documented {linked(d.documented)}; measured "
+        f"{esc(d.measured)}</li>"
+        for d in p.departures
+    )
+    return f'<div class="departs"><p>Departs from what Kubernetes documents:</p><ul>{items}</ul></div>'
 
 
-def stop_bars(p: dict[str, Any], name: str) -> list[tuple[float, float, str]]:
-    stop = (p.get("graceful_stop") or {}).get(name, {})
-    if stop.get("seconds") is None:
-        return []
-    return [(0.0, stop["seconds"], COLOURS["killed"] if stop.get("killed_at_grace") else COLOURS["ok"])]
-
-
-def tables(markdown: str) -> str:
-    """Our own Markdown (headings, tables, list items, paragraphs) as HTML."""
-    out, rows = [], []
-    for line in [*markdown.splitlines(), ""]:
-        if line.startswith("|"):
-            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
-            if not all(set(c) <= {"-", ":", " "} for c in cells):
-                rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-            continue
-        if rows:
-            out.append('<table class="grid">' + "".join(rows) + "</table>")
-            rows = []
-        if line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            out.append(f"<h{level}>{html.escape(line.lstrip('# '))}</h{level}>")
-        elif line.strip():
-            out.append(f"<p>{html.escape(line)}</p>")
-    return "".join(out)
-
-
-def render(profiles: list[dict[str, Any]], markdown: str) -> str:
-    """The page: the Markdown report's sections, each workload's picture after its heading."""
-    sections = markdown.split("\n## ")
-    body = [tables(sections[0])]
-    by_heading = {f"`{p['workload']}`": p for p in profiles}
-    for section in sections[1:]:
-        body.append(tables("## " + section))
-        heading = section.split(" ", 1)[0]
-        if heading in by_heading:
-            body.append(events_chart(by_heading[heading]))
+def render(profiles: list[Profile], meta: Any) -> str:
+    body = [
+        "<h1>podlife: lifecycle profiles</h1>",
+        f'<p class="note">Cluster: {esc(meta.cluster)} · run at {esc(meta.started)} · '
+        f"{len(profiles)} workload(s), {meta.duration_s:.0f} s</p>",
+        overview(profiles),
+        departures(profiles),
+        *(section(p) for p in profiles),
+    ]
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>podlife profiles</title>'
-        f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>\n"
+        f"<style>{STYLE}{PAGE_STYLE}</style></head><body>{''.join(body)}</body></html>\n"
     )

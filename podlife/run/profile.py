@@ -1,9 +1,11 @@
 """``--profile``: the manifest files (or directories) given are workloads to profile, one test each.
 
 A workload's test holds one worker of the cluster (its pods pinned there, beside other tests), opens
-a namespace of its own, runs :class:`podlife.profile.profile.Profiler`, and fails only where the
+a namespace of its own, runs :class:`podlife.profile.profiler.Profiler`, and fails only where the
 measurement departs from what Kubernetes documents; anything that keeps it from measuring is an
 error with no verdict.  Profiles run side by side under the run's scheduler like the scenarios.
+A profile (:class:`podlife.profiled.Profile`) and the node loss's findings reach the process that
+started the run as JSON in the test's ``user_properties``, like a claim's result.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import pytest
 from podlife.claims import Needs, Nodes
 from podlife.kube import Cluster, ClusterInfo, host_ports, shape, with_images
 from podlife.profile import nodeloss
-from podlife.profile.profile import Profiler
+from podlife.profile.profiler import Profiler
 from podlife.profile.workload import ProfileInputError, Workload, load
+from podlife.profiled import NodeLossPhase, Profile
 from podlife.run import frame
 from podlife.run.session import reached
 
@@ -91,12 +94,9 @@ class ProfileItem(DepartingItem):
 
     def runtest(self) -> None:
         out = profile(self.config, self.nodeid, self.workload)
-        self.user_properties.append((PROFILE_KEY, json.dumps(out, default=str)))
-        if out["departures"]:
-            lines = [
-                f"{d['observation']}: documented {d['documented']}; measured {d['measured']}"
-                for d in out["departures"]
-            ]
+        self.user_properties.append((PROFILE_KEY, json.dumps(out.to_json(), default=str)))
+        if out.departures:
+            lines = [d.line() for d in out.departures]
             raise Departed(
                 f"{self.workload.key} departs from what Kubernetes documents:\n  " + "\n  ".join(lines)
             )
@@ -115,13 +115,8 @@ class NodeLossItem(DepartingItem):
 
     def runtest(self) -> None:
         out = node_loss(self.config, self.nodeid, self.workloads)
-        self.user_properties.append((NODE_LOSS_KEY, json.dumps(out, default=str)))
-        lines = [
-            f"{key}: {d['observation']}: documented {d['documented']}; measured {d['measured']}"
-            for key, found in out.items()
-            for d in found["departures"]
-        ]
-        if lines:
+        self.user_properties.append((NODE_LOSS_KEY, json.dumps(out.to_json(), default=str)))
+        if lines := out.lines():
             raise Departed("node loss departs from what Kubernetes documents:\n  " + "\n  ".join(lines))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
@@ -154,7 +149,7 @@ def cluster(config: pytest.Config) -> Cluster:
     return connected
 
 
-def profile(config: pytest.Config, test: str, workload: Workload) -> dict[str, Any]:
+def profile(config: pytest.Config, test: str, workload: Workload) -> Profile:
     """The workload profiled on one worker it holds, in a namespace of its own, deleted afterwards."""
     on = cluster(config)
     on.can_get(workload.images(), workload.path.name)
@@ -163,14 +158,12 @@ def profile(config: pytest.Config, test: str, workload: Workload) -> dict[str, A
         kube = opened.namespace("profile-" + workload.name, node=opened.node)
         docs = shape.pinned([with_images([workload.doc], on.image_map)[0]], opened.node or "")
         out = Profiler(kube, replace(workload, doc=docs[0])).run()
-        out["manifest"] = _relative(workload.path)
-        out["node"] = opened.node
-        return out
+        return replace(out, manifest=_relative(workload.path), node=opened.node)
     finally:
         opened.close()
 
 
-def node_loss(config: pytest.Config, test: str, workloads: list[Workload]) -> dict[str, Any]:
+def node_loss(config: pytest.Config, test: str, workloads: list[Workload]) -> NodeLossPhase:
     """Every workload in a namespace of its own, preferring the worker this test holds (and stops).
     Host ports are removed: the workloads share the node, and no probe goes through one."""
     on = cluster(config)

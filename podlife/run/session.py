@@ -184,8 +184,8 @@ def finish(session: pytest.Session) -> None:
     if config.getoption("store_durations"):
         progress.store_durations(DURATIONS, entries)
     if entries := config.stash.get(PROFILES, []):
-        profiles = nodeloss.merge(entries, asked=not config.getoption("no_node_loss"))
-        report.profile.write(profiles, reports, meta(config))
+        profiles = nodeloss.merge(*nodeloss.received(entries), asked=not config.getoption("no_node_loss"))
+        report.profile_files.write(profiles, reports, meta(config))
     results = config.stash.get(RESULTS, [])
     if not results:
         return

@@ -10,41 +10,42 @@ from podlife.errors import SetupError
 from podlife.kube import pod_ready
 from podlife.kube.namespace import Namespace
 from podlife.profile import documented, events, update
-from podlife.profile.observe import first, history_of, markers, new_token, seconds
+from podlife.profile.observe import first, history_of, kept, markers, new_token, seconds
 from podlife.profile.places import Place, places
 from podlife.profile.workload import Workload
+from podlife.profiled import (
+    CONTAINER_RESTART,
+    POD_RECREATE,
+    Departure,
+    Kept,
+    Kill,
+    Profile,
+    Recreate,
+    RollingUpdate,
+    Start,
+    Stop,
+)
 
 NO_NODE_LOSS = "not asked for (--no-node-loss): no worker was stopped"
 
 
 class Profiler:
-    """Collects one workload's observations and its departures."""
+    """Collects one workload's observations and its departures, then hands them over as a
+    :class:`~podlife.profiled.Profile`."""
 
     def __init__(self, kube: Namespace, workload: Workload) -> None:
         self.kube, self.workload = kube, workload
         self.places, self.not_applicable = places(workload)
-        self.departures: list[dict[str, str]] = []
-        self.out: dict[str, Any] = {
-            "workload": workload.key,
-            "manifest": str(workload.path),
-            "data": {
-                p.key: {"type": p.type, "container": p.container, "survives": {}, "documented": {}}
-                for p in self.places
-            },
-            "not_applicable": dict(self.not_applicable),
-            "container_kill": {},
-            "graceful_stop": {},
-            "grace_s": workload.grace_s(),
-            "pod_recreate": None,
-            "node_loss": None,
-            "rolling_update": None,
-            "unmeasured": {"node_loss": NO_NODE_LOSS, "rolling_update": "the pod did not get that far"},
-        }
+        self.departures: list[Departure] = []
+        self.data = {p.key: Kept(p.type, p.container) for p in self.places}
+        self.kills: dict[str, Kill] = {}
+        self.stops: dict[str, Stop] = {}
+        self.recreated: Recreate | None = None
+        self.rolled: RollingUpdate | None = None
+        self.unmeasured = {"node_loss": NO_NODE_LOSS, "rolling_update": "the pod did not get that far"}
 
     def depart(self, observation: str, promise: documented.Promise, measured: object) -> None:
-        self.departures.append(
-            {"observation": observation, "documented": promise.text(), "measured": str(measured)}
-        )
+        self.departures.append(promise.departure(observation, measured))
 
     def hold(self, observation: str, promise: documented.Promise, measured: object) -> bool:
         """Hold a measured value to its promise; a departure when they differ (None: not measured)."""
@@ -53,9 +54,9 @@ class Profiler:
             return False
         return True
 
-    def run(self) -> dict[str, Any]:
-        pod, self.out["start"] = events.start(self.kube, self.workload)
-        self.check_start()
+    def run(self) -> Profile:
+        pod, start = events.start(self.kube, self.workload)
+        self.check_start(start)
         for container in self.workload.running():
             pod = self.kill(pod, container)
             if pod is None:
@@ -63,26 +64,32 @@ class Profiler:
         if pod is not None:
             self.stop_and_recreate(pod)
             self.roll()
-        self.out["departures"] = self.departures
-        return self.out
+        return Profile(
+            workload=self.workload.key,
+            manifest=str(self.workload.path),
+            grace_s=self.workload.grace_s(),
+            start=start,
+            data=self.data,
+            not_applicable=dict(self.not_applicable),
+            container_kill=self.kills,
+            graceful_stop=self.stops,
+            pod_recreate=self.recreated,
+            node_loss=None,
+            rolling_update=self.rolled,
+            unmeasured=self.unmeasured,
+            departures=self.departures,
+        )
 
-    def check_start(self) -> None:
-        containers = self.out["start"]["containers"]
-        regular = [
-            c["started_s"]
-            for c in containers.values()
-            if c["role"] == "regular" and c["started_s"] is not None
-        ]
-        before = [
-            c.get("ended_s") if c["role"] == "init" else c["started_s"]
-            for c in containers.values()
-            if c["role"] != "regular"
-        ]
-        if regular and before and all(b is not None for b in before):
+    def check_start(self, start: Start) -> None:
+        containers = start.containers.values()
+        regular = [c.started_s for c in containers if c.role == "regular" and c.started_s is not None]
+        before = [c.ended_s if c.role == "init" else c.started_s for c in containers if c.role != "regular"]
+        ready = [b for b in before if b is not None]
+        if regular and before and len(ready) == len(before):
             self.hold(
                 "start order",
                 documented.start_order(),
-                max(before) <= min(regular) + 0.5 or "a regular container started first",
+                max(ready) <= min(regular) + 0.5 or "a regular container started first",
             )
 
     def kill(self, pod: Any, container: str) -> Any:
@@ -92,25 +99,23 @@ class Profiler:
         try:
             seen = events.kill(self.kube, self.workload, pod, container)
         except SetupError as exc:  # no way to the node (a cluster that is not kind): not measured
-            self.out["container_kill"][container] = {"restarted": None, "unready_s": None, "why": str(exc)}
-            self.record(mine, "container-restart", written, {p.key: f"no kill: {exc}" for p in mine})
+            self.kills[container] = Kill(restarted=None, unready_s=None, why=str(exc))
+            self.record(mine, CONTAINER_RESTART, written, {p.key: f"no kill: {exc}" for p in mine})
             return pod
-        self.out["container_kill"][container] = seen
+        self.kills[container] = seen
         sidecar = container in self.workload.sidecars()
         self.hold(
             f"SIGKILL of {container}: containers restarted",
             documented.restarted_by_kill(container, self.workload.restart_policy(), sidecar),
-            seen["restarted"],
+            seen.restarted,
         )
-        if not seen.get("recovered"):
-            self.out["unmeasured"]["after the kill of " + container] = seen.get(
-                "why", "the pod did not recover"
-            )
+        if not seen.recovered:
+            self.unmeasured["after the kill of " + container] = seen.why or "the pod did not recover"
             return None
         now = self.kube.pod(pod.metadata.name)
         self.record(
             mine,
-            "container-restart",
+            CONTAINER_RESTART,
             written,
             markers(self.kube, now.metadata.name, mine, token, write=False) if mine else {},
         )
@@ -128,55 +133,48 @@ class Profiler:
             replaced,
         )
         new = events.recreate(self.kube, self.workload, pod.metadata.uid)
-        self.out["pod_recreate"] = {
-            "replaced": replaced,
-            "by": "controller" if replaced else "podlife (applied again)",
-            "ready_again_s": seconds(deleted, first(history_of(self.kube, new), pod_ready)),
-            "node_before": pod.spec.node_name,
-            "node_after": new.spec.node_name,
-        }
+        self.recreated = Recreate(
+            replaced=replaced,
+            by="controller" if replaced else "podlife (applied again)",
+            ready_again_s=seconds(deleted, first(history_of(self.kube, new), pod_ready)),
+            node_before=pod.spec.node_name,
+            node_after=new.spec.node_name,
+        )
         found = markers(self.kube, new.metadata.name, self.places, token, write=False)
         same = pod.spec.node_name == new.spec.node_name
-        self.record(self.places, "pod-recreate", written, found, same_node=same)
+        self.record(self.places, POD_RECREATE, written, found, same_node=same)
 
-    def check_stops(self, stops: dict[str, dict[str, Any]]) -> None:
+    def check_stops(self, stops: dict[str, Stop]) -> None:
         """Each container ends within its grace period; one killed there ends with 137."""
-        self.out["graceful_stop"] = stops
+        self.stops = stops
         hooks = {c["name"] for c in self.workload.containers() if (c.get("lifecycle") or {}).get("preStop")}
-        for container in hooks & set(stops):
-            stops[container]["prestop_s"] = None
-            self.out["unmeasured"][f"{container} preStop"] = (
+        for container in sorted(hooks & set(stops)):
+            self.unmeasured[f"{container} preStop"] = (
                 "how long a preStop hook ran is not reported by the API or the node: it is in 'ended after'"
             )
         grace = documented.ends_within_grace(self.workload.grace_s())
         for container, stop in stops.items():
-            took = stop["seconds"]
+            took = stop.seconds
             if took is not None and took > self.workload.grace_s() + documented.GRACE_SLACK_S:
                 self.depart(f"graceful stop of {container}", grace, f"ended {took} s after the deletion")
-            if stop["killed_at_grace"] and stop["exit_code"] != 137:
-                self.depart(
-                    f"graceful stop of {container}", grace, f"killed at grace with {stop['exit_code']}"
-                )
+            if stop.killed_at_grace and stop.exit_code != 137:
+                self.depart(f"graceful stop of {container}", grace, f"killed at grace with {stop.exit_code}")
         self.check_sidecars_stop_last(stops)
 
     def roll(self) -> None:
         """The rolling update, where it applies; held to what the strategy documents."""
         if why := update.not_applicable(self.workload):
-            self.out["unmeasured"]["rolling_update"] = f"not applicable: {why}"
+            self.unmeasured["rolling_update"] = f"not applicable: {why}"
             return
-        self.out["unmeasured"].pop("rolling_update", None)
-        seen = update.roll(self.kube, self.workload)
+        self.unmeasured.pop("rolling_update", None)
+        self.rolled = seen = update.roll(self.kube, self.workload)
         promise = update.promise(self.workload)
-        seen["documented_keeps_serving"] = promise.value
-        self.out["rolling_update"] = seen
-        if promise.value is True and seen["failed_requests"]:
-            self.depart(
-                "rolling update: keeps serving", promise, f"{seen['failed_requests']} request(s) failed"
-            )
+        if promise.value is True and seen.failed_requests:
+            self.depart("rolling update: keeps serving", promise, f"{seen.failed_requests} request(s) failed")
 
-    def check_sidecars_stop_last(self, stops: dict[str, dict[str, Any]]) -> None:
+    def check_sidecars_stop_last(self, stops: dict[str, Stop]) -> None:
         sidecars = self.workload.sidecars()
-        ended = {c: s["seconds"] for c, s in stops.items() if s["seconds"] is not None}
+        ended = {c: s.seconds for c, s in stops.items() if s.seconds is not None}
         side = [ended[c] for c in sidecars if c in ended]
         regular = [t for c, t in ended.items() if c not in sidecars]
         if side and regular:
@@ -190,18 +188,12 @@ class Profiler:
         found: dict[str, Any],
         same_node: bool | None = None,
     ) -> None:
+        """Each place's outcome after ``event``, beside what Kubernetes documents for it."""
         for place in places_:
-            entry = self.out["data"][place.key]
             promise = documented.survives(place.type, event, same_node)
-            entry["documented"][event] = promise.value
-            if written.get(place.key) is not True:
-                entry["survives"][event] = None
-                self.out["unmeasured"][f"{place.key} {event}"] = (
-                    f"the marker could not be written: {written.get(place.key)}"
-                )
-                continue
-            value = found.get(place.key)
-            entry["survives"][event] = value if isinstance(value, bool) else None
-            if not isinstance(value, bool):
-                self.out["unmeasured"][f"{place.key} {event}"] = f"the marker could not be read: {value}"
-            self.hold(f"{place.key} ({place.type}) after {event}", promise, entry["survives"][event])
+            seen = kept(written, found, place.key)
+            if isinstance(seen, str):
+                self.unmeasured[f"{place.key} {event}"] = seen
+            survives = seen if isinstance(seen, bool) else None
+            self.data[place.key] = self.data[place.key].after(event, survives, bool(promise.value))
+            self.hold(f"{place.key} ({place.type}) after {event}", promise, survives)
