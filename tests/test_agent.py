@@ -21,7 +21,7 @@ from podlife.kube import access, agent, helpers, kind, nodes, onnode
 
 
 def test_the_agent_pod_is_pinned_privileged_with_the_hosts_pids_and_tolerates_every_taint() -> None:
-    pod = agent.manifest("agent-0", "worker-3", "python:3.11")
+    pod = agent.manifest("agent-0", "worker-3", "python:3.11", "t0ken")
     spec = pod["spec"]
     assert spec["nodeName"] == "worker-3" and spec["hostPID"] is True
     assert spec["containers"][0]["securityContext"] == {"privileged": True}
@@ -103,11 +103,12 @@ def test_a_node_loss_through_the_agent_needs_the_users_leave_and_says_how(
 
 
 def test_the_agent_serves_on_its_port_and_is_ready_only_once_it_listens() -> None:
-    (container,) = agent.manifest("agent-0", "worker-3", "python:3.11")["spec"]["containers"]
-    assert container["command"][:2] == ["python3", "-c"] and container["command"][3:] == [
-        "serve",
-        str(agent.PORT),
-    ]
+    (container,) = agent.manifest("agent-0", "worker-3", "python:3.11", "t0ken")["spec"]["containers"]
+    assert container["command"][:2] == ["python3", "-c"]
+    assert container["command"][3:] == ["serve", str(agent.PORT), str(agent.HEARTBEAT_S)]
+    assert container["env"] == [{"name": onnode.TOKEN_ENV, "value": "t0ken"}]
+    spec = agent.manifest("agent-0", "worker-3", "python:3.11", "t0ken")["spec"]
+    assert spec["activeDeadlineSeconds"] == agent.DEADLINE_S and spec["automountServiceAccountToken"] is False
     assert container["readinessProbe"] == {"tcpSocket": {"port": agent.PORT}, "periodSeconds": 1}
 
 
@@ -131,8 +132,10 @@ def served(tmp_path: Any) -> Any:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
-    proc = subprocess.Popen([sys.executable, *helpers.command(onnode, "serve", str(port))[1:]], env=env)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", onnode.TOKEN_ENV: "s3cret"}
+    proc = subprocess.Popen(
+        [sys.executable, *helpers.command(onnode, "serve", str(port), "300")[1:]], env=env
+    )
     try:
         for _ in range(100):  # bounded: until it listens (at most 10 s)
             with socket.socket() as s:
@@ -140,8 +143,8 @@ def served(tmp_path: Any) -> Any:
                     break
             time.sleep(0.1)
 
-        def get(path: str) -> tuple[int, dict[str, Any]]:
-            answer = requests.get(f"http://127.0.0.1:{port}/{path}", timeout=10)
+        def get(path: str, secret: str = "s3cret") -> tuple[int, dict[str, Any]]:
+            answer = requests.get(f"http://127.0.0.1:{port}/{secret}/{path}", timeout=10)
             return answer.status_code, answer.json()
 
         yield get, log
@@ -193,3 +196,55 @@ def test_the_agent_unreachable_or_failing_is_a_setup_error_naming_the_node() -> 
     with pytest.raises(SetupError, match="answered"):
         agent.ask(Core(b"<html>"), "ns", "agent-0", "kubelet", "w1")  # type: ignore[arg-type]
     assert agent.ask(Core(b'{"kubelet": "active"}'), "ns", "a", "kubelet") == {"kubelet": "active"}  # type: ignore[arg-type]
+
+
+def test_the_agent_answers_its_run_alone(served: Any) -> None:
+    """A request without the run's secret (a plain pod that reaches the agent's IP) changes nothing."""
+    get, log = served
+    for stranger in ("", "guess", "s3cre", "s3cret0"):
+        assert get("stop/5", secret=stranger) == (403, {"error": "forbidden"})
+        assert get("start", secret=stranger) == (403, {"error": "forbidden"})
+    ran = log.read_text().splitlines() if log.exists() else []
+    assert not any(c.startswith(("systemd-run", "systemctl stop")) for c in ran)
+    assert get("alive") == (200, {"alive": True})
+
+
+def test_an_agent_whose_run_is_gone_restores_its_node_and_exits(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, ...]] = []
+    kubelet = onnode.Kubelet()
+    kubelet.state["stopped"] = True
+    monkeypatch.setattr(kubelet, "start", lambda: calls.append(("start",)) or {})
+    monkeypatch.setattr(onnode.os, "_exit", lambda code: calls.append(("exit", str(code))))
+    run = onnode.Run("s3cret", heartbeat_s=0.2)
+    assert run.authorised("/s3cret/alive") == "alive" and run.authorised("/nope/alive") is None
+    onnode.outlive_no_run(kubelet, run, every_s=0.05)  # returns once gone (os._exit stubbed)
+    assert calls == [("start",), ("exit", "0")]
+
+
+def test_the_agents_namespace_goes_whenever_it_was_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its first pod never Ready (a slow pull): the namespace, made, is still deleted."""
+    deleted: list[str] = []
+
+    class Core:
+        def create_namespace(self, body: Any) -> None:
+            pass
+
+        def create_namespaced_pod(self, namespace: str, body: Any) -> None:
+            pass
+
+        def delete_namespace(self, name: str, **kw: Any) -> None:
+            deleted.append(name)
+
+        def list_namespaced_pod(self, *args: Any, **kw: Any) -> Any:
+            return None
+
+    def never_ready(*args: Any, **kwargs: Any) -> None:
+        raise SetupError("podlife's agent on w1 to be ready: not within 120 s")
+
+    monkeypatch.setattr(agent.Agent, "core", property(lambda self: Core()))
+    monkeypatch.setattr(agent, "wait_for", never_ready)
+    one = agent.Agent(object(), "python:3.11", "run-1")  # type: ignore[arg-type]
+    with pytest.raises(SetupError, match="not within"):
+        one.pod("w1")
+    one.close()
+    assert deleted == [one.namespace] and one.closed.is_set()

@@ -174,7 +174,7 @@ def pytest_keyboard_interrupt() -> None:
 
 
 def stop_on_sigterm() -> None:
-    """SIGTERM ends a run as Ctrl-C does (KeyboardInterrupt): each scenario's ``finally`` runs (a
+    """SIGTERM (and SIGHUP) ends a run as Ctrl-C does (KeyboardInterrupt): each scenario's ``finally`` runs (a
     stopped node is started again) and the run cleans up after itself."""
 
     def interrupt(signum: int, frame: object) -> None:
@@ -182,6 +182,7 @@ def stop_on_sigterm() -> None:
 
     with contextlib.suppress(ValueError):  # not the main thread: pytest is hosted, leave it be
         signal.signal(signal.SIGTERM, interrupt)
+        signal.signal(signal.SIGHUP, interrupt)  # a terminal or an ssh session gone: the same
 
 
 @pytest.hookimpl(trylast=True)

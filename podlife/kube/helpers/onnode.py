@@ -3,11 +3,18 @@ probe image, each run with the host's PIDs (``hostPID``) and ``privileged``, so 
 ``/dev/kmsg`` and, through ``nsenter -t 1 -m``, the node's own systemd are the node's.
 
 Run as ``python3 -c <this source> ACTION [ARG]``: ``kill CONTAINER_ID``, ``ids``, ``kmsg`` or
-``serve PORT`` (the agent's main process).  The standard library only.
+``serve PORT HEARTBEAT_S`` (the agent's main process).  The standard library only.
+
+The server answers only its run: every path starts with the run's secret (``TOKEN_ENV``, given to
+the agent's pod by the run that made it; a stranger's request changes nothing and is told
+``forbidden``), and it answers only while its run is there: a run pings it (``/alive``) every few
+seconds, and after ``HEARTBEAT_S`` without a word from its run it starts the kubelet it stopped and
+exits (a run killed with ``kill -9`` leaves no agent behind for long).
 """
 
 from __future__ import annotations
 
+import hmac
 import http.server
 import json
 import os
@@ -15,10 +22,13 @@ import re
 import secrets
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 MAX_SWITCH_S = 900  # no stop arms a switch longer than this (a stranger's /stop/99999999 is refused)
+TOKEN_ENV = "PODLIFE_AGENT_TOKEN"  # the run's secret, in the agent pod's environment
 
 
 def kill(cid: str) -> int:
@@ -132,15 +142,50 @@ class Kubelet:
         return {"error": "unknown: " + path}
 
 
-def serve(port: int) -> None:
-    """The agent's main process: GET /kubelet, /stop/<seconds>, /start, /restore."""
-    kubelet = Kubelet()
+class Run:
+    """What the agent knows of its run: the secret its requests carry, and when it last spoke."""
+
+    def __init__(self, token: str, heartbeat_s: float) -> None:
+        self.token, self.heartbeat_s, self.heard = token, heartbeat_s, time.monotonic()
+
+    def authorised(self, path: str) -> str | None:
+        """The path after the run's secret, or None for a request without it."""
+        secret, _, rest = path.strip("/").partition("/")
+        if not self.token or not hmac.compare_digest(secret.encode(), self.token.encode()):
+            return None
+        self.heard = time.monotonic()
+        return rest
+
+    def gone(self) -> bool:
+        return time.monotonic() - self.heard > self.heartbeat_s
+
+
+def answer(kubelet: Kubelet, run: Run, path: str) -> tuple[int, dict[str, Any]]:
+    rest = run.authorised(path)
+    if rest is None:
+        return 403, {"error": "forbidden"}
+    out = {"alive": True} if rest == "alive" else kubelet.answer(rest)
+    return (500 if "error" in out else 200), out
+
+
+def outlive_no_run(kubelet: Kubelet, run: Run, every_s: float = 5) -> None:
+    """Once the run is gone (no word for its heartbeat), the kubelet it stopped started, and out."""
+    while not run.gone():
+        time.sleep(every_s)
+    if kubelet.state["stopped"]:
+        kubelet.start()
+    os._exit(0)
+
+
+def serve(port: int, heartbeat_s: float) -> None:
+    """The agent's main process: GET /<secret>/kubelet, /stop/<seconds>, /start, /restore, /alive."""
+    kubelet, run = Kubelet(), Run(os.environ.get(TOKEN_ENV, ""), heartbeat_s)
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            out = kubelet.answer(self.path)
+            code, out = answer(kubelet, run, self.path)
             body = json.dumps(out).encode()
-            self.send_response(500 if "error" in out else 200)
+            self.send_response(code)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
             self.wfile.write(body)
@@ -148,6 +193,7 @@ def serve(port: int) -> None:
         def log_message(self, *args: object) -> None:
             pass
 
+    threading.Thread(target=outlive_no_run, args=(kubelet, run), daemon=True).start()
     http.server.ThreadingHTTPServer(("", port), Handler).serve_forever()
 
 
@@ -160,7 +206,7 @@ def main(argv: list[str]) -> None:
     elif action == "kmsg":
         print(kmsg())
     elif action == "serve":
-        serve(int(args[0]))
+        serve(int(args[0]), float(args[1]))
     else:
         sys.exit(f"unknown action {action}")
 

@@ -24,6 +24,7 @@ podlife's own kind cluster).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import threading
@@ -37,10 +38,14 @@ from podlife.kube.api import leftovers
 from podlife.kube.api.execs import run_in
 from podlife.kube.api.watch import wait_for
 from podlife.kube.helpers import onnode
+from podlife.kube.helpers.onnode import TOKEN_ENV
 
 READY_S = 120
 PORT = 8099  # the agent's server, in its pod's network namespace
 PRIVILEGED_NAMESPACE = "pod-security.kubernetes.io/enforce"  # its namespace admits privileged pods
+HEARTBEAT_S = 60  # an agent that hears nothing of its run this long restores its node and exits
+PING_S = 10  # how often the run tells its agents it is there
+DEADLINE_S = 4 * 3600  # no agent pod runs longer than this, whatever happens (activeDeadlineSeconds)
 
 
 class Agent:
@@ -49,8 +54,12 @@ class Agent:
     def __init__(self, api: client.ApiClient, image: str, run: str) -> None:
         self.api, self.image, self.run = api, image, run
         self.namespace = f"podlife-agent-{secrets.token_hex(3)}"
+        self.token = secrets.token_urlsafe(24)  # what the agents answer to: this run, and no one else
         self.pods: dict[str, str] = {}
+        self.created = False
         self.lock = threading.Lock()
+        self.closed = threading.Event()
+        self.pinger: threading.Thread | None = None
 
     @property
     def core(self) -> client.CoreV1Api:
@@ -74,13 +83,14 @@ class Agent:
 
     def _start(self, node: str) -> str:
         core = self.core
-        if not self.pods:
+        if not self.created:
             labels = {**leftovers.labels(self.run), PRIVILEGED_NAMESPACE: "privileged"}
             meta = client.V1ObjectMeta(name=self.namespace, labels=labels)
             core.create_namespace(client.V1Namespace(metadata=meta))
+            self.created = True  # from here on, close() deletes it, whatever becomes of its pods
         name = f"agent-{len(self.pods)}"
         try:
-            core.create_namespaced_pod(self.namespace, manifest(name, node, self.image))
+            core.create_namespaced_pod(self.namespace, manifest(name, node, self.image, self.token))
         except client.ApiException as exc:
             raise SetupError(
                 f"no agent on {node}: the cluster refused its privileged pod ({exc.reason})"
@@ -93,16 +103,29 @@ class Agent:
             describe=lambda pods: {n: p.status.phase for n, p in pods.items()},
             namespace=self.namespace,
         )
+        if self.pinger is None:
+            self.pinger = threading.Thread(target=self.ping, daemon=True, name="podlife-agent-ping")
+            self.pinger.start()
         return name
 
+    def ping(self) -> None:
+        """Tell every agent this run is there, every PING_S, until the run closes (an agent that
+        hears nothing for HEARTBEAT_S restores its node and exits)."""
+        while not self.closed.wait(PING_S):
+            for node, pod in list(self.pods.items()):
+                with contextlib.suppress(SetupError):  # one missed ping: the next one comes
+                    self.ask(node, pod, "alive")
+
     def close(self) -> None:
-        """Its namespace deleted (its pods with it), without waiting."""
-        if self.pods:
+        """Its namespace deleted (its pods with it), without waiting, whenever it was created."""
+        self.closed.set()
+        if self.created:
             try:
                 self.core.delete_namespace(self.namespace, grace_period_seconds=0)
             except client.ApiException as exc:
                 if exc.status != 404:
                     raise
+            self.created = False
             self.pods.clear()
 
     # --- what podlife.kube.node.nodes asks of a node ---
@@ -128,12 +151,12 @@ class Agent:
         return self.ask(node, self.pod(node), "start")
 
     def ask(self, node: str, pod: str, path: str) -> dict[str, Any]:
-        return ask(self.core, self.namespace, pod, path, node)
+        return ask(self.core, self.namespace, pod, f"{self.token}/{path}", node)
 
 
 def ask(core: client.CoreV1Api, namespace: str, pod: str, path: str, node: str = "") -> dict[str, Any]:
-    """The agent's answer to GET /``path``, through the API server's pod proxy; a SetupError when
-    it cannot be reached or says it failed."""
+    """The agent's answer to GET /``path`` (its run's secret first), through the API server's pod
+    proxy; a SetupError when it cannot be reached or says it failed."""
     try:
         text = core.connect_get_namespaced_pod_proxy_with_path(
             f"{pod}:{PORT}", namespace, path, _request_timeout=90, _preload_content=False
@@ -142,12 +165,13 @@ def ask(core: client.CoreV1Api, namespace: str, pod: str, path: str, node: str =
         body = (exc.body or "")[-300:] if isinstance(exc.body, str) else ""
         raise SetupError(
             f"podlife's agent on {node or pod} not reached through the API server's pod proxy "
-            f"(GET {path}: {exc.status} {exc.reason} {body})"
+            f"(GET {path.split('/', 1)[-1]}: {exc.status} {exc.reason} {body})"  # never the secret
         ) from exc
     try:
         said = json.loads(text)
     except ValueError as exc:
-        raise SetupError(f"podlife's agent on {node or pod} answered {text!r} to {path}") from exc
+        asked = path.split("/", 1)[-1]  # never the secret
+        raise SetupError(f"podlife's agent on {node or pod} answered {text!r} to {asked}") from exc
     if "error" in said:
         raise SetupError(f"podlife's agent on {node or pod}: {said['error']}")
     return said
@@ -155,14 +179,18 @@ def ask(core: client.CoreV1Api, namespace: str, pod: str, path: str, node: str =
 
 def restore(api: client.ApiClient, run: str) -> list[str]:
     """After an interrupted run: every kubelet this run's agents stopped started again (an agent
-    that stopped none answers and does nothing); the nodes whose agent could not be asked."""
+    that stopped none answers and does nothing); the nodes whose agent could not be asked.  The
+    secret each answers to is in its pod's spec (the run's workers made them)."""
     core = client.CoreV1Api(api)
     missed = []
     selector = f"{leftovers.RUN_LABEL}={run}"
     for ns in core.list_namespace(label_selector=selector).items:
         for pod in core.list_namespaced_pod(ns.metadata.name, label_selector=f"app={APP}").items:
+            token = next(
+                (e.value for c in pod.spec.containers for e in c.env or [] if e.name == TOKEN_ENV), ""
+            )
             try:
-                ask(core, ns.metadata.name, pod.metadata.name, "restore", pod.spec.node_name)
+                ask(core, ns.metadata.name, pod.metadata.name, f"{token}/restore", pod.spec.node_name)
             except SetupError:
                 missed.append(pod.spec.node_name)
     return missed
@@ -177,9 +205,9 @@ def ready(pod: Any) -> bool:
 APP = "podlife-agent"
 
 
-def manifest(name: str, node: str, image: str) -> dict[str, Any]:
+def manifest(name: str, node: str, image: str, token: str) -> dict[str, Any]:
     """The agent's pod: on ``node`` whatever its taints, the host's PIDs, privileged, serving
-    ``onnode serve`` (ready once it listens)."""
+    ``onnode serve`` to its run alone (ready once it listens), for DEADLINE_S at most."""
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -188,6 +216,9 @@ def manifest(name: str, node: str, image: str) -> dict[str, Any]:
             "nodeName": node,
             "hostPID": True,
             "restartPolicy": "Never",
+            "activeDeadlineSeconds": DEADLINE_S,
+            "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
             "terminationGracePeriodSeconds": 0,
             "tolerations": [{"operator": "Exists"}],
             "containers": [
@@ -195,7 +226,8 @@ def manifest(name: str, node: str, image: str) -> dict[str, Any]:
                     "name": "agent",
                     "image": image,
                     "imagePullPolicy": "IfNotPresent",
-                    "command": helpers.command(onnode, "serve", str(PORT)),
+                    "command": helpers.command(onnode, "serve", str(PORT), str(HEARTBEAT_S)),
+                    "env": [{"name": TOKEN_ENV, "value": token}],
                     "ports": [{"containerPort": PORT, "name": "agent"}],
                     "readinessProbe": {"tcpSocket": {"port": PORT}, "periodSeconds": 1},
                     "securityContext": {"privileged": True},

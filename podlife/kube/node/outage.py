@@ -34,7 +34,7 @@ def switch_s(hold_s: float) -> int:
 
 
 @contextmanager
-def node_down(kube: Acting, node: str, hold_s: float = 600) -> Iterator[dict[str, Any]]:
+def node_down(kube: Acting, node: str, hold_s: float) -> Iterator[dict[str, Any]]:
     """The node stopped, until it is NotReady; on leaving (at most ``hold_s`` later, else the
     node comes back by itself), started again and Ready.  A stop that fails or whose answer is
     lost starts the node again at once.  The facts yielded get the method and the seconds each
