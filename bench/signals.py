@@ -1,7 +1,7 @@
 """One interruption, shared by ``bench.interrupt`` and ``bench.rehearsal_interrupt``: start a command in
 a process group of its own, wait until it has reached the point of interest, a chosen moment more, then
-send the signal as a terminal's Ctrl-C (SIGINT to the group) or a CI runner's cancel (SIGTERM to the
-process) does, and time how long it takes to end.
+send the signal as a terminal's Ctrl-C (SIGINT to the group), a CI runner's cancel (SIGTERM to the
+process) or ``kill -9`` of the whole group (SIGKILL) does, and time how long it takes to end.
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ def interrupt(
         sent = time.monotonic()
         if sig == "INT":
             os.killpg(proc.pid, signal.SIGINT)
+        elif sig == "KILL":  # the whole group at once, as an OOM killer or `kill -9 -PGID` does
+            os.killpg(proc.pid, signal.SIGKILL)
         else:
             proc.send_signal(signal.SIGTERM)
         try:

@@ -83,6 +83,7 @@ ALLOWED: dict[str, set[str]] = {
     "bench": {"bench", "service"},
     "bench.interrupt": {"bench.signals", "podlife.kube", "podlife.provision"},  # its own clean-up
     "bench.rehearsal_interrupt": {"bench.signals", "podlife.provision"},  # measures the rehearsal's restore
+    "bench.kill9": {"bench.signals", "podlife.kube"},  # what a killed run left on the cluster
     "service": {"service"},
 }
 # the only files outside podlife.run that may name it: pytest's and ``python -m podlife profile``'s
