@@ -14,7 +14,6 @@ something or took longer than ``--limit`` seconds.  Run it with the cluster up
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from typing import Any
 
 from kubernetes import client
 
-from bench.signals import interrupt
+from bench.signals import interrupt, tries
 from podlife.kube import api_client, leftovers
 from podlife.provision import cluster, lock
 
@@ -126,28 +125,17 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     core = client.CoreV1Api(api_client(cluster.kubeconfig_path()))
     args.out.mkdir(parents=True, exist_ok=True)
-    bad = 0
-    for n in range(1, args.tries + 1):
-        result = {
-            "try": n,
-            **one_try(
-                core,
-                rng.uniform(args.earliest, args.latest),
-                args.signal,
-                args.out / f"try-{n}.log",
-                args.pytest_args,
-            ),
-        }
-        left = any(
-            result.get(k) for k in ("namespaces", "pods", "node_containers_stopped", "lock_held_by", "error")
-        )
-        left = left or result.get("nodes_ready_after_s", 0) is None
-        late = result.get("ended_after_s", 0) > args.limit
-        result["clean"] = not left and not late
-        bad += not result["clean"]
-        print(json.dumps(result), flush=True)
-    print(json.dumps({"tries": args.tries, "clean": args.tries - bad}), flush=True)
-    return 1 if bad else 0
+
+    def one(n: int) -> dict[str, Any]:
+        at = rng.uniform(args.earliest, args.latest)
+        return one_try(core, at, args.signal, args.out / f"try-{n}.log", args.pytest_args)
+
+    def clean(result: dict[str, Any]) -> bool:
+        kept = ("namespaces", "pods", "node_containers_stopped", "lock_held_by", "error")
+        left = any(result.get(k) for k in kept) or result.get("nodes_ready_after_s", 0) is None
+        return not left and result.get("ended_after_s", 0) <= args.limit
+
+    return tries(args.tries, one, clean)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ try left an agent running or a node down or cordoned past ``--within``.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import time
@@ -22,7 +21,7 @@ from typing import Any
 
 from kubernetes import client
 
-from bench.signals import interrupt
+from bench.signals import interrupt, tries
 from podlife.kube import api_client, drain, leftovers
 
 REPO = Path(__file__).resolve().parent.parent
@@ -91,16 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     core = client.CoreV1Api(api_client(args.kubeconfig))
     args.out.mkdir(parents=True, exist_ok=True)
-    bad = 0
-    for n in range(1, args.tries + 1):
+
+    def one(n: int) -> dict[str, Any]:
         at = rng.uniform(args.earliest, args.latest)
-        log = args.out / f"try-{n}.log"
-        result = {"try": n, **one_try(core, args.kubeconfig, at, log, args.pytest_args, args.within)}
-        result["clean"] = result.get("clean_after_s") is not None
-        bad += not result["clean"]
-        print(json.dumps(result), flush=True)
-    print(json.dumps({"tries": args.tries, "clean": args.tries - bad}), flush=True)
-    return 1 if bad else 0
+        return one_try(core, args.kubeconfig, at, args.out / f"try-{n}.log", args.pytest_args, args.within)
+
+    return tries(args.tries, one, lambda result: result.get("clean_after_s") is not None)
 
 
 if __name__ == "__main__":

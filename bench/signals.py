@@ -6,6 +6,7 @@ process) or ``kill -9`` of the whole group (SIGKILL) does, and time how long it 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -71,3 +73,16 @@ def interrupt(
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         return Interrupted(proc.returncode, round(at - began, 1), round(time.monotonic() - sent, 1))
+
+
+def tries(count: int, one: Callable[[int], dict[str, Any]], clean: Callable[[dict[str, Any]], bool]) -> int:
+    """``count`` tries, one JSON line each (its ``clean`` added) and a last line counting the clean
+    ones; exit status 1 when any was not."""
+    bad = 0
+    for n in range(1, count + 1):
+        result = {"try": n, **one(n)}
+        result["clean"] = clean(result)
+        bad += not result["clean"]
+        print(json.dumps(result), flush=True)
+    print(json.dumps({"tries": count, "clean": count - bad}), flush=True)
+    return 1 if bad else 0
