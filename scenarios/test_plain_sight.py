@@ -15,7 +15,7 @@ import secrets
 from pathlib import Path
 
 from podlife.claims import PLAIN_SIGHT, Claim, Counter, Needs, Nodes
-from podlife.kube import pods
+from podlife.kube import pods, subject
 from podlife.measure import Measurement
 
 PG_PORT = 5432  # PostgreSQL's documented port
@@ -37,7 +37,7 @@ NETWORK = Claim(
 def shared_network(m: Measurement) -> None:
     running = m.kube.start_all(m.docs)
     web, db = pods.holder(running, m.subject.web), pods.holder(running, m.subject.db)
-    m.kube.await_postgres(db.metadata.name, m.subject.db)
+    subject.await_postgres(m.kube, db.metadata.name, m.subject.db)
     in_web = m.kube.probe(
         web.metadata.name,
         m.subject.web,

@@ -16,7 +16,7 @@ import yaml
 
 from podlife import claims, pictures, report
 from podlife.kube import pods, shape, storage
-from podlife.kube.pod.subject import Subject
+from podlife.kube.chapter.subject import Subject
 from podlife.paths import MANIFESTS
 from podlife.pictures import LadderTable, RequestSeries, StartupRun, StartupTimeline, Step, StepsTable
 from podlife.report import agree, page

@@ -14,7 +14,8 @@ from podlife import report
 from podlife.claims import ClaimRefuted, Result, Verdict, expect_refuted, require
 from podlife.kube import pods, shape
 from podlife.kube.api.wait import Impossible
-from podlife.kube.pod.subject import Subject, SubjectError, next_tag, pull_policy
+from podlife.kube.chapter.subject import Subject
+from podlife.kube.pod.manifest import SubjectError, next_tag, pull_policy
 from podlife.paths import MANIFESTS, REPO
 from podlife.provision import artefacts
 from podlife.run.registry import declared, scenario_files

@@ -84,7 +84,7 @@ def test_it_has_none_of_our_services_habits(app: tuple[subprocess.Popen[str], st
 
 
 def test_its_manifest_is_the_chapters_pod_with_another_web_image() -> None:
-    from podlife.kube.pod.subject import Subject
+    from podlife.kube.chapter.subject import Subject
 
     ours, theirs = Subject.load(REPO / "manifests" / "webpod.yml"), Subject.load(HERE / "webpod.yml")
     assert (theirs.web, theirs.db, theirs.port, theirs.pod) == (ours.web, ours.db, ours.port, ours.pod)

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from podlife.claims import SECTIONS, Claim
-from podlife.kube.pod.subject import Subject
+from podlife.kube.chapter.subject import Subject
 from podlife.paths import REPO
 from podlife.run.registry import declared, scenario_files
 

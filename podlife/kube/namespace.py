@@ -18,10 +18,10 @@ from typing import Any
 from kubernetes import client
 
 from podlife.errors import SetupError
-from podlife.kube.api import execs, leftovers
+from podlife.kube.api import leftovers
 from podlife.kube.api.cluster import Cluster
 from podlife.kube.api.reach import PodEndpoint
-from podlife.kube.api.wait import Impossible, WaitImpossible, WaitTimeout, poll_until
+from podlife.kube.api.wait import Impossible, WaitImpossible, WaitTimeout
 from podlife.kube.api.watch import Watcher, wait_for
 from podlife.kube.pod import pods, timeline
 from podlife.kube.pod.probe import Jobs, ProbeRun, Probes
@@ -282,13 +282,3 @@ class Namespace:
 
         wait_for(self.cluster.core.list_node, reached, what=f"node {node} Ready={ready}", timeout=timeout)
         return round(time.monotonic() - began, 1)
-
-    def await_postgres(self, pod: str, container: str, timeout: float = 120) -> None:
-        """PostgreSQL in ``pod`` accepts TCP connections: ``pg_isready``, the database image's
-        own tool (an entry point's temporary server listens on no TCP port)."""
-        argv = ["pg_isready", "--host=127.0.0.1"]
-        poll_until(
-            f"PostgreSQL in pod {pod} to accept connections",
-            lambda: execs.run_in(self.cluster.api, self.namespace, pod, container, argv).code == 0,
-            timeout=timeout,
-        )

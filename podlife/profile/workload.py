@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from podlife.kube import subject
+from podlife.kube import manifest
 
 WORKLOADS = ("Pod", "Deployment", "StatefulSet", "ReplicaSet", "DaemonSet")
 SUPPORTING = ("Service", "PersistentVolumeClaim", "ConfigMap", "Secret")
@@ -53,7 +53,7 @@ class Workload:
         return copy.deepcopy([*self.supporting, self.doc])
 
     def spec(self) -> dict[str, Any]:
-        return subject.pod_spec(copy.deepcopy(self.doc)) or {}
+        return manifest.pod_spec(copy.deepcopy(self.doc)) or {}
 
     def containers(self) -> list[dict[str, Any]]:
         """Every container in start order: init containers (native sidecars among them), then the rest."""
@@ -79,7 +79,7 @@ class Workload:
         return int(self.spec().get("terminationGracePeriodSeconds", 30))
 
     def images(self) -> dict[str, str]:
-        return {str(c["image"]): subject.pull_policy(c) for c in self.containers()}
+        return {str(c["image"]): manifest.pull_policy(c) for c in self.containers()}
 
 
 def load(paths: list[str], *, allow_privileged: bool = False) -> list[Workload]:
@@ -95,7 +95,7 @@ def load(paths: list[str], *, allow_privileged: bool = False) -> list[Workload]:
             raise ProfileInputError(f"{path}: no such file or directory")
         found += _workloads(path)
     for workload in found if not allow_privileged else []:
-        if why := subject.privileged_in(workload.doc):
+        if why := manifest.privileged_in(workload.doc):
             raise ProfileInputError(
                 f"{workload.path}: {workload.key} asks for {why}; podlife profiles it only with "
                 "--allow-privileged-subject"
@@ -108,8 +108,8 @@ def load(paths: list[str], *, allow_privileged: bool = False) -> list[Workload]:
 
 def _workloads(path: Path) -> list[Workload]:
     try:
-        docs = subject.read(path)
-    except subject.SubjectError as exc:
+        docs = manifest.read(path)
+    except manifest.SubjectError as exc:
         raise ProfileInputError(str(exc)) from None
     for doc in docs:
         kind = doc.get("kind")
@@ -120,7 +120,7 @@ def _workloads(path: Path) -> list[Workload]:
             )
         if not isinstance(doc.get("metadata"), dict) or not doc["metadata"].get("name"):
             raise ProfileInputError(f"{path}: a {kind} has no metadata.name")
-        if kind in WORKLOADS and (why := subject.malformed(doc)):
+        if kind in WORKLOADS and (why := manifest.malformed(doc)):
             raise ProfileInputError(f"{path}: {kind}/{doc['metadata']['name']}: {why}")
     workloads = [d for d in docs if d["kind"] in WORKLOADS]
     if not workloads:

@@ -20,7 +20,7 @@ from typing import Any
 
 from podlife.kube.node import nodes
 from podlife.kube.node.acting import Acting
-from podlife.kube.pod.subject import pod_spec
+from podlife.kube.pod.manifest import pod_spec
 
 LABEL = "podlife-drain"
 TIMEOUT_S = 150

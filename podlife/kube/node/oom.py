@@ -27,7 +27,7 @@ from podlife.kube.api.reach import PodEndpoint
 from podlife.kube.helpers import memory
 from podlife.kube.node import nodes
 from podlife.kube.pod import timeline
-from podlife.kube.pod.subject import pod_spec
+from podlife.kube.pod.manifest import pod_spec
 
 HOG, FIRST = "memory-hog", "oom-first"
 PORT = 9101

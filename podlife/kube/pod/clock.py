@@ -14,8 +14,8 @@ from kubernetes import client
 
 from podlife.kube import helpers
 from podlife.kube.helpers import sigterm_clock
+from podlife.kube.pod.manifest import pod_spec
 from podlife.kube.pod.pods import stamp
-from podlife.kube.pod.subject import pod_spec
 
 NAME = "sigterm-clock"
 DRAIN_S = sigterm_clock.DRAIN_S

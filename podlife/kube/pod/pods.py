@@ -1,6 +1,6 @@
 """Pods as the scenarios see them: manifests in, container facts out.
 
-Manifests are applied as a user would apply them (see :mod:`podlife.kube.pod.subject` for how they
+Manifests are applied as a user would apply them (see :mod:`podlife.kube.pod.manifest` for how they
 are read).  The helpers that read a pod's status return plain values so that evidence stays
 numbers and ids.
 """

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from podlife.kube.pod.subject import containers, pod_spec
+from podlife.kube.pod.manifest import containers, pod_spec
 
 Docs = list[dict[str, Any]]
 HOSTNAME = "kubernetes.io/hostname"

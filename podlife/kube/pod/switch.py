@@ -14,7 +14,7 @@ from typing import Any
 from podlife.kube import helpers
 from podlife.kube.api.reach import PodEndpoint
 from podlife.kube.helpers import probe_switch
-from podlife.kube.pod.subject import pod_spec
+from podlife.kube.pod.manifest import pod_spec
 
 PORT = 9100
 NAME = "probe-switch"
