@@ -27,7 +27,7 @@ UPSTREAM_PROBE_IMAGE = upstream.tag_of(upstream.PYTHON)
 
 
 @contextmanager
-def up(
+def held(
     subjects: list[Subject],
     *,
     images: dict[str, str] | None = None,
@@ -51,6 +51,7 @@ def up(
     from podlife.provision import cluster, loading
 
     with exclusive(cluster.lock_key(), "scenarios"):
+        say("no --kubeconfig: podlife's own kind cluster on this machine, brought up or reused")
         path = cluster.up()
         toolset = cluster.current_tools()
         loading.load_subject_images(toolset, cluster.NAME, subjects)

@@ -1,5 +1,5 @@
 """A run of the scenarios, from the process that starts it: the reports directory, the cluster
-reached through :func:`podlife.provision.up` and held for the whole run, the progress printer,
+reached through :func:`podlife.provision.held` and held for the whole run, the progress printer,
 the cluster handed to pytest-xdist's workers as it is, and the reports at the end."""
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def start(config: pytest.Config) -> None:
     try:
         images, next_versions = profiled_images(profiled(config))
         info = held.enter_context(
-            provision.up(
+            provision.held(
                 subjects(config),
                 images=images,
                 next_versions=next_versions,
