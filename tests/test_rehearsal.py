@@ -3,14 +3,26 @@ every way out, the user's own tags kept, and never a registry that was already t
 
 from __future__ import annotations
 
+import shutil
 import signal
 import socket
+import subprocess
+import time
+import types
 from pathlib import Path
 
 import pytest
 
 from podlife.kube.api.wait import WaitTimeout
-from podlife.provision import rehearsal
+from podlife.provision import journal, rehearsal
+from podlife.provision.steps import StepFailed
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test's journal in a cache of its own: never a record the next real run would act on."""
+    monkeypatch.setenv("PODLIFE_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
 
 
 def test_the_registry_port_is_one_nothing_listens_on() -> None:
@@ -75,3 +87,68 @@ def test_the_users_own_tags_are_set_aside_and_put_back(monkeypatch: pytest.Monke
         ["docker", "tag", "podlife-rehearsal-kept/postgres:15.19-bookworm", "postgres:15.19-bookworm"],
         ["docker", "rmi", "podlife-rehearsal-kept/postgres:15.19-bookworm"],
     ]
+
+
+# ---------------------------------------------------------------- after a kill -9: the next run
+
+
+def test_a_rehearsal_killed_mid_way_leaves_daemon_json_recoverable_byte_for_byte(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    daemon_json = tmp_path / "daemon.json"
+    before = b'{\n  "log-level":   "warn"\n}\n'
+    daemon_json.write_bytes(before)
+    journal.daemon_json_saved(daemon_json)  # what the rehearsal does before its first edit
+    daemon_json.write_text('{"registry-mirrors": ["http://127.0.0.1:5000"]}')  # then kill -9: no finally
+    journal.daemon_json_saved(daemon_json)  # a second rehearsal keeps the first record, the user's file
+    reloads: list[bytes] = []
+    monkeypatch.setattr(journal, "reload_dockerd", lambda: reloads.append(daemon_json.read_bytes()))
+    said: list[str] = []
+    assert journal.restore_left(said.append, daemon_json) and said
+    assert daemon_json.read_bytes() == before and reloads == [before]
+    assert journal.restore_left(said.append, daemon_json) == []  # once
+
+
+def test_a_daemon_json_that_was_not_there_is_not_there_afterwards(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    daemon_json = tmp_path / "daemon.json"
+    journal.daemon_json_saved(daemon_json)
+    daemon_json.write_text("{}")
+    monkeypatch.setattr(journal, "reload_dockerd", lambda: None)
+    journal.restore_left(lambda _: None, daemon_json)
+    assert not daemon_json.exists()
+
+
+def test_the_users_tags_moved_aside_are_put_back_by_the_next_run(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[str, ...]] = []
+    monkeypatch.setattr(journal, "attempt", lambda *a, **kw: types.SimpleNamespace(returncode=0))
+    monkeypatch.setattr(journal, "docker", lambda *a, **kw: calls.append(a) or "")
+    journal.tags_saved({"postgres:15.19-bookworm": "podlife-rehearsal-kept/postgres:15.19-bookworm"})
+    journal.restore_left(lambda _: None, cache / "no-daemon.json")
+    assert calls == [
+        ("tag", "podlife-rehearsal-kept/postgres:15.19-bookworm", "postgres:15.19-bookworm"),
+        ("rmi", "podlife-rehearsal-kept/postgres:15.19-bookworm"),
+    ]
+
+
+def test_only_the_dockerd_of_the_pid_file_is_signalled(tmp_path: Path) -> None:
+    impostor = subprocess.Popen(["sleep", "30"])  # a process that is not dockerd
+    pid_file = tmp_path / "docker.pid"
+    pid_file.write_text(str(impostor.pid))
+    try:
+        with pytest.raises(StepFailed, match="not dockerd"):
+            journal.reload_dockerd(pid_file)
+        assert impostor.poll() is None  # not signalled
+    finally:
+        impostor.kill()
+        impostor.wait()
+    fake = tmp_path / "dockerd"
+    shutil.copy(shutil.which("sleep") or "/bin/sleep", fake)
+    daemon = subprocess.Popen([str(fake), "30"])
+    pid_file.write_text(str(daemon.pid))
+    time.sleep(0.2)  # until the kernel names the process after its binary
+    journal.reload_dockerd(pid_file)
+    assert daemon.wait(10) == -signal.SIGHUP

@@ -23,7 +23,7 @@ from pytest_kind import KindCluster
 from podlife.docker import docker
 from podlife.kube import WaitTimeout, api_client, kind, nodes, wait_for
 from podlife.paths import cache_dir
-from podlife.provision import services
+from podlife.provision import journal, services
 from podlife.provision.engine import ensure_docker
 from podlife.provision.images import Toolset, prepare
 from podlife.provision.loading import kind_load, load_images, local_image
@@ -207,6 +207,7 @@ def up() -> Path:
 
 def _bring_up() -> Path:
     ensure_docker()
+    journal.restore_left(say)  # what a rehearsal killed with kill -9 left on this machine's Docker
     tools = prepare()
     _TOOLS.append(tools)
     cluster = kind_cluster(tools)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -41,10 +42,11 @@ from pathlib import Path
 from podlife.docker import argv, attempt, docker
 from podlife.kube import poll_until
 from podlife.paths import REPO, cache_dir
-from podlife.provision import airgap, images, upstream
+from podlife.provision import airgap, images, journal, upstream
 from podlife.provision.engine import DAEMON_JSON, ensure_docker
+from podlife.provision.journal import reload_dockerd
 from podlife.provision.loading import local_image
-from podlife.provision.steps import StepFailed, log_path, output, run, say, step
+from podlife.provision.steps import StepFailed, log_path, run, say, step
 
 REGISTRY = "github.com/distribution/distribution/v3"
 REGISTRY_VERSION = "v3.0.0"
@@ -142,16 +144,13 @@ def mirrors() -> list[str]:
     return json.loads(docker("info", "--format", "{{json .RegistryConfig.Mirrors}}") or "[]") or []
 
 
-def reload_dockerd() -> None:
-    output(["pkill", "-HUP", "-x", "dockerd"])
-
-
 @contextmanager
 def docker_hub_mirror(url: str) -> Iterator[None]:
     """This machine's dockerd takes Docker Hub's images from ``url`` while the block lasts; on
     every way out (an error, SIGINT, SIGTERM) ``daemon.json`` is put back byte for byte and the
     daemon reloaded."""
     before = DAEMON_JSON.read_bytes() if DAEMON_JSON.exists() else None
+    journal.daemon_json_saved(DAEMON_JSON)  # on disk first: a kill -9 from here on is undone by the next run
     try:
         config = json.loads(before or b"{}")
         DAEMON_JSON.write_text(json.dumps({**config, "registry-mirrors": [url]}, indent=2) + "\n")
@@ -172,6 +171,7 @@ def docker_hub_mirror(url: str) -> Iterator[None]:
                 else:
                     DAEMON_JSON.write_bytes(before)
                 reload_dockerd()
+                journal.forget("daemon.json.before")
 
 
 @contextmanager
@@ -190,6 +190,7 @@ def set_aside(tags: list[str]) -> Iterator[None]:
     """The user's own tags of the names the rehearsal pulls (``postgres:…``, ``kindest/node:…``)
     moved aside while it runs (the rehearsal must pull them for real) and put back afterwards."""
     kept = {t: f"podlife-rehearsal-kept/{t.replace('/', '_')}" for t in tags if local_image(t)}
+    journal.tags_saved(kept)  # on disk first: a kill -9 from here on is undone by the next run
     for tag, aside in kept.items():
         docker("tag", tag, aside)
         docker("rmi", tag)
@@ -200,6 +201,7 @@ def set_aside(tags: list[str]) -> Iterator[None]:
             for tag, aside in kept.items():
                 docker("tag", aside, tag)
                 docker("rmi", aside)
+            journal.forget("moved-tags.json")
 
 
 def podlife(env: dict[str, str], *args: str) -> None:
@@ -219,12 +221,14 @@ def push(names: dict[str, str], port: int) -> None:
 
 def main() -> int:
     ensure_docker()
+    journal.restore_left(say)  # what a rehearsal killed with kill -9 left
     say("rehearsal of the upstream path: the air-gapped images first (built where missing)")
     images.airgapped_toolset()
     names = pushed()
     binary = build_registry()
     storage = cache_dir() / "rehearsal" / "registry"
-    storage.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(storage, ignore_errors=True)  # nothing kept from an earlier rehearsal's pushes
+    storage.mkdir(parents=True)
     gw = gateway()
     port = free_port(["127.0.0.1", gw])
     env = {

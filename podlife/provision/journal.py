@@ -1,0 +1,102 @@
+"""What the rehearsal changes on this machine's Docker, written down on disk *before* it changes it,
+so that a rehearsal killed with ``kill -9`` (no ``finally`` runs) leaves nothing it cannot undo:
+the next ``python -m podlife cluster up`` or rehearsal finds the record and puts it back
+(:func:`restore_left`).
+
+- ``daemon.json``: its bytes as they were (or that there was none), before the mirror is set;
+- the user's own tags the rehearsal moves aside (``postgres:…`` → ``podlife-rehearsal-kept/…``).
+
+The records live in the cache (``~/.cache/podlife/host-journal/``), are written atomically
+(a temporary file renamed over), and are removed once what they record is back.  Reloading
+``dockerd`` signals only the daemon whose pid file this machine's Docker keeps, never every
+process called ``dockerd``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+from podlife.docker import attempt, docker
+from podlife.paths import cache_dir
+from podlife.provision.engine import DAEMON_JSON
+from podlife.provision.steps import StepFailed
+
+DOCKER_PID = Path("/var/run/docker.pid")
+
+
+def folder() -> Path:
+    path = cache_dir() / "host-journal"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def daemon_json_saved(daemon_json: Path = DAEMON_JSON) -> None:
+    """``daemon.json`` as it is now, recorded before anything edits it (an earlier record, from a
+    rehearsal killed meanwhile, is kept: it holds the file as the user had it)."""
+    record = folder() / "daemon.json.before"
+    if record.exists():
+        return
+    before = {"existed": daemon_json.exists()}
+    if before["existed"]:
+        before["bytes"] = daemon_json.read_bytes().hex()
+    _write(record, json.dumps(before).encode())
+
+
+def tags_saved(kept: dict[str, str]) -> None:
+    """The user's tags about to be moved aside (tag -> where it is kept meanwhile)."""
+    record = folder() / "moved-tags.json"
+    earlier = json.loads(record.read_text()) if record.exists() else {}
+    _write(record, json.dumps({**earlier, **kept}).encode())
+
+
+def forget(name: str) -> None:
+    (folder() / name).unlink(missing_ok=True)
+
+
+def restore_left(say: Callable[[str], None], daemon_json: Path = DAEMON_JSON) -> list[str]:
+    """What a killed rehearsal left recorded, put back: ``daemon.json`` byte for byte (dockerd
+    reloaded) and the user's tags; what was restored, in words."""
+    done: list[str] = []
+    record = folder() / "daemon.json.before"
+    if record.exists():
+        before = json.loads(record.read_text())
+        if before["existed"]:
+            _write(daemon_json, bytes.fromhex(before["bytes"]))
+        else:
+            daemon_json.unlink(missing_ok=True)
+        reload_dockerd()
+        record.unlink()
+        done.append(f"{daemon_json} as it was before a rehearsal that did not finish")
+    tags = folder() / "moved-tags.json"
+    if tags.exists():
+        for tag, aside in json.loads(tags.read_text()).items():
+            if attempt("image", "inspect", aside).returncode == 0:
+                docker("tag", aside, tag)
+                docker("rmi", aside)
+                done.append(f"your tag {tag}")
+        tags.unlink()
+    for what in done:
+        say(f"put back: {what}")
+    return done
+
+
+def reload_dockerd(pid_file: Path = DOCKER_PID) -> None:
+    """SIGHUP to the dockerd this machine's Docker runs (its pid file), and to nothing else."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    except (OSError, ValueError) as exc:
+        raise StepFailed("reload dockerd", f"no dockerd found through {pid_file} ({exc})") from exc
+    if comm != "dockerd":
+        raise StepFailed("reload dockerd", f"{pid_file} names pid {pid}, which is {comm}, not dockerd")
+    os.kill(pid, signal.SIGHUP)
