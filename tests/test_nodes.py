@@ -76,3 +76,16 @@ def test_each_node_is_reached_one_way_chosen_once(monkeypatch: pytest.MonkeyPatc
     assert isinstance(chooser.of("gke-node"), access.AgentNode)
     chooser.of("podlife-worker"), chooser.of("gke-node")
     assert asked == ["gke-node", "podlife-worker", "gke-node"]  # each chosen once per run
+
+
+def test_a_node_is_reached_through_docker_only_when_the_api_means_that_container(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A foreign cluster's node that shares its name with a local kind node container goes through
+    the agent: the API's providerID is not that container's."""
+    monkeypatch.setattr(kind, "kind_cluster_of", lambda node: "podlife")
+    monkeypatch.setattr(kind, "owner", lambda node: "podlife")
+    providers = {"podlife-worker": "kind://docker/podlife/podlife-worker", "podlife-worker2": "aws:///i-0abc"}
+    chooser = access.Access(agent=object(), provider_of=providers.get)
+    assert isinstance(chooser.of("podlife-worker"), kind.DockerNode)
+    assert isinstance(chooser.of("podlife-worker2"), access.AgentNode)

@@ -206,7 +206,11 @@ def cluster(request: pytest.FixtureRequest) -> Cluster:
         pytest.fail(f"no cluster to run scenarios on: {reached}", pytrace=False)
     connected = Cluster.connect(reached)
     agent = Agent(connected.api, connected.probe_image, connected.run)  # started on first use
-    nodes.use_agent(agent, allow_node_disruption=config.getoption("allow_node_disruption"))
+    nodes.use_agent(
+        agent,
+        allow_node_disruption=config.getoption("allow_node_disruption"),
+        provider_of=lambda node: connected.core.read_node(node).spec.provider_id,
+    )
     request.addfinalizer(agent.close)
     return connected
 

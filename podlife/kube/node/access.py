@@ -7,6 +7,7 @@ backend behind one interface, nothing else asks which one it is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -77,6 +78,7 @@ class Access:
 
     agent: Any = None
     allow_disruption: bool = False
+    provider_of: Callable[[str], str | None] | None = None  # the API's spec.providerID of a node
     chosen: dict[str, NodeAccess] = field(default_factory=dict)
 
     def of(self, node: str) -> NodeAccess:
@@ -85,8 +87,8 @@ class Access:
         return self.chosen[node]
 
     def choose(self, node: str) -> NodeAccess:
-        try:
-            kind.own(node)
+        try:  # by identity: the container of that name must be the very node the API means
+            kind.own(node, self.provider_of(node) if self.provider_of else None)
             return kind.DockerNode(node)
         except SetupError:
             if self.agent is None:

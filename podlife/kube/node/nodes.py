@@ -13,6 +13,7 @@ that can hurt a cluster someone cares about: on a node not podlife's own it need
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,10 +57,13 @@ ACCESS = Access()
 DOCKER_LOSS, AGENT_LOSS = kind.LOSS, access.AGENT_LOSS
 
 
-def use_agent(agent: Any, *, allow_node_disruption: bool = False) -> None:
-    """Act through ``agent`` on a node that is not podlife's own kind node on this machine; stop
-    such a node's kubelet only when ``allow_node_disruption``."""
-    ACCESS.agent, ACCESS.allow_disruption = agent, allow_node_disruption
+def use_agent(
+    agent: Any, *, allow_node_disruption: bool = False, provider_of: Callable[[str], str | None] | None = None
+) -> None:
+    """Act through ``agent`` on a node that is not podlife's own kind node on this machine (told by
+    the API's ``spec.providerID``, from ``provider_of``); stop such a node's kubelet only when
+    ``allow_node_disruption``."""
+    ACCESS.agent, ACCESS.allow_disruption, ACCESS.provider_of = agent, allow_node_disruption, provider_of
     ACCESS.chosen.clear()
 
 
