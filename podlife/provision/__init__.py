@@ -23,7 +23,8 @@ from podlife.provision import tools, upstream
 from podlife.provision.lock import exclusive
 from podlife.provision.steps import say
 
-UPSTREAM_PROBE_IMAGE = upstream.tag_of(upstream.PYTHON)
+# pinned by digest: the agent runs it privileged, and a tag could name another image on some node
+UPSTREAM_PROBE_IMAGE = upstream.PYTHON
 
 
 @contextmanager
@@ -79,6 +80,11 @@ def collect(kubeconfig: str, *, delete: bool) -> None:
 def existing(kubeconfig: str, kubectl: str | None, probe_image: str | None) -> ClusterInfo:
     """A cluster someone else runs: a kubectl that fits its version, the upstream probe image."""
     server = reachable_version(kubeconfig)
+    if probe_image and "@sha256:" not in probe_image:
+        say(
+            f"--probe-image {probe_image} is a tag: podlife's agent runs it privileged, and a node that "
+            "holds another image under that name would run that one (name it by its digest, @sha256:...)"
+        )
     return ClusterInfo(
         kubeconfig=kubeconfig,
         kubectl=kubectl or str(tools.kubectl(server, cache_dir() / "bin" / "k8s" / "kubectl")),
