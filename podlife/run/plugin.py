@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from podlife.claims import Claim, Counter, Kind, Needs, Result, expect_refuted, require
-from podlife.kube import Agent, Cluster, ClusterInfo, Subject, SubjectError, nodes
+from podlife.kube import Cluster, Subject, SubjectError
 from podlife.measure import Measurement, measure
 from podlife.run import options, profile, progress, scenario
 from podlife.run import session as run
@@ -200,19 +200,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 @pytest.fixture(scope="session")
 def cluster(request: pytest.FixtureRequest) -> Cluster:
     """The cluster under test; failing to reach one errors every scenario (never a skip)."""
-    config = request.config
-    reached = run.reached(config)
-    if not isinstance(reached, ClusterInfo):
-        pytest.fail(f"no cluster to run scenarios on: {reached}", pytrace=False)
-    connected = Cluster.connect(reached)
-    agent = Agent(connected.api, connected.probe_image, connected.run)  # started on first use
-    nodes.use_agent(
-        agent,
-        allow_node_disruption=config.getoption("allow_node_disruption"),
-        provider_of=lambda node: connected.core.read_node(node).spec.provider_id,
-    )
-    request.addfinalizer(agent.close)
-    return connected
+    return run.connected(request.config, "run scenarios")
 
 
 @pytest.fixture

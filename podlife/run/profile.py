@@ -19,20 +19,19 @@ from typing import Any
 import pytest
 
 from podlife.claims import Needs, Nodes
-from podlife.kube import Cluster, ClusterInfo, host_ports, shape, with_images
+from podlife.kube import Cluster, host_ports, shape, with_images
 from podlife.profile import nodeloss
 from podlife.profile.profiler import Profiler
 from podlife.profile.workload import ProfileInputError, Workload, load
 from podlife.profiled import NodeLossPhase, Profile
 from podlife.run import frame
-from podlife.run.session import reached
+from podlife.run.session import connected
 
 PROFILE_KEY = "podlife.profile"
 NODE_LOSS_KEY = "podlife.node-loss"
 NODE_LOSS = nodeloss.PHASE  # the test that loses a worker for every workload of the run at once
 NODE_LOSS_NEEDS = Needs(nodes=Nodes.ALL, stops_node=True)
 SUFFIXES = (".yml", ".yaml")
-CLUSTER = pytest.StashKey[Cluster]()
 
 
 def add_options(group: pytest.OptionGroup) -> None:
@@ -140,13 +139,9 @@ def collect_file(config: pytest.Config, file_path: Path, parent: pytest.Collecto
 
 
 def cluster(config: pytest.Config) -> Cluster:
-    """The cluster profiled on, connected once per process (kept in the config's stash)."""
-    if (connected := config.stash.get(CLUSTER, None)) is None:
-        info = reached(config)
-        if not isinstance(info, ClusterInfo):
-            pytest.fail(f"no cluster to profile on: {info}", pytrace=False)
-        connected = config.stash[CLUSTER] = Cluster.connect(info)
-    return connected
+    """The cluster profiled on, connected once per process, with podlife's agent for the nodes
+    Docker cannot reach (a profile's container kill and kernel log on any cluster)."""
+    return connected(config, "profile")
 
 
 def profile(config: pytest.Config, test: str, workload: Workload) -> Profile:

@@ -21,7 +21,7 @@ import pytest
 
 from podlife import provision, report
 from podlife.claims import Result
-from podlife.kube import ClusterInfo, Subject, agent, api_client, leftovers
+from podlife.kube import Cluster, ClusterInfo, Subject, agent, api_client, leftovers, nodes
 from podlife.paths import MANIFESTS, REPO
 from podlife.profile import nodeloss, update
 from podlife.profile.workload import Workload, load
@@ -161,6 +161,28 @@ def to_wire(config: pytest.Config) -> dict[str, Any]:
     """What a pytest-xdist worker gets: the ClusterInfo's fields, or why there is none."""
     reached = config.stash.get(REACHED, "no cluster")
     return reached.to_wire() if isinstance(reached, ClusterInfo) else {"error": reached}
+
+
+CONNECTED = pytest.StashKey[Cluster]()
+
+
+def connected(config: pytest.Config, what: str) -> Cluster:
+    """The cluster this process measures on, connected once (a scenario's and a profile's alike),
+    with podlife's agent ready for the nodes Docker cannot reach (started on first use, closed at
+    the end of the process); failing to reach one fails the test (never a skip)."""
+    if (cluster := config.stash.get(CONNECTED, None)) is None:
+        info = reached(config)
+        if not isinstance(info, ClusterInfo):
+            pytest.fail(f"no cluster to {what} on: {info}", pytrace=False)
+        cluster = config.stash[CONNECTED] = Cluster.connect(info)
+        helper = agent.Agent(cluster.api, cluster.probe_image, cluster.run)
+        nodes.use_agent(
+            helper,
+            allow_node_disruption=config.getoption("allow_node_disruption"),
+            provider_of=lambda node: cluster.core.read_node(node).spec.provider_id,
+        )
+        config.add_cleanup(helper.close)
+    return cluster
 
 
 def reached(config: pytest.Config) -> ClusterInfo | str:
