@@ -80,6 +80,7 @@ HOSTILE += [
     (pod(extra=", volumes: [{name: v, nfs: {server: 10.0.0.1, path: /}}]"), "a nfs volume"),
     (pod(extra=", volumes: [{name: v, iscsi: {targetPortal: t, iqn: q, lun: 0}}]"), "a iscsi volume"),
     (pod(extra=", volumes: [{name: v, gitRepo: {repository: r}}]"), "a gitRepo volume"),
+    (pod(extra=", volumes: [{name: v, emptyDir: {}, nfs: {server: s, path: /}}]"), "a nfs volume"),
     (
         pod(extra=", volumes: [{name: v, projected: {sources: [{serviceAccountToken: {path: t}}]}}]"),
         "a projected serviceAccountToken",

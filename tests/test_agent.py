@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import types
 from typing import Any
@@ -248,3 +249,29 @@ def test_the_agents_namespace_goes_whenever_it_was_made(monkeypatch: pytest.Monk
         one.pod("w1")
     one.close()
     assert deleted == [one.namespace] and one.closed.is_set()
+
+
+def test_the_run_goes_on_pinging_whatever_one_ping_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dropped connection is not a SetupError: the pinger must outlive it, or the agents would end
+    (and restore their nodes) in the middle of the run."""
+    pinged: list[float] = []
+
+    def flaky(*args: Any, timeout: float = 90, **kw: Any) -> dict[str, Any]:
+        pinged.append(timeout)
+        if len(pinged) == 1:
+            raise ConnectionResetError("connection dropped")
+        return {"alive": True}
+
+    monkeypatch.setattr(agent, "ask", flaky)
+    monkeypatch.setattr(agent, "PING_S", 0.01)
+    one = agent.Agent(object(), "python:3.11", "run-1")  # type: ignore[arg-type]
+    one.pods["w1"] = "agent-0"
+    pinger = threading.Thread(target=one.ping, daemon=True)
+    pinger.start()
+    for _ in range(500):  # bounded: until a second ping came after the failed first
+        if len(pinged) >= 2:
+            break
+        time.sleep(0.01)
+    one.closed.set()
+    pinger.join(5)
+    assert len(pinged) >= 2 and not pinger.is_alive() and all(t == 0.01 for t in pinged)

@@ -134,7 +134,7 @@ def test_a_planted_symlink_is_neither_locked_through_nor_written_through(locks: 
     victim = tmp_path / "precious"
     victim.write_text("keep me")
     victim.chmod(0o600)
-    lock_file, note = lock._files("podlife")
+    lock_file, note = lock._files(lock.key_of("podlife"))
     lock_file.symlink_to(victim)
     with pytest.raises(StepFailed, match="is a symlink"), lock.exclusive("podlife", "cluster up"):
         pass

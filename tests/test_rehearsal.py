@@ -149,6 +149,27 @@ def test_only_the_dockerd_of_the_pid_file_is_signalled(tmp_path: Path) -> None:
     shutil.copy(shutil.which("sleep") or "/bin/sleep", fake)
     daemon = subprocess.Popen([str(fake), "30"])
     pid_file.write_text(str(daemon.pid))
-    time.sleep(0.2)  # until the kernel names the process after its binary
+    for _ in range(100):  # bounded: until it has exec'd, and the kernel names it after its binary
+        if Path(f"/proc/{daemon.pid}/comm").read_text().strip() == "dockerd":
+            break
+        time.sleep(0.05)
     journal.reload_dockerd(pid_file)
     assert daemon.wait(10) == -signal.SIGHUP
+
+
+def test_a_reload_that_fails_is_said_once_the_file_is_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    daemon_json = tmp_path / "daemon.json"
+    daemon_json.write_bytes(b"{}\n")
+    journal.daemon_json_saved(daemon_json)
+    daemon_json.write_text('{"registry-mirrors": ["http://127.0.0.1:5000"]}')
+
+    def no_dockerd() -> None:
+        raise StepFailed("reload dockerd", "no dockerd found through /var/run/docker.pid")
+
+    monkeypatch.setattr(journal, "reload_dockerd", no_dockerd)
+    with pytest.raises(StepFailed, match="reload dockerd"):
+        journal.restore_left(lambda _: None, daemon_json)
+    assert daemon_json.read_bytes() == b"{}\n"
+    assert journal.restore_left(lambda _: None, daemon_json) == []  # not again at every run

@@ -74,9 +74,9 @@ def restore_left(say: Callable[[str], None], daemon_json: Path = DAEMON_JSON) ->
             _write(daemon_json, bytes.fromhex(before["bytes"]))
         else:
             daemon_json.unlink(missing_ok=True)
-        reload_dockerd()
-        record.unlink()
+        record.unlink()  # the file is back: a reload that fails is said once, not at every run
         done.append(f"{daemon_json} as it was before a rehearsal that did not finish")
+        reload_dockerd()
     tags = folder() / "moved-tags.json"
     if tags.exists():
         for tag, aside in json.loads(tags.read_text()).items():

@@ -110,9 +110,9 @@ def lock_dir() -> Path:
     )
 
 
-def _files(cluster: str | Path) -> tuple[Path, Path]:
-    """The lock file and the note saying who holds it, for this cluster (neither a symlink)."""
-    key = hashlib.sha256(key_of(cluster).encode()).hexdigest()[:16]
+def _files(key: str) -> tuple[Path, Path]:
+    """The lock file and the note saying who holds it, for this key (neither a symlink)."""
+    key = hashlib.sha256(key.encode()).hexdigest()[:16]
     folder = lock_dir()
     files = folder / f"{key}.lock", folder / f"{key}.holder.json"
     for path in files:
@@ -125,7 +125,7 @@ def _files(cluster: str | Path) -> tuple[Path, Path]:
 
 def holder(cluster: str | Path) -> dict[str, object] | None:
     """Who holds the cluster now (pid, command, since), or None when nobody does."""
-    path, note = _files(cluster)
+    path, note = _files(key_of(cluster))
     probe = FileLock(path, timeout=0, mode=0o666, is_singleton=True)
     if probe.is_locked:  # this process holds it
         return _read(note)
@@ -149,7 +149,8 @@ def _read(note: Path) -> dict[str, object] | None:
 def exclusive(cluster: str | Path, purpose: str) -> Iterator[None]:
     """Hold the cluster (:func:`key_of`) for ``purpose``; re-entrant within one process (the
     suite's session lock covers the ``cluster up`` it makes)."""
-    path, note = _files(cluster)
+    key = key_of(cluster)
+    path, note = _files(key)
     lock = FileLock(path, timeout=0, mode=0o666, is_singleton=True)
     first = not lock.is_locked
     try:
@@ -158,7 +159,7 @@ def exclusive(cluster: str | Path, purpose: str) -> Iterator[None]:
         who = _read(note) or {}
         raise StepFailed(
             f"lock the cluster for {purpose}",
-            f"the cluster ({key_of(cluster)}) is in use by pid {who.get('pid', '?')} "
+            f"the cluster ({key}) is in use by pid {who.get('pid', '?')} "
             f"({who.get('purpose', '?')}: {who.get('command', '?')}, since {who.get('since', '?')}). "
             "One suite or one `cluster up|down` at a time: wait for it to finish, or stop it.",
         ) from None

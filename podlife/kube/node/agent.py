@@ -113,8 +113,10 @@ class Agent:
         hears nothing for HEARTBEAT_S restores its node and exits)."""
         while not self.closed.wait(PING_S):
             for node, pod in list(self.pods.items()):
-                with contextlib.suppress(SetupError):  # one missed ping: the next one comes
-                    self.ask(node, pod, "alive")
+                # one missed ping (refused, timed out, a connection dropped): the next one comes; the
+                # thread must outlive any of them, or the agents would end in the middle of the run
+                with contextlib.suppress(Exception):
+                    ask(self.core, self.namespace, pod, f"{self.token}/alive", node, timeout=PING_S)
 
     def close(self) -> None:
         """Its namespace deleted (its pods with it), without waiting, whenever it was created."""
@@ -154,12 +156,14 @@ class Agent:
         return ask(self.core, self.namespace, pod, f"{self.token}/{path}", node)
 
 
-def ask(core: client.CoreV1Api, namespace: str, pod: str, path: str, node: str = "") -> dict[str, Any]:
+def ask(
+    core: client.CoreV1Api, namespace: str, pod: str, path: str, node: str = "", timeout: float = 90
+) -> dict[str, Any]:
     """The agent's answer to GET /``path`` (its run's secret first), through the API server's pod
     proxy; a SetupError when it cannot be reached or says it failed."""
     try:
         text = core.connect_get_namespaced_pod_proxy_with_path(
-            f"{pod}:{PORT}", namespace, path, _request_timeout=90, _preload_content=False
+            f"{pod}:{PORT}", namespace, path, _request_timeout=timeout, _preload_content=False
         ).data.decode(errors="replace")
     except client.ApiException as exc:
         body = (exc.body or "")[-300:] if isinstance(exc.body, str) else ""

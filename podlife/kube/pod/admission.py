@@ -164,9 +164,8 @@ def pod_foreign(spec: dict[str, Any]) -> str | None:
         if spec.get(key) not in (None, "default"):
             return f"spec.{key} {spec[key]} (podlife's namespaces hold only their default service account)"
     for volume in spec.get("volumes") or []:
-        kinds = sorted(set(volume) - {"name", "hostPath"})
-        if kinds and kinds[0] not in VOLUMES:
-            return f"a {kinds[0]} volume ({volume['name']}; podlife mounts {', '.join(sorted(VOLUMES))})"
+        if bad_kinds := sorted(set(volume) - {"name", "hostPath"} - VOLUMES):
+            return f"a {bad_kinds[0]} volume ({volume['name']}; podlife mounts {', '.join(sorted(VOLUMES))})"
         sources = mapping(volume.get("projected")).get("sources") or []
         if bad := sorted({k for s in sources if isinstance(s, dict) for k in s} - PROJECTED):
             allowed = ", ".join(sorted(PROJECTED))
