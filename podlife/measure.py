@@ -84,10 +84,12 @@ class Measurement:
     def chapter(self) -> Subject:
         return Subject.load(self.options.chapter, allow_privileged=self.options.allow_privileged)
 
-    @staticmethod
-    def next_image(image: str) -> str:
-        """The next version of ``image``: the same image under podlife's next tag."""
-        return next_tag(image)
+    def next_image(self, image: str) -> str:
+        """The next version of ``image``: the same image under podlife's next tag; a set-up error
+        at once where some worker cannot get it (a cluster podlife loads nothing into)."""
+        image = next_tag(image)
+        self.kube.cluster.can_get([image], "the update's next version")
+        return image
 
     # --- what it concludes ---
     def check(self, ok: bool, failure: str) -> bool:

@@ -244,11 +244,13 @@ def test_the_agents_namespace_goes_whenever_it_was_made(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(agent.Agent, "core", property(lambda self: Core()))
     monkeypatch.setattr(agent, "wait_for", never_ready)
+    made: list[str] = []
+    monkeypatch.setattr(agent.owned, "create", lambda api, name, labels: made.append(name))
     one = agent.Agent(object(), "python:3.11", "run-1")  # type: ignore[arg-type]
     with pytest.raises(SetupError, match="not within"):
         one.pod("w1")
     one.close()
-    assert deleted == [one.namespace] and one.closed.is_set()
+    assert made == deleted == [one.namespace] and one.closed.is_set()
 
 
 def test_the_run_goes_on_pinging_whatever_one_ping_raises(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -39,7 +39,14 @@ MAX_FUNCTION_LINES = 40
 pytest_plugins = ["pytester"]
 MAX_MODULE_LINES = 300
 
-FACE = {"podlife.claims", "podlife.profiled", "podlife.pictures", "podlife.errors", "podlife.paths"}
+FACE = {
+    "podlife.claims",
+    "podlife.profiled",
+    "podlife.findings",
+    "podlife.pictures",
+    "podlife.errors",
+    "podlife.paths",
+}
 ALLOWED: dict[str, set[str]] = {
     "podlife": set(),
     "podlife.errors": set(),
@@ -47,7 +54,10 @@ ALLOWED: dict[str, set[str]] = {
     "podlife.docker": {"podlife.errors"},  # this machine's Docker CLI: the one module that calls it
     "podlife.pictures": set(),
     "podlife.claims": {"podlife.pictures"},
-    "podlife.profiled": set(),  # a workload's typed profile, from the measurement to the reports
+    "podlife.profiled": {
+        "podlife.findings"
+    },  # a workload's typed profile, from the measurement to the reports
+    "podlife.findings": set(),  # the workload's part: an old pod's way out, a finding
     "podlife.kube": {"podlife.kube"} | FACE - {"podlife.claims"},  # the facade: its sub-rooms
     "podlife.kube.helpers": set(),  # programs run inside pods and on nodes: the standard library only
     "podlife.kube.api": {"podlife.kube.api", "podlife.errors"},
@@ -57,6 +67,7 @@ ALLOWED: dict[str, set[str]] = {
         "podlife.kube.helpers",
         "podlife.errors",
         "podlife.pictures",
+        "podlife.findings",
     },
     "podlife.kube.node": {
         "podlife.docker",
@@ -84,6 +95,7 @@ ALLOWED: dict[str, set[str]] = {
     "bench.interrupt": {"bench.signals", "podlife.kube", "podlife.provision"},  # its own clean-up
     "bench.rehearsal_interrupt": {"bench.signals", "podlife.provision"},  # measures the rehearsal's restore
     "bench.kill9": {"bench.signals", "podlife.kube"},  # what a killed run left on the cluster
+    "bench.rbac": {"podlife.kube"},  # the rights of manifests/rbac/podlife.yml, tried as podlife's account
     "service": {"service"},
 }
 # the only files outside podlife.run that may name it: pytest's and ``python -m podlife profile``'s

@@ -27,7 +27,7 @@ is reached from outside ``podlife.kube`` (``tests/test_structure.py`` holds both
 here imports ``podlife.run``, ``podlife.provision`` or ``podlife.report``.
 """
 
-from podlife.kube.api import cluster, execs, leftovers, pullable, reach, wait, watch
+from podlife.kube.api import cluster, execs, leftovers, owned, pullable, reach, wait, watch
 from podlife.kube.api.cluster import Cluster, ClusterInfo, api_client
 from podlife.kube.api.reach import PodEndpoint
 from podlife.kube.api.wait import Impossible, WaitImpossible, WaitTimeout, poll_until
@@ -39,7 +39,19 @@ from podlife.kube.namespace import Namespace
 from podlife.kube.node import access, agent, drain, kind, nodes, oom, outage
 from podlife.kube.node.agent import Agent
 from podlife.kube.node.outage import node_down
-from podlife.kube.pod import clock, manifest, pods, probe, rollout, shape, storage, switch, timeline, traffic
+from podlife.kube.pod import (
+    clock,
+    endpoints,
+    manifest,
+    pods,
+    probe,
+    rollout,
+    shape,
+    storage,
+    switch,
+    timeline,
+    traffic,
+)
 from podlife.kube.pod.manifest import SubjectError, host_ports, next_tag, with_images
 from podlife.kube.pod.pods import image_trouble, pod_ready, serving, statuses
 from podlife.kube.pod.timeline import Check, unready_during
@@ -65,6 +77,7 @@ __all__ = [
     "clock",
     "cluster",
     "drain",
+    "endpoints",
     "execs",
     "host_ports",
     "image_trouble",
@@ -78,6 +91,7 @@ __all__ = [
     "onnode",
     "oom",
     "outage",
+    "owned",
     "pod_ready",
     "pods",
     "poll_until",

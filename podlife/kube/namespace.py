@@ -18,16 +18,17 @@ from typing import Any
 from kubernetes import client
 
 from podlife.errors import SetupError
-from podlife.kube.api import leftovers
+from podlife.kube.api import leftovers, owned
 from podlife.kube.api.cluster import Cluster
 from podlife.kube.api.reach import PodEndpoint
 from podlife.kube.api.wait import Impossible, WaitImpossible, WaitTimeout
 from podlife.kube.api.watch import Watcher, wait_for
-from podlife.kube.pod import pods, timeline
+from podlife.kube.pod import endpoints, pods, timeline
 from podlife.kube.pod.probe import Jobs, ProbeRun, Probes
 from podlife.kube.pod.traffic import RequestLoop
 
 START_TIMEOUT_S = 180
+SERVICE_NAME = "kubernetes.io/service-name"  # the label an EndpointSlice names its Service by
 TEARDOWN_GRACE_S = 1  # a scenario's pods get this long to stop once its verdict is in
 
 
@@ -39,6 +40,7 @@ class Namespace:
     name: str
     namespace: str = ""
     watcher: Watcher | None = None
+    slices: Watcher | None = None  # the namespace's EndpointSlices: when a pod's endpoint went off
     actions: list[timeline.Entry] = field(default_factory=list)
     node: str | None = None  # the worker every pod of the scenario is pinned to, if it holds one
     prefer: str | None = None  # the worker its pods should go to first (one it may stop)
@@ -49,12 +51,10 @@ class Namespace:
 
     # --- opened and closed by the framework ---
     def open(self) -> None:
-        self.cluster.core.create_namespace(
-            client.V1Namespace(
-                metadata=client.V1ObjectMeta(name=self.namespace, labels=leftovers.labels(self.cluster.run))
-            )
-        )
+        owned.create(self.cluster.api, self.namespace, leftovers.labels(self.cluster.run))
         self.watcher = Watcher(self.cluster.core.list_namespaced_pod, namespace=self.namespace).start()
+        discovery = client.DiscoveryV1Api(self.cluster.api)
+        self.slices = Watcher(discovery.list_namespaced_endpoint_slice, namespace=self.namespace).start()
 
     def close(self, delete: bool) -> None:
         """End the scenario: its namespace is deleted (its workloads with it, so no controller
@@ -73,8 +73,9 @@ class Namespace:
                         raise
                 self.wait(lambda objects: not objects, what="the scenario's pods to be gone", timeout=300)
         finally:
-            if self.watcher:
-                self.watcher.stop()
+            for watcher in (self.watcher, self.slices):
+                if watcher:
+                    watcher.stop()
 
     # --- applying and waiting ---
     def apply(self, docs: list[dict[str, Any]]) -> None:
@@ -164,23 +165,17 @@ class Namespace:
         self.cluster.core.patch_namespaced_pod_resize(name, self.namespace, body)
 
     def service_ready(self, service: str, *, ready: bool, timeout: float = 60) -> datetime:
-        """When the Service's EndpointSlices first show an endpoint ready (``ready``) or none
-        ready (not ``ready``), seen through a watch of them; the moment is also on the timeline."""
+        """When the Service's EndpointSlices (watched) first show an endpoint ready (``ready``) or
+        none ready (not ``ready``); the moment is also on the timeline."""
+        assert self.slices
 
         def reached(slices: dict[str, Any]) -> bool:
-            flags = [
-                bool(e.conditions and e.conditions.ready) for s in slices.values() for e in s.endpoints or []
-            ]
-            return any(flags) if ready else bool(slices) and not any(flags)
+            mine = [s for s in slices.values() if (s.metadata.labels or {}).get(SERVICE_NAME) == service]
+            flags = [bool(e.conditions and e.conditions.ready) for s in mine for e in s.endpoints or []]
+            return any(flags) if ready else bool(mine) and not any(flags)
 
-        wait_for(
-            client.DiscoveryV1Api(self.cluster.api).list_namespaced_endpoint_slice,
-            reached,
-            what=f"Service {service} with {'a ready endpoint' if ready else 'no ready endpoint'}",
-            timeout=timeout,
-            namespace=self.namespace,
-            label_selector=f"kubernetes.io/service-name={service}",
-        )
+        state = "a ready endpoint" if ready else "no ready endpoint"
+        self.slices.wait(reached, what=f"Service {service} with {state}", timeout=timeout)
         return self.act(f"Service {service}: {'an endpoint ready' if ready else 'no endpoint ready'}")
 
     def gone(self, name: str, *, timeout: float = 180) -> None:
@@ -221,8 +216,28 @@ class Namespace:
         except client.ApiException:
             events = []
         return timeline.render(
-            [*timeline.pod_entries(list(self.watcher.events)), *timeline.event_entries(events), *self.actions]
+            [
+                *timeline.pod_entries(list(self.watcher.events)),
+                *endpoints.entries(list(self.slices.events) if self.slices else []),
+                *timeline.event_entries(events),
+                *self.actions,
+            ]
         )
+
+    def said(self, reason: str) -> list[str]:
+        """The namespace's events of ``reason`` (the kubelet's Unhealthy: a probe failed or timed out)."""
+        return [
+            f"{e.involved_object.name}: {e.message} (x{e.count or 1})"
+            for e in self.cluster.core.list_namespaced_event(self.namespace).items
+            if e.reason == reason
+        ]
+
+    def leavings(self, loop: RequestLoop, select: Any = lambda pod: True) -> list[endpoints.Leaving]:
+        """Each pod deleted while ``loop`` ran: its way out of the Service (:mod:`.pod.endpoints`)."""
+        assert self.watcher
+        slices = list(self.slices.events) if self.slices else []
+        mine = lambda pod: (pod.metadata.labels or {}).get("podlife") != "traffic" and select(pod)  # noqa: E731
+        return endpoints.leavings(list(self.watcher.events), slices, loop.samples, loop.zero, mine)
 
     def probe(
         self, pod: str, target: str | None, jobs: Jobs, *, timeout: float = 120

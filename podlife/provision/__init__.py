@@ -17,7 +17,7 @@ from pathlib import Path
 from kubernetes import client
 
 from podlife.errors import SetupError
-from podlife.kube import Cluster, ClusterInfo, Subject, api_client, drain, leftovers, pullable
+from podlife.kube import Cluster, ClusterInfo, Subject, api_client, drain, leftovers, next_tag, pullable
 from podlife.paths import cache_dir
 from podlife.provision import tools, upstream
 from podlife.provision.lock import exclusive
@@ -47,7 +47,7 @@ def held(
         with exclusive(Path(kubeconfig), "scenarios"):
             info = existing(kubeconfig, kubectl, probe_image)
             collect(kubeconfig, delete=False)
-            yield pulls_checked(info, subjects, images or {})
+            yield pulls_checked(info, subjects, images or {}, next_versions or set())
         return
     from podlife.provision import cluster, loading
 
@@ -94,12 +94,18 @@ def existing(kubeconfig: str, kubectl: str | None, probe_image: str | None) -> C
     )
 
 
-def pulls_checked(info: ClusterInfo, subjects: list[Subject], images: dict[str, str]) -> ClusterInfo:
+def pulls_checked(
+    info: ClusterInfo, subjects: list[Subject], images: dict[str, str], next_versions: set[str]
+) -> ClusterInfo:
     """On a cluster podlife loads nothing into: which of the run's images (its subjects', a
     profile's, the probe image) some worker cannot get, asked once up front
     (:mod:`podlife.kube.api.pullable`).  A scenario whose subject needs one of them is then a set-up
     error at once; without the probe image, which every claim uses, there is no run."""
     wanted = {i: p for s in subjects for i, p in s.images().items()} | images
+    # the update claims' and a profile's rolling update change to the next version (podlife's tag)
+    wanted |= {next_tag(s.web_image): "IfNotPresent" for s in subjects} | {
+        next_tag(i): "IfNotPresent" for i in next_versions
+    }
     wanted.setdefault(info.probe_image, "IfNotPresent")
     cluster = Cluster.connect(info)
     refused = pullable.unpullable(cluster.api, wanted, cluster.workers(), leftovers.labels(""), say)

@@ -21,7 +21,7 @@ from kubernetes import client
 from pytest_kind import KindCluster
 
 from podlife.docker import docker
-from podlife.kube import WaitTimeout, api_client, kind, nodes, wait_for
+from podlife.kube import WaitTimeout, api_client, kind, nodes, poll_until, wait_for
 from podlife.paths import cache_dir
 from podlife.provision import journal, services
 from podlife.provision.engine import ensure_docker
@@ -268,6 +268,9 @@ def create(tools: Toolset, cluster: KindCluster) -> None:
             kind.mark(node, NAME, since)
     with step("wait for nodes Ready and kube-system Running"):
         try:
+            # kind's API server can drop the first connections after ``kind create`` returns (seen
+            # 2026-12-07: three TLS handshakes cut short right after creation); it must answer first
+            poll_until("the API server to answer", lambda: api().list_node(limit=1), timeout=READY_TIMEOUT_S)
             wait_ready()
         except WaitTimeout as exc:
             raise StepFailed("cluster readiness", f"{exc}\n  {logs}") from exc

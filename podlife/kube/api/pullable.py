@@ -18,6 +18,7 @@ from typing import Any
 
 from kubernetes import client
 
+from podlife.kube.api import owned
 from podlife.kube.api.wait import Impossible
 from podlife.kube.api.watch import watching
 
@@ -110,7 +111,7 @@ def unpullable(
     core = client.CoreV1Api(api)
     namespace = f"podlife-pull-check-{secrets.token_hex(3)}"
     say(f"can every worker get the run's {len(images)} image(s)? ({', '.join(nodes)})")
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace, labels=labels)))
+    owned.create(api, namespace, labels)
     try:
         with watching(core.list_namespaced_pod, namespace=namespace) as watcher:
             for node in nodes:

@@ -34,7 +34,7 @@ from kubernetes import client
 
 from podlife.errors import SetupError
 from podlife.kube import helpers
-from podlife.kube.api import leftovers
+from podlife.kube.api import leftovers, owned
 from podlife.kube.api.execs import run_in
 from podlife.kube.api.watch import wait_for
 from podlife.kube.helpers import onnode
@@ -85,8 +85,7 @@ class Agent:
         core = self.core
         if not self.created:
             labels = {**leftovers.labels(self.run), PRIVILEGED_NAMESPACE: "privileged"}
-            meta = client.V1ObjectMeta(name=self.namespace, labels=labels)
-            core.create_namespace(client.V1Namespace(metadata=meta))
+            owned.create(self.api, self.namespace, labels)
             self.created = True  # from here on, close() deletes it, whatever becomes of its pods
         name = f"agent-{len(self.pods)}"
         try:
