@@ -19,6 +19,8 @@ import typing
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
+from podlife.findings import Finding, Leaving
+
 CONTAINER_RESTART = "container-restart"
 POD_RECREATE = "pod-recreate"
 NODE_LOSS = "node-loss"
@@ -135,6 +137,9 @@ class RollingUpdate:
     through: str
     baseline: Baseline
     documented_keeps_serving: bool
+    fewest_ready: int | None = None  # the workload's pods Ready at once, fewest during the update
+    documented_min_ready: int | None = None  # what the strategy documents as the fewest
+    old_pods: list[Leaving] = field(default_factory=list)  # each old pod's way out of the Service
 
 
 @dataclass(frozen=True)
@@ -203,6 +208,7 @@ class Profile:
     unmeasured: dict[str, str]  # what could not be measured (or does not apply), with the reason
     departures: list[Departure]
     node: str | None = None  # the worker it was profiled on
+    findings: list[Finding] = field(default_factory=list)  # the workload's part (not a departure)
 
     def with_node_loss(self, found: NodeLossFinding) -> Profile:
         """This profile with the run's node-loss findings joined in."""

@@ -7,6 +7,7 @@ does not survive its node.  Each is measured on the cluster with a counter-examp
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,7 @@ def update_needs_downtime(m: Measurement) -> None:
         pods_before=sorted(before),
         pods_after=sorted(after),
         update_at_s=update_at,
+        old_pods=[asdict(x) for x in m.kube.leavings(loop)],  # each one's way out of the Service
         **measured,
     )
     m.check(measured["failed"] > 0, f"no request failed during the update ({measured['requests']} requests)")

@@ -5,6 +5,7 @@ Service, and kubectl's own output."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -45,32 +46,71 @@ def drain_respects_budget(m: Measurement) -> None:
     if away := {n: p.spec.node_name for n, p in started.items() if p.spec.node_name != node}:
         raise SetupError(f"pods landed elsewhere than {node}, the worker this scenario drains: {away}")
     lines = webapp.write_transcript(m.kube.endpoint(f"pod/{bare}", m.subject.port))
-    refused, still, begun, forced, window = both_drains(m, m.subject.service(docs), node)
+    refused, still, begun, forced, loop = both_drains(m, m.subject.service(docs), node)
     m.kube.gone(bare, timeout=60)
-    fewest = timeline.fewest_ready(m.kube.watcher.events, begun, controlled)
-    requests = traffic.downtime(window)
+    kept, failed, parts = whose(m, begun, loop)
     m.evidence(
         node=node,
         unforced=refused.summary(),
         bare_pod_left_by_unforced=still,
         forced=forced.summary(),
-        fewest_replicas_ready=fewest,
-        requests_during_drain=requests,
+        **parts,
         bare_pod_lines_before=len(lines),
         bare_pod_after="gone: no controller recreates it, its data went with it",
     )
-    failed = requests["failed"]
-    m.check(
-        refused.code != 0 and bool(refused.saying(drain.NO_CONTROLLER)) and still,
-        f"kubectl drain without --force did not refuse the bare pod {bare} (exit {refused.code})",
-    )
+    unforced = f"kubectl drain without --force did not refuse the bare pod {bare} (exit {refused.code})"
+    m.check(refused.code != 0 and bool(refused.saying(drain.NO_CONTROLLER)) and still, unforced)
     m.check(forced.code == 0, f"the forced drain ended with {forced.code}")
-    m.check(fewest is not None and fewest >= MIN_AVAILABLE, f"{fewest} replica(s) Ready during the drain")
+    m.check(kept is not None and kept >= MIN_AVAILABLE, f"{kept} replica(s) Ready during the drain")
     m.check(failed == 0, f"{failed} request(s) through the Service failed during the drain")
     m.state(
         f"{forced.summary()['evictions_refused_by_budget']} eviction(s) refused by the budget and "
-        f"retried; at least {fewest} replica(s) Ready throughout; the bare pod refused, then lost"
+        f"retried; at least {kept} replica(s) Ready throughout but for the workload's own readiness losses "
+        f"({len(parts['readiness_lost_on_its_own'])}; {parts['fewest_replicas_ready']} at the fewest with "
+        "them); the bare pod refused, then lost"
     )
+
+
+def whose(m: Measurement, begun: Any, loop: Any) -> tuple[int | None, int, dict[str, Any]]:
+    """What the budget decides (evictions) apart from the workload's part: readiness a replica lost
+    on its own (a probe timing out on a busy node) and the requests failed meanwhile, reported beside
+    it.  The fewest replicas Ready but for those losses, the requests failed outside them, the evidence."""
+    fewest, kept = (
+        timeline.fewest_ready(m.kube.watcher.events, begun, controlled, own_losses_kept=k)
+        for k in (False, True)
+    )
+    own = own_losses(m, begun, loop.zero)
+    requests, failed = split(loop, begun.timestamp() - loop.zero, own)
+    return (
+        kept,
+        failed,
+        {
+            "fewest_replicas_ready": fewest,
+            "fewest_ready_but_for_the_workloads_own_losses": kept,
+            "readiness_lost_on_its_own": [{"pod": p, "from_s": a, "until_s": b} for p, a, b in own],
+            "probe_failures": m.kube.said("Unhealthy"),
+            "requests_during_drain": requests,
+            "requests_failed_outside_those_losses": failed,
+            "old_pods": [asdict(x) for x in m.kube.leavings(loop, controlled)],
+        },
+    )
+
+
+def split(loop: Any, since: float, own: list[tuple[str, float, float | None]]) -> tuple[dict[str, Any], int]:
+    """The requests from ``since`` on (downtime), and how many failed outside the readiness the
+    replicas lost on their own (and the second after each loss: kube-proxy follows)."""
+    window = [s for s in loop.samples if s.at >= since]
+    theirs = [s for s in window if not any(a <= s.at <= (s.at if b is None else b) + 1 for _, a, b in own)]
+    return traffic.downtime(window), traffic.downtime(theirs)["failed"]
+
+
+def own_losses(m: Measurement, since: Any, zero: float) -> list[tuple[str, float, float | None]]:
+    """Each readiness a replica lost on its own (not being evicted), in the request loop's seconds."""
+    losses = timeline.own_readiness_losses(m.kube.watcher.events, since, controlled)
+    return [
+        (pod, round(a.timestamp() - zero, 3), None if b is None else round(b.timestamp() - zero, 3))
+        for pod, a, b in losses
+    ]
 
 
 def both_drains(m: Measurement, service: tuple[str, int], node: str) -> tuple[Any, ...]:
@@ -81,10 +121,10 @@ def both_drains(m: Measurement, service: tuple[str, int], node: str) -> tuple[An
         loop.await_answered(10, "before the drain")
         refused = drain.drain(m.kube, node, force=False)
         still = m.subject.pod in m.kube.watcher.objects
-        begun, start = m.kube.act("the drain forced"), loop.now()
+        begun = m.kube.act("the drain forced")
         forced = drain.drain(m.kube, node, force=True)
         m.kube.wait(lambda objs: replicas_ready(objs, node), what="replicas ready elsewhere", timeout=120)
-        return refused, still, begun, forced, [s for s in loop.samples if s.at >= start]
+        return refused, still, begun, forced, loop
 
 
 def controlled(pod: Any) -> bool:

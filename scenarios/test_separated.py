@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +150,13 @@ def rolling_update_no_downtime(m: Measurement) -> None:
     if during < MIN_REQUESTS_DURING_ROLLOUT:
         raise SetupError(f"only {during} requests during the rollout: too few to judge downtime")
     m.draw(traffic.series(loop.samples, {"update": update_at, "rolled out": rolled_at}))
-    m.evidence(update_at_s=update_at, rolled_out_at_s=rolled_at, requests_during_rollout=during, **measured)
+    m.evidence(
+        update_at_s=update_at,
+        rolled_out_at_s=rolled_at,
+        requests_during_rollout=during,
+        old_pods=[asdict(x) for x in m.kube.leavings(loop)],  # each one's way out of the Service
+        **measured,
+    )
     m.check(
         measured["failed"] == 0,
         f"{measured['failed']} of {measured['requests']} requests failed "

@@ -51,6 +51,8 @@ def test_the_reference_set_and_the_chapters_pod_are_workloads() -> None:
     assert keys == {"Pod/pair", "Deployment/cache", "StatefulSet/store", "Pod/shipped", "Pod/web2"} | {
         "Deployment/web-surge",
         "Deployment/web-no-surge",
+        "Deployment/web-exits",
+        "Deployment/web-exits-prestop",
     }
     store = next(w for w in load([str(REFERENCE / "statefulset-pvc.yml")]))
     assert [d["kind"] for d in store.docs()] == ["Service", "StatefulSet"]  # what it needs, first
@@ -222,7 +224,7 @@ def lost_node(replaced: bool) -> NodeLoss:
 def test_podlifes_own_cluster_shortens_the_lost_node_times_in_either_kubeadm_dialect() -> None:
     import yaml
 
-    from podlife.provision.cluster import lost_node_patch
+    from podlife.provision.kindconfig import lost_node_patch
 
     old = yaml.safe_load(lost_node_patch("kindest/node:v1.34.0"))
     assert old["apiServer"]["extraArgs"]["default-unreachable-toleration-seconds"] == "20"
@@ -319,8 +321,12 @@ def reference_report(strangers: bool = False, **changed: object) -> list[dict]:
                 "pod_recreate": {"replaced": want["replaced"]},
                 "node_loss": {"replaced": want["node_replaced"]},
                 "rolling_update": None
-                if want["keeps_serving"] is None
+                if want.get("keeps_serving") is None
                 else {"failed_requests": 0 if want["keeps_serving"] else 3},
+                "departures": [{}] * want.get("departures", 0),
+                "findings": []
+                if want.get("findings_explained", True)
+                else [{"mechanism": "no old pod's..."}],
             }
         )
     return [check, subjects]  # type: ignore[list-item]
@@ -456,3 +462,35 @@ def test_a_containers_end_after_the_deletion_is_read_from_its_finished_at() -> N
     assert stubborn.seconds == 4.0 and stubborn.killed_at_grace is True
     gone = _stop(history[:1], "quick", deleted, grace=4)  # gone before its end was seen
     assert gone.seconds is None and gone.why
+
+
+def test_the_prestop_variant_adds_the_remedy_where_a_container_has_none() -> None:
+    from podlife.profile.workload import parse_variant, with_prestop_sleep
+
+    exits, prestop = load(
+        [str(REFERENCE / "deployment-exits.yml"), str(REFERENCE / "deployment-exits-prestop.yml")]
+    )
+    changed = with_prestop_sleep(exits, 5)
+    assert changed.key == "Deployment/web-exits+prestop-sleep-5s" and exits.key == "Deployment/web-exits"
+    (web,) = changed.containers()
+    assert (
+        web["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
+        and "lifecycle" not in exits.containers()[0]
+    )
+    assert changed.grace_s() == 10  # its own grace period outlasts the sleep: kept
+    assert with_prestop_sleep(exits, 12).grace_s() == 17  # made to outlast it
+    assert with_prestop_sleep(prestop, 5) is prestop  # a hook of its own: no variant
+    assert parse_variant("prestop-sleep") == ("prestop-sleep", 5) and parse_variant("prestop-sleep=8")[1] == 8
+    for bad in ("prestop", "prestop-sleep=0", "prestop-sleep=61", "prestop-sleep=x"):
+        with pytest.raises(ProfileInputError, match="--variant"):
+            parse_variant(bad)
+
+
+def test_a_workload_shipped_with_its_budget_is_profiled_with_it(tmp_path: Path) -> None:
+    budget = (
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: b}\nspec: {minAvailable: 1}\n"
+    )
+    path = tmp_path / "w.yml"
+    path.write_text((REFERENCE / "deployment-exits.yml").read_text() + "---\n" + budget)
+    (workload,) = load([str(path)])
+    assert [d["kind"] for d in workload.docs()] == ["Service", "PodDisruptionBudget", "Deployment"]

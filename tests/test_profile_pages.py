@@ -77,11 +77,12 @@ def test_the_overview_comes_first_with_one_row_per_workload(profiles: list[Profi
     assert seen.order[first - 1] == ("h2", "Overview") and "overview" in seen.order[first][1]
     assert all(tag != "section" for tag, _ in seen.order[:first])  # before every workload's section
     head, *rows = seen.rows[first]
-    assert head[:2] == ["workload", "departures"] and len(head) == 6
+    assert head[:3] == ["workload", "departures", "findings"] and len(head) == 7
     assert [r[0] for r in rows] == [p.workload for p in profiles]
     store = next(r for r in rows if r[0] == "StatefulSet/store")
-    assert store[1] == "1" and store[2] == "each container alone (1 of 1)"
-    surge = {r[0]: r[5] for r in rows}
+    assert store[1] == "1" and store[2] == "0" and store[3] == "each container alone (1 of 1)"
+    assert next(r for r in rows if r[0] == "Deployment/web-exits")[1:3] == ["0", "1"]
+    surge = {r[0]: r[6] for r in rows}
     assert surge["Deployment/web-no-surge"] == "23 of 412 requests failed"
     assert surge["Pod/pair"] == "not applicable"
     sections = [name for tag, name in seen.order if tag == "section"]
@@ -117,3 +118,29 @@ def test_the_markdown_says_the_same_first_the_overview(profiles: list[Profile], 
     assert "- `rolling_update`: not applicable" in text
     profile_files.write(profiles, tmp_path, META)
     assert (tmp_path / "profile.md").read_text() == text
+
+
+def test_a_finding_is_the_workloads_part_with_its_mechanism_and_the_remedy_beside_it(
+    profiles: list[Profile],
+) -> None:
+    seen = Page(profile_page.render(profiles, META))
+    titles = [name for tag, name in seen.order if tag == "h2"]
+    assert (
+        titles.index("Findings: the workload's part")
+        == titles.index("Departures from what Kubernetes documents") + 1
+    )
+    table = next(
+        rows
+        for rows in seen.rows.values()
+        if rows[0][:2] == ["workload", "observation"] and "mechanism" in rows[0]
+    )
+    (row,) = table[1:]
+    assert row[0] == "Deployment/web-exits" and row[1] == "rolling update: requests lost"
+    assert "2 of 412 request(s) failed while Kubernetes kept at least 2 pod(s) Ready" in row[2]
+    assert "pod web-exits-a: deleted at 12.10 s; requests failed from 0.10 s after the deletion" in row[3]
+    assert "preStop" in row[4]
+    written = profile_md.render(profiles, META)
+    assert (
+        "## Findings: the workload's part" in written
+        and "web-exits-b" not in written.split("## Findings")[1].split("\n## ")[0]
+    )

@@ -16,7 +16,7 @@ import pytest
 
 from podlife.profile import documented, nodeloss, update
 from podlife.profile.places import places
-from podlife.profile.profiler import NO_NODE_LOSS
+from podlife.profile.profiler import NO_NODE_LOSS, rolling_finding
 from podlife.profile.workload import Workload, load
 from podlife.profiled import (
     CONTAINER_RESTART,
@@ -27,6 +27,7 @@ from podlife.profiled import (
     Departure,
     Kept,
     Kill,
+    Leaving,
     NodeLoss,
     NodeLossFinding,
     NodeLossPhase,
@@ -40,7 +41,20 @@ from podlife.profiled import (
 from podlife.report import Meta, profile_files
 from tests.test_profile import REFERENCE
 
-FAILED = {"Deployment/web-surge": 0, "Deployment/web-no-surge": 23}  # the rolling update's failures
+# the rolling update's failures
+FAILED = {
+    "Deployment/web-surge": 0,
+    "Deployment/web-no-surge": 23,
+    "Deployment/web-exits": 2,
+    "Deployment/web-exits-prestop": 0,
+}
+# the old pods' way out of the Service: web-exits' servers stopped answering before kube-proxy followed
+LEAVING = {
+    "Deployment/web-exits": [
+        Leaving("web-exits-a", 12.1, 12.4, {"web": 13.2}, 2, 12.2),
+        Leaving("web-exits-b", 16.0, 16.2, {"web": 17.1}, 0, None),
+    ]
+}
 
 
 def kept(workload: Workload, same_node: bool) -> dict[str, Kept]:
@@ -69,6 +83,11 @@ def rolled(workload: Workload) -> RollingUpdate | None:
         through="Service podlife-web:8000 (added by podlife)",
         baseline=Baseline(requests=3, failed=3, errors={"no route to host": 3}, until_s=0.9),
         documented_keeps_serving=bool(update.promise(workload).value),
+        fewest_ready=update.replicas(workload),
+        documented_min_ready=documented.min_ready(
+            workload.kind, workload.doc["spec"], update.replicas(workload)
+        ),
+        old_pods=LEAVING.get(workload.key, []),
     )
 
 
@@ -121,6 +140,9 @@ def profiled(workload: Workload) -> Profile:
         unmeasured=unmeasured,
         departures=departures,
         node="podlife-worker",
+        findings=[rolling_finding(s)]
+        if (s := rolled(workload)) and s.failed_requests and s.documented_keeps_serving
+        else [],
     )
 
 
@@ -214,6 +236,7 @@ def test_the_json_keeps_the_shape_check_py_and_tools_read() -> None:
         "rolling_update",
         "unmeasured",
         "departures",
+        "findings",
     } == set(saved)
     place = next(iter(saved["data"].values()))
     assert set(place) == {"type", "container", "survives", "documented"}

@@ -198,3 +198,26 @@ def test_fewest_ready_replays_the_watch_and_a_pod_being_deleted_no_longer_counts
     )
     assert timeline.fewest_ready(events[:2], at[1], every) == 2  # nothing happened since: as it stood
     assert timeline.fewest_ready(events, at[1], lambda p: p.metadata.name == "z") is None
+
+
+def test_readiness_a_replica_loses_on_its_own_is_told_apart_from_an_eviction() -> None:
+    """Under load a probe times out: b is not Ready for a while although nothing evicted it.  What
+    Kubernetes decided (a deleted, c not yet Ready) left one Ready; with b's own loss, none."""
+    at = [T0 + timedelta(seconds=i) for i in range(8)]
+    events = [
+        Event(at[0], "ADDED", ready_pod("a", True)),
+        Event(at[0], "ADDED", ready_pod("b", True)),
+        Event(at[2], "MODIFIED", ready_pod("a", True, deleting=True)),  # evicted
+        Event(at[3], "ADDED", ready_pod("c", False)),  # its replacement, starting
+        Event(at[4], "MODIFIED", ready_pod("b", False)),  # b's probe timed out
+        Event(at[5], "MODIFIED", ready_pod("c", True)),
+        Event(at[6], "MODIFIED", ready_pod("b", True)),
+    ]
+    every = lambda _: True  # noqa: E731
+    assert timeline.fewest_ready(events, at[1], every) == 0
+    assert timeline.fewest_ready(events, at[1], every, own_losses_kept=True) == 1
+    assert timeline.own_readiness_losses(events, at[1], every) == [("b", at[4], at[6])]
+    # a replacement not yet Ready is Kubernetes' part: it is not kept
+    assert timeline.fewest_ready(events[:4], at[1], every, own_losses_kept=True) == 1
+    unending = [*events[:5]]
+    assert timeline.own_readiness_losses(unending, at[1], every) == [("b", at[4], None)]

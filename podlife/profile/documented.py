@@ -185,3 +185,17 @@ def keeps_serving(kind: str, spec: dict, replicas: int) -> Promise:
         "a DaemonSet's rolling update (maxSurge 0) stops a node's pod before its replacement",
         DAEMONSET,
     )
+
+
+def min_ready(kind: str, spec: dict, replicas: int) -> int:
+    """The fewest of the workload's pods its rolling update is documented to keep Ready."""
+    if kind == "Deployment":
+        strategy = spec.get("strategy") or {}
+        if strategy.get("type") == "Recreate":
+            return 0
+        rolling = strategy.get("rollingUpdate") or {}
+        return max(replicas - _count(rolling.get("maxUnavailable", "25%"), replicas, up=False), 0)
+    if kind == "StatefulSet":
+        return replicas - 1  # one pod at a time
+    surge = ((spec.get("updateStrategy") or {}).get("rollingUpdate") or {}).get("maxSurge", 0)
+    return replicas if surge not in (0, "0", "0%") else replicas - 1

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from podlife.errors import SetupError
-from podlife.kube import pod_ready
+from podlife.kube import endpoints, pod_ready
 from podlife.kube.namespace import Namespace
 from podlife.profile import documented, events, update
 from podlife.profile.observe import first, history_of, kept, markers, new_token, seconds
@@ -17,6 +17,7 @@ from podlife.profiled import (
     CONTAINER_RESTART,
     POD_RECREATE,
     Departure,
+    Finding,
     Kept,
     Kill,
     Profile,
@@ -43,6 +44,7 @@ class Profiler:
         self.recreated: Recreate | None = None
         self.rolled: RollingUpdate | None = None
         self.unmeasured = {"node_loss": NO_NODE_LOSS, "rolling_update": "the pod did not get that far"}
+        self.findings: list[Finding] = []
 
     def depart(self, observation: str, promise: documented.Promise, measured: object) -> None:
         self.departures.append(promise.departure(observation, measured))
@@ -78,6 +80,7 @@ class Profiler:
             rolling_update=self.rolled,
             unmeasured=self.unmeasured,
             departures=self.departures,
+            findings=self.findings,
         )
 
     def check_start(self, start: Start) -> None:
@@ -169,8 +172,13 @@ class Profiler:
         self.unmeasured.pop("rolling_update", None)
         self.rolled = seen = update.roll(self.kube, self.workload)
         promise = update.promise(self.workload)
-        if promise.value is True and seen.failed_requests:
-            self.depart("rolling update: keeps serving", promise, f"{seen.failed_requests} request(s) failed")
+        if promise.value is not True:
+            return
+        fewest, least = seen.fewest_ready, seen.documented_min_ready
+        if fewest is not None and least is not None and fewest < least:
+            self.depart("rolling update: keeps serving", promise, f"at the fewest {fewest} pod(s) Ready")
+        elif seen.failed_requests:
+            self.findings.append(rolling_finding(seen))
 
     def check_sidecars_stop_last(self, stops: dict[str, Stop]) -> None:
         sidecars = self.workload.sidecars()
@@ -197,3 +205,23 @@ class Profiler:
             survives = seen if isinstance(seen, bool) else None
             self.data[place.key] = self.data[place.key].after(event, survives, bool(promise.value))
             self.hold(f"{place.key} ({place.type}) after {event}", promise, survives)
+
+
+def rolling_finding(seen: RollingUpdate) -> Finding:
+    """Requests failed in a rolling update that kept the pods Ready it documents: whose they are."""
+    kept = (
+        f"while Kubernetes kept at least {seen.fewest_ready} pod(s) Ready (documented: "
+        f"{seen.documented_min_ready})"
+        if seen.fewest_ready is not None
+        else "the pods' readiness was not seen, so it is not known whether Kubernetes kept its promise"
+    )
+    why = endpoints.mechanism(seen.old_pods, seen.failed_requests) or (
+        "no old pod's way out explains them (none ended before its endpoint was off while requests "
+        "failed): " + ("; ".join(p.line() for p in seen.old_pods) or "no old pod's deletion was seen")
+    )
+    return Finding(
+        "rolling update: requests lost",
+        f"{seen.failed_requests} of {seen.requests} request(s) failed {kept}",
+        why,
+        endpoints.REMEDY,
+    )

@@ -6,7 +6,10 @@ its manifest has one, else one podlife adds in the profile's namespace (and says
 
 from __future__ import annotations
 
-from podlife.kube import next_tag, rollout, traffic
+from collections.abc import Callable
+from typing import Any
+
+from podlife.kube import next_tag, rollout, timeline, traffic
 from podlife.kube.namespace import Namespace
 from podlife.profile import documented
 from podlife.profile.workload import Workload
@@ -74,15 +77,16 @@ def replicas(workload: Workload) -> int:
 
 
 def roll(kube: Namespace, workload: Workload) -> RollingUpdate:
-    """The update, measured: failed requests and the longest window of them, beside whether the
-    strategy is documented to keep serving."""
+    """The update, measured: failed requests and the longest window of them, the fewest of the
+    workload's pods Ready at once beside what the strategy documents, and each old pod's way out of
+    the Service (its deletion, its endpoint going off, its containers' end)."""
     container, port, path = target(workload)  # type: ignore[misc]
     address, added = service(kube, workload, port)
     image = next_tag(image_of(workload))
+    kube.cluster.can_get([image], f"{workload.key}'s rolling update (its next version)")
     with kube.request_loop(f"http://{address}{path}", max_seconds=ROLLOUT_S + 60) as loop:
         loop.await_answered(ANSWERS, "before the update")
-        update_at = loop.now()
-        kube.act(f"{workload.key}: {container} image -> {image}")
+        update_at, began = loop.now(), kube.act(f"{workload.key}: {container} image -> {image}")
         rollout.set_image(kube.cluster.api, kube.namespace, workload.kind, workload.name, container, image)
         kube.wait(
             rollout.rolled_out(container, image, replicas(workload)),
@@ -92,6 +96,8 @@ def roll(kube: Namespace, workload: Workload) -> RollingUpdate:
         rolled_at = loop.now()
         loop.await_answered(ANSWERS, "after the update", after=rolled_at)
     measured = traffic.measured(loop.samples)
+    assert kube.watcher
+    mine = selects(workload)
     return RollingUpdate(
         failed_requests=measured["failed"],
         requests=measured["requests"],
@@ -102,4 +108,19 @@ def roll(kube: Namespace, workload: Workload) -> RollingUpdate:
         through=f"Service {address}" + (" (added by podlife)" if added else ""),
         baseline=Baseline(**measured["baseline"]),
         documented_keeps_serving=bool(promise(workload).value),
+        fewest_ready=timeline.fewest_ready(kube.watcher.events, began, mine),
+        documented_min_ready=documented.min_ready(
+            workload.kind, workload.doc.get("spec") or {}, replicas(workload)
+        ),
+        old_pods=kube.leavings(loop, mine),
     )
+
+
+def selects(workload: Workload) -> Callable[[Any], bool]:
+    """Whether a pod is one of the workload's: its template's labels (not podlife's loop or probes)."""
+    labels = (workload.doc["spec"].get("template", {}).get("metadata") or {}).get("labels") or {}
+
+    def mine(pod: Any) -> bool:
+        return bool(labels) and labels.items() <= (pod.metadata.labels or {}).items()
+
+    return mine

@@ -1,22 +1,22 @@
 """The workloads to profile: read from manifest files or directories, checked up front.
 
 A workload is a Pod, Deployment, StatefulSet, ReplicaSet or DaemonSet; the Services,
-PersistentVolumeClaims, ConfigMaps and Secrets in the same file (or directory) are applied with
-it.  Anything else is refused, in one line naming the file, before any cluster work.  Nothing is
-assumed about the images: no shell, no HTTP API, any user, any exit code.
+PersistentVolumeClaims, ConfigMaps, Secrets and PodDisruptionBudgets in the same file (or
+directory) are applied with it.  Anything else is refused, in one line naming the file, before any
+cluster work.  Nothing is assumed about the images: no shell, no HTTP API, any user, any exit code.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from podlife.kube import manifest
 
 WORKLOADS = ("Pod", "Deployment", "StatefulSet", "ReplicaSet", "DaemonSet")
-SUPPORTING = ("Service", "PersistentVolumeClaim", "ConfigMap", "Secret")
+SUPPORTING = ("Service", "PersistentVolumeClaim", "ConfigMap", "Secret", "PodDisruptionBudget")
 CONTROLLED = ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet")
 
 
@@ -31,6 +31,7 @@ class Workload:
     path: Path
     doc: dict[str, Any] = field(repr=False)
     supporting: list[dict[str, Any]] = field(repr=False, default_factory=list)
+    variant: str = ""  # what podlife changed in it (a remedy measured beside it), or "" for the original
 
     @property
     def kind(self) -> str:
@@ -42,7 +43,7 @@ class Workload:
 
     @property
     def key(self) -> str:
-        return f"{self.kind}/{self.name}"
+        return f"{self.kind}/{self.name}" + (f"+{self.variant}" if self.variant else "")
 
     @property
     def controlled(self) -> bool:
@@ -127,3 +128,34 @@ def _workloads(path: Path) -> list[Workload]:
         raise ProfileInputError(f"{path}: no workload in it (a {', a '.join(WORKLOADS)})")
     supporting = [d for d in docs if d["kind"] in SUPPORTING]
     return [Workload(path, d, supporting) for d in workloads]
+
+
+PRESTOP = "prestop-sleep"
+VARIANTS = (PRESTOP,)
+
+
+def parse_variant(text: str) -> tuple[str, int]:
+    """``prestop-sleep`` or ``prestop-sleep=SECONDS`` (1-60, default 5); else one line saying why."""
+    name, _, value = text.partition("=")
+    if name not in VARIANTS:
+        raise ProfileInputError(f"--variant {text}: podlife knows {', '.join(VARIANTS)}[=SECONDS]")
+    seconds = int(value) if value.isdigit() else 5 if not value else -1
+    if not 1 <= seconds <= 60:
+        raise ProfileInputError(f"--variant {text}: the seconds must be a whole number from 1 to 60")
+    return name, seconds
+
+
+def with_prestop_sleep(workload: Workload, seconds: int) -> Workload:
+    """The same workload with a ``preStop`` sleep of ``seconds`` on each regular container that has
+    no preStop hook of its own (``lifecycle.preStop.sleep``: the kubelet waits, no shell or program
+    in the image needed), and a grace period that outlasts it."""
+    doc = copy.deepcopy(workload.doc)
+    spec = manifest.pod_spec(doc) or {}
+    for container in spec.get("containers") or []:
+        hooks = container.setdefault("lifecycle", {})
+        hooks.setdefault("preStop", {"sleep": {"seconds": seconds}})
+    if doc == workload.doc:
+        return workload  # every container has a preStop hook of its own: nothing to change
+    if int(spec.get("terminationGracePeriodSeconds", 30)) <= seconds:
+        spec["terminationGracePeriodSeconds"] = seconds + 5
+    return replace(workload, doc=doc, variant=f"{PRESTOP}-{seconds}s")

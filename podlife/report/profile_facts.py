@@ -52,6 +52,7 @@ def _kept(value: bool) -> str:
 OVERVIEW_HEAD = (
     "workload",
     "departures",
+    "findings",
     "SIGKILL: restarted",
     "data kept after",
     "node loss",
@@ -159,12 +160,26 @@ def events(p: Profile) -> list[str]:
         lines.append(f"Deleted: replaced by {again.by}; Ready again {secs(again.ready_again_s)} later.")
     lines += lost(p)
     if update := p.rolling_update:
+        fewest = (
+            f"; at the fewest {update.fewest_ready} pod(s) Ready (documented: at least "
+            f"{update.documented_min_ready})"
+            if update.fewest_ready is not None
+            else ""
+        )
         lines.append(
             f"Rolling update (through {update.through}): {update.failed_requests} of {update.requests} "
             f"requests failed, the longest gap {update.longest_gap_s} s, rolled out in {update.rollout_s} s; "
-            f"documented to keep serving: {cell(update.documented_keeps_serving)}."
+            f"documented to keep serving: {cell(update.documented_keeps_serving)}{fewest}."
         )
+        lines += [f"Old {x.line()}." for x in update.old_pods]
     return lines
+
+
+FINDINGS_HEAD = ("workload", "observation", "measured", "mechanism", "remedy")
+FINDINGS_NOTE = (
+    "Requests the workload lost while Kubernetes kept what it documents: the workload's part, not a "
+    "departure (they fail the run only with --fail-on findings)."
+)
 
 
 def lost(p: Profile) -> list[str]:
@@ -191,3 +206,13 @@ def lost(p: Profile) -> list[str]:
 def reasons(p: Profile) -> list[tuple[str, str]]:
     """(what, why) for every place not applicable and everything not measured."""
     return [*p.not_applicable.items(), *p.unmeasured.items()]
+
+
+def beside(profiles: list[Profile], workload: str) -> str:
+    """The remedy measured beside a workload: each variant of it in the same run, in a few words."""
+    return "".join(
+        f"; measured beside it, {v.workload}: {update_short(v)}, {len(v.findings)} finding(s), "
+        f"{len(v.departures)} departure(s)"
+        for v in profiles
+        if v.workload.startswith(workload + "+")
+    )

@@ -8,6 +8,7 @@ from typing import Any
 
 from podlife.profiled import EVENTS, Profile
 from podlife.report import profile_facts as facts
+from podlife.report.where import measured_on
 
 
 def render(profiles: list[Profile], meta: Any) -> str:
@@ -16,6 +17,8 @@ def render(profiles: list[Profile], meta: Any) -> str:
         "",
         f"Cluster: {meta.cluster} · run at {meta.started} · "
         f"{len(profiles)} workload(s), {meta.duration_s:.0f} s",
+        "",
+        measured_on(getattr(meta, "where", {})) + ".",
         "",
         "## Overview",
         "",
@@ -30,6 +33,16 @@ def render(profiles: list[Profile], meta: Any) -> str:
         lines += table(("workload", "observation", "documented", "measured"), rows)
     else:
         lines.append("None: every observation held to what Kubernetes documents for its shape.")
+    lines += ["", "## Findings: the workload's part", "", facts.FINDINGS_NOTE, ""]
+    found = [(p.workload, f) for p in profiles for f in p.findings]
+    if found:
+        rows = [
+            [code(w), f.observation, f.measured, f.mechanism, f.remedy + facts.beside(profiles, w)]
+            for w, f in found
+        ]
+        lines += table(facts.FINDINGS_HEAD, rows)
+    else:
+        lines.append("None: no workload lost requests while Kubernetes kept its promises.")
     for p in profiles:
         lines += ["", *section(p)]
     return "\n".join(lines) + "\n"
@@ -55,6 +68,7 @@ def overview_row(p: Profile) -> list[str]:
     return [
         code(p.workload),
         str(len(p.departures)),
+        str(len(p.findings)),
         facts.kill_isolation(p),
         "; ".join(facts.kept_per_event(p)),
         facts.node_loss_short(p),
@@ -66,6 +80,8 @@ def section(p: Profile) -> list[str]:
     lines = [f"## {code(p.workload)} ({p.manifest}, on {p.node or '?'})", ""]
     if p.departures:
         lines += ["Departs from what Kubernetes documents:", "", *(f"- {d.line()}" for d in p.departures), ""]
+    if p.findings:
+        lines += ["Findings (the workload's part):", "", *(f"- {f.line()}" for f in p.findings), ""]
     lines += table(facts.CONTAINER_HEAD, [[code(name), *rest] for name, rest in facts.container_rows(p)])
     lines += ["", *table(facts.DATA_HEAD, [data_row(key, p) for key in p.data])]
     for sentence in facts.events(p):

@@ -14,6 +14,7 @@ from podlife.profiled import EVENTS, Departure, Profile
 from podlife.report import profile_facts as facts
 from podlife.report.page import STYLE
 from podlife.report.profile_charts import events_chart
+from podlife.report.where import measured_on
 
 TONE = {True: "#ffebe9", False: "#dafbe1", None: "#fff8c5"}  # departs, holds, not measured
 PAGE_STYLE = """
@@ -72,7 +73,7 @@ def overview(profiles: list[Profile]) -> str:
         count = len(p.departures)
         rows.append(
             f'<tr><td><a href="#{anchor(p.workload)}">{code(p.workload)}</a></td>'
-            f'<td class="num{" departs" if count else ""}">{count}</td>'
+            f'<td class="num{" departs" if count else ""}">{count}</td><td class="num">{len(p.findings)}</td>'
             f"<td>{esc(facts.kill_isolation(p))}</td><td>{lines(facts.kept_per_event(p))}</td>"
             f"<td{reason(p, 'node_loss')}>{esc(facts.node_loss_short(p))}</td>"
             f"<td{reason(p, 'rolling_update')}>{esc(facts.update_short(p))}</td></tr>"
@@ -97,6 +98,20 @@ def departures(profiles: list[Profile]) -> str:
         for w, d in found
     ]
     return title + table(("workload", "observation", "documented", "measured"), rows)
+
+
+def findings(profiles: list[Profile]) -> str:
+    found = [(p.workload, f) for p in profiles for f in p.findings]
+    title = f'<h2>Findings: the workload\'s part</h2><p class="note">{esc(facts.FINDINGS_NOTE)}</p>'
+    if not found:
+        return title + "<p>None: no workload lost requests while Kubernetes kept its promises.</p>"
+    rows = [
+        f'<tr><td><a href="#{anchor(w)}">{code(w)}</a></td><td>{esc(f.observation)}</td>'
+        f"<td>{esc(f.measured)}</td><td>{esc(f.mechanism)}</td>"
+        f"<td>{linked(f.remedy)}{esc(facts.beside(profiles, w))}</td></tr>"
+        for w, f in found
+    ]
+    return title + table(facts.FINDINGS_HEAD, rows)
 
 
 def containers(p: Profile) -> str:
@@ -134,6 +149,8 @@ def reasons(p: Profile) -> str:
 def section(p: Profile) -> str:
     count = len(p.departures)
     verdict = f"{count} departure(s)" if count else "as documented"
+    if p.findings:
+        verdict += f"; {len(p.findings)} finding(s): the workload's part"
     head = (
         f'<section id="{anchor(p.workload)}"><h2>{code(p.workload)}</h2>'
         f'<p class="note">{esc(p.manifest)}, on {esc(p.node or "?")} · {esc(verdict)}</p>'
@@ -160,9 +177,11 @@ def render(profiles: list[Profile], meta: Any) -> str:
     body = [
         "<h1>podlife: lifecycle profiles</h1>",
         f'<p class="note">Cluster: {esc(meta.cluster)} · run at {esc(meta.started)} · '
-        f"{len(profiles)} workload(s), {meta.duration_s:.0f} s</p>",
+        f"{len(profiles)} workload(s), {meta.duration_s:.0f} s<br>"
+        f"{esc(measured_on(getattr(meta, 'where', {})))}</p>",
         overview(profiles),
         departures(profiles),
+        findings(profiles),
         *(section(p) for p in profiles),
     ]
     return (

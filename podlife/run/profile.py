@@ -22,7 +22,7 @@ from podlife.claims import Needs, Nodes
 from podlife.kube import Cluster, host_ports, shape, with_images
 from podlife.profile import nodeloss
 from podlife.profile.profiler import Profiler
-from podlife.profile.workload import ProfileInputError, Workload, load
+from podlife.profile.workload import ProfileInputError, Workload, load, parse_variant, with_prestop_sleep
 from podlife.profiled import NodeLossPhase, Profile
 from podlife.run import frame
 from podlife.run.session import connected
@@ -55,6 +55,21 @@ def add_options(group: pytest.OptionGroup) -> None:
         "create; without it the node-loss claims and profiles there end with an error",
     )
     group.addoption(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="prestop-sleep[=SECONDS]",
+        help="with --profile: profile each workload a second time with this change (prestop-sleep: a "
+        "preStop sleep, default 5 s, on every container without a preStop hook), side by side",
+    )
+    group.addoption(
+        "--fail-on",
+        choices=("departures", "findings"),
+        default="departures",
+        help="with --profile: what fails a workload's test: departures from what Kubernetes documents "
+        "(the default), or findings too (requests the workload lost while Kubernetes kept its promise)",
+    )
+    group.addoption(
         "--no-node-loss",
         action="store_true",
         help="with --profile: do not stop a worker (every node_loss is then null, with this reason)",
@@ -73,8 +88,16 @@ class ProfileFile(pytest.File):
             )
         except ProfileInputError as exc:
             raise self.CollectError(str(exc)) from None
+        try:
+            variants = [parse_variant(v) for v in self.config.getoption("variant")]
+        except ValueError as exc:
+            raise self.CollectError(str(exc)) from None
         for workload in workloads:
             yield ProfileItem.from_parent(self, name=workload.key, workload=workload)
+            for _, seconds in variants:  # beside it: the same workload with the remedy, where it changes it
+                changed = with_prestop_sleep(workload, seconds)
+                if changed.doc != workload.doc:
+                    yield ProfileItem.from_parent(self, name=changed.key, workload=changed)
 
 
 class DepartingItem(pytest.Item):
@@ -94,10 +117,16 @@ class ProfileItem(DepartingItem):
     def runtest(self) -> None:
         out = profile(self.config, self.nodeid, self.workload)
         self.user_properties.append((PROFILE_KEY, json.dumps(out.to_json(), default=str)))
-        if out.departures:
-            lines = [d.line() for d in out.departures]
+        lines = [d.line() for d in out.departures]
+        if lines:
             raise Departed(
                 f"{self.workload.key} departs from what Kubernetes documents:\n  " + "\n  ".join(lines)
+            )
+        if out.findings and self.config.getoption("fail_on") == "findings":
+            found = [f.line() for f in out.findings]
+            raise Departed(
+                f"{self.workload.key} loses requests while Kubernetes keeps its promise (--fail-on "
+                "findings):\n  " + "\n  ".join(found)
             )
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

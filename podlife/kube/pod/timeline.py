@@ -216,16 +216,43 @@ def unready_during(events: Iterable[Event], start: datetime, select: Callable[[A
     )
 
 
-def fewest_ready(events: Iterable[Event], start: datetime, select: Callable[[Any], bool]) -> int | None:
+def fewest_ready(
+    events: Iterable[Event], start: datetime, select: Callable[[Any], bool], *, own_losses_kept: bool = False
+) -> int | None:
     """The fewest pods (matching ``select``) Ready at once from ``start`` on, replaying the watch
-    (a pod being deleted no longer counts).  None: no such pod was seen."""
+    (a pod being deleted no longer counts).  ``own_losses_kept``: a pod that was Ready and lost its
+    readiness on its own (not being deleted: a probe failing or timing out, a container restarting)
+    still counts, so the number is what Kubernetes' own decisions (evictions, deletions, the
+    replacements' start) left.  None: no such pod was seen."""
     ready: dict[str, bool] = {}
+    ever: set[str] = set()  # pods seen Ready at least once
     counts: list[int] = []
     for e in (e for e in events if select(e.obj)):
         if e.at >= start and not counts and ready:
             counts.append(sum(ready.values()))  # as it stood at ``start``
-        deleting = e.type == "DELETED" or e.obj.metadata.deletion_timestamp
-        ready[e.obj.metadata.name] = not deleting and pod_ready(e.obj)
+        name, deleting = e.obj.metadata.name, e.type == "DELETED" or e.obj.metadata.deletion_timestamp
+        if pod_ready(e.obj):
+            ever.add(name)
+        ready[name] = not deleting and (pod_ready(e.obj) or (own_losses_kept and name in ever))
         if e.at >= start:
             counts.append(sum(ready.values()))
     return min(counts) if counts else (sum(ready.values()) if ready else None)
+
+
+def own_readiness_losses(
+    events: Iterable[Event], start: datetime, select: Callable[[Any], bool]
+) -> list[tuple[str, datetime, datetime | None]]:
+    """(pod, from, until or None) each time a pod (matching ``select``) that was Ready lost its
+    readiness while not being deleted, from ``start`` on: the workload's own part."""
+    ready: dict[str, bool] = {}
+    losses: list[tuple[str, datetime, datetime | None]] = []
+    open_: dict[str, datetime] = {}
+    for e in (e for e in events if select(e.obj)):
+        name, deleting = e.obj.metadata.name, e.type == "DELETED" or e.obj.metadata.deletion_timestamp
+        now = not deleting and pod_ready(e.obj)
+        if ready.get(name) and not now and not deleting and e.at >= start:
+            open_[name] = e.at
+        if name in open_ and (now or deleting):
+            losses.append((name, open_.pop(name), e.at))
+        ready[name] = now
+    return sorted([*losses, *((n, at, None) for n, at in open_.items())], key=lambda x: x[1])
