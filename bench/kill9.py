@@ -6,8 +6,10 @@ Each try starts the main job's pytest run on that cluster (``--kubeconfig K --al
 after the run reached its cluster) and sends SIGKILL to the whole group: nothing of podlife's runs on
 this machine afterwards.  Then it watches the cluster for ``--within`` seconds: when no podlife agent
 pod is running any more, when every node is Ready and not cordoned by podlife, and what namespaces
-the run left (the next run names or collects them).  One JSON line per try; exit status 1 when any
-try left an agent running or a node down or cordoned past ``--within``.
+the run left; then, once the run's Lease has been silent for two minutes, what the next run's first
+step collects (:func:`podlife.kube.api.leftovers.collect`, as on any cluster podlife does not own).
+One JSON line per try; exit status 1 when any try left an agent running or a node down or cordoned
+past ``--within``, or a namespace after that.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 from kubernetes import client
 
 from bench.signals import interrupt, tries
-from podlife.kube import api_client, drain, leftovers
+from podlife.kube import api_client, drain, lease, leftovers
 
 REPO = Path(__file__).resolve().parent.parent
 AGENTS = "app=podlife-agent"
@@ -71,7 +73,14 @@ def one_try(
     run = interrupt(argv, REPO, log, (reports / "progress.jsonl").exists, 600, at_s, "KILL", 30)
     if run.exit is None:
         return {"error": f"the run ended before its signal; see {log}"}
-    return {"killed_after_s": round(at_s, 1), **watched(core, within_s)}
+    killed = time.monotonic()
+    seen = watched(core, within_s)
+    # what the next run does first: its Lease silent for DEAD_AFTER_S, the killed run's namespaces go
+    time.sleep(max(0.0, lease.DEAD_AFTER_S + 5 - (time.monotonic() - killed)))
+    said: list[str] = []
+    collected = leftovers.collect(kubeconfig, said.append, delete=False)
+    left = [n.metadata.name for n in core.list_namespace(label_selector=leftovers.SELECTOR).items]
+    return {"killed_after_s": round(at_s, 1), **seen, "collected_by_the_next_run": collected, "left": left}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         at = rng.uniform(args.earliest, args.latest)
         return one_try(core, args.kubeconfig, at, args.out / f"try-{n}.log", args.pytest_args, args.within)
 
-    return tries(args.tries, one, lambda result: result.get("clean_after_s") is not None)
+    return tries(
+        args.tries, one, lambda result: result.get("clean_after_s") is not None and not result["left"]
+    )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace as NS
 from typing import Any
 
@@ -14,13 +15,20 @@ from podlife.kube import leftovers
 class FakeCore:
     def __init__(self, names: list[str], refuse: int | None = None, gone: str = "") -> None:
         self.names, self.refuse, self.gone = names, refuse, gone
+        self.labels: dict[str, dict[str, str]] = {}
         self.calls: list[tuple[str, str]] = []
 
     def list_namespace(self, label_selector: str) -> Any:
         self.calls.append(("list", label_selector))
         if self.refuse:
             raise client.ApiException(status=self.refuse, reason="Forbidden")
-        return NS(items=[NS(metadata=NS(name=n)) for n in self.names])
+        old = datetime.now(UTC) - timedelta(hours=2)
+        return NS(
+            items=[
+                NS(metadata=NS(name=n, labels=self.labels.get(n, {}), creation_timestamp=old))
+                for n in self.names
+            ]
+        )
 
     def delete_collection_namespaced_pod(self, name: str, grace_period_seconds: int) -> None:
         if name == self.gone:
@@ -61,10 +69,28 @@ def test_nothing_left_means_nothing_deleted_or_said(monkeypatch: pytest.MonkeyPa
     assert [c[0] for c in core.calls] == ["list"] and not said and not waits
 
 
-def test_on_a_cluster_podlife_does_not_own_they_are_only_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    core, said, waits = collect(monkeypatch, ["podlife-a-1"], delete=False)
-    assert [c[0] for c in core.calls] == ["list"] and not waits
-    assert "podlife-a-1" in said[0] and "not deleted" in said[0]
+def test_on_a_cluster_podlife_does_not_own_only_a_gone_runs_namespaces_go(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run elsewhere renews its Lease: its namespace is named; a killed run's (its Lease not renewed,
+    or none) and an hour-old one of no run are deleted; a run whose Lease podlife may not read is
+    taken for alive."""
+    core, said = FakeCore(["podlife-live-1", "podlife-dead-2", "podlife-old-3", "podlife-hidden-4"]), []
+    core.labels = {
+        "podlife-live-1": {"podlife-run": "live"},
+        "podlife-dead-2": {"podlife-run": "dead"},
+        "podlife-hidden-4": {"podlife-run": "hidden"},
+    }
+    monkeypatch.setattr(leftovers, "api_client", lambda path: path)
+    monkeypatch.setattr(leftovers.client, "CoreV1Api", lambda api: core)
+    monkeypatch.setattr(leftovers, "wait_for", lambda *a, **kw: None)
+    monkeypatch.setattr(leftovers.lease, "alive", lambda api, run: {"live": True, "dead": False}.get(run))
+    assert leftovers.collect("kubeconfig", said.append, delete=False) == ["podlife-dead-2", "podlife-old-3"]
+    assert [c for c in core.calls if c[0] == "namespace"] == [
+        ("namespace", "podlife-dead-2"),
+        ("namespace", "podlife-old-3"),
+    ]
+    assert "podlife-hidden-4, podlife-live-1" in said[0] and "not deleted" in said[0]
 
 
 def test_a_namespace_gone_meanwhile_is_no_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -94,3 +120,55 @@ def test_an_interrupted_run_deletes_only_its_own_namespaces(monkeypatch: pytest.
     )
     assert leftovers.labels("r1") == {"podlife": "scenario", "podlife-run": "r1"}
     assert leftovers.labels("") == leftovers.LABEL
+
+
+def test_a_runs_lease_is_alive_while_renewed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from podlife.kube import lease
+
+    renewed: dict[str, Any] = {}
+
+    class Coordination:
+        def __init__(self, api: Any) -> None: ...
+
+        def read_namespaced_lease(self, name: str, namespace: str) -> Any:
+            if namespace not in renewed:
+                raise client.ApiException(status=renewed.get("status", 404))
+            return NS(spec=NS(renew_time=renewed[namespace]))
+
+    monkeypatch.setattr(lease.client, "CoordinationV1Api", Coordination)
+    assert lease.alive(None, "r1") is False  # no Lease: its run is gone (or never made one)
+    renewed["podlife-run-r1"] = datetime.now(UTC) - timedelta(seconds=15)
+    assert lease.alive(None, "r1") is True
+    renewed["podlife-run-r1"] = datetime.now(UTC) - timedelta(seconds=lease.DEAD_AFTER_S + 1)
+    assert lease.alive(None, "r1") is False
+    renewed["status"] = 403
+    assert lease.alive(None, "r2") is None  # not readable: cannot tell
+
+
+def test_a_run_holds_its_lease_in_a_namespace_of_its_own_and_deletes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from podlife.kube import lease
+
+    calls: list[str] = []
+    monkeypatch.setattr(lease.owned, "create", lambda api, name, labels: calls.append(f"namespace {name}"))
+
+    class Coordination:
+        def __init__(self, api: Any) -> None: ...
+
+        def create_namespaced_lease(self, namespace: str, body: Any) -> None:
+            calls.append(f"lease {namespace} {body.spec.holder_identity} {body.spec.lease_duration_seconds}")
+
+    class Core:
+        def __init__(self, api: Any) -> None: ...
+
+        def delete_namespace(self, name: str) -> None:
+            calls.append(f"delete {name}")
+
+    monkeypatch.setattr(lease.client, "CoordinationV1Api", Coordination)
+    monkeypatch.setattr(lease.client, "CoreV1Api", Core)
+    with lease.RunLease(None, "r1", {"podlife": "scenario"}) as held:
+        assert held.thread.is_alive()
+    held.thread.join(1)
+    assert not held.thread.is_alive()
+    assert calls == ["namespace podlife-run-r1", "lease podlife-run-r1 r1 60", "delete podlife-run-r1"]

@@ -7,9 +7,12 @@ the cluster (one run at a time, :mod:`podlife.provision.lock`), so no live run o
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from kubernetes import client
 
+from podlife.kube.api import lease
 from podlife.kube.api.cluster import api_client
 from podlife.kube.api.watch import wait_for
 
@@ -17,6 +20,7 @@ LABEL = {"podlife": "scenario"}
 SELECTOR = ",".join(f"{k}={v}" for k, v in LABEL.items())
 RUN_LABEL = "podlife-run"  # which run made the namespace: an interrupted run deletes its own
 GONE_TIMEOUT_S = 300
+ORPHAN_S = 3600  # a podlife namespace of no run (a pull check killed midway): gone after an hour
 
 
 def labels(run: str) -> dict[str, str]:
@@ -39,29 +43,43 @@ def abandon(kubeconfig: str, run: str, *, timeout: float | None) -> list[str]:
 def collect(kubeconfig: str, say: Callable[[str], None], *, delete: bool = True) -> list[str]:
     """Delete every podlife namespace on the cluster (their pods get 1 s to stop) and wait until
     they are gone; return their names.  Nothing without the label is touched.  Without ``delete``
-    (a cluster podlife does not own, where a run on another machine may be using them: this
-    machine's lock cannot tell) they are only named, with the command to remove them, and a
-    cluster that forbids listing namespaces is said to be unchecked."""
-    core = client.CoreV1Api(api_client(kubeconfig))
+    (a cluster podlife does not own, where a run on another machine may be using them) only those
+    of runs that are gone are deleted (:mod:`podlife.kube.api.lease`: their run's Lease not renewed
+    for minutes); the others are named.  A cluster that forbids listing namespaces is said to be
+    unchecked."""
+    api = api_client(kubeconfig)
+    core = client.CoreV1Api(api)
     try:
-        names = sorted(ns.metadata.name for ns in core.list_namespace(label_selector=SELECTOR).items)
+        found = core.list_namespace(label_selector=SELECTOR).items
     except client.ApiException as exc:
         if exc.status != 403 or delete:
             raise
         say(f"earlier runs' namespaces not looked for: listing namespaces is forbidden here ({exc.reason})")
         return []
+    names = sorted(ns.metadata.name for ns in found)
+    if not delete:
+        living = sorted(ns.metadata.name for ns in found if not gone(api, ns))
+        if living:
+            say(
+                f"{len(living)} namespace(s) labelled {SELECTOR} of a run that is alive (its Lease renewed) "
+                f"or cannot be told: {', '.join(living)}; not deleted"
+            )
+        names = [n for n in names if n not in living]
     if not names:
         return []
-    if not delete:
-        say(
-            f"{len(names)} namespace(s) labelled {SELECTOR} on this cluster, left by an earlier run or in "
-            f"use by one elsewhere: {', '.join(names)}; not deleted on a cluster podlife does not own "
-            f"(`kubectl delete namespace -l {SELECTOR}` once no run uses them)"
-        )
-        return names
     say(f"an earlier run left {len(names)} namespace(s) labelled {SELECTOR}, deleted: {', '.join(names)}")
     _delete(core, names, SELECTOR, GONE_TIMEOUT_S)
     return names
+
+
+def gone(api: Any, namespace: Any) -> bool:
+    """Whether the run that made ``namespace`` is gone: its Lease not renewed (a namespace of no
+    run, such as a killed image check's, once it is an hour old)."""
+    age = (datetime.now(UTC) - namespace.metadata.creation_timestamp).total_seconds()
+    run = (namespace.metadata.labels or {}).get(RUN_LABEL)
+    if run is None:
+        return age > ORPHAN_S
+    return age > lease.DEAD_AFTER_S and lease.alive(api, run) is False
 
 
 def _delete(
