@@ -23,6 +23,7 @@ from urllib3.exceptions import HTTPError
 
 from podlife.docker import DockerFailed
 from podlife.kube import WaitTimeout
+from podlife.provision import releases
 from podlife.provision.steps import StepFailed
 
 
@@ -30,25 +31,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m podlife", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    sub = parser.add_subparsers(dest="area", metavar="{cluster,profile}")
-    cl = sub.add_parser("cluster", help="the kind cluster the scenarios run on")
-    cl.add_argument("action", choices=["up", "down", "status", "load", "logs"])
-    cl.add_argument("names", nargs="*", help="load: the images; logs: the directory")
-    cl.add_argument(
-        "--for-run",
-        nargs=argparse.REMAINDER,
-        default=None,
-        metavar="ARGS",
-        help="up: the arguments of the run it is for (tox's environments); when they name --kubeconfig, "
-        "the run is on that cluster and nothing is brought up on this machine",
-    )
+    sub = parser.add_subparsers(dest="area", metavar="{cluster,profile,diff}")
+    cluster_options(sub.add_parser("cluster", help="the kind cluster the scenarios run on"))
     profile_options(sub.add_parser("profile", help="the lifecycle profile of your own workloads"))
+    df = sub.add_parser("diff", help="two runs' claims.json (or profile.json) side by side, changes first")
+    df.add_argument("a", metavar="A", help="a claims.json or profile.json (the baseline)")
+    df.add_argument("b", metavar="B", help="the same kind of file of another run")
+    df.add_argument("--out", default="reports", help="where diff.md, .html and .json go (default reports/)")
     args = parser.parse_args(argv)
+    try:  # before the cluster module is read: it names the cluster after the Kubernetes selected
+        if args.area == "cluster":
+            releases.select(args.kubernetes or releases.asked_in(args.for_run or []))
+        elif args.area == "profile":
+            releases.select_for(args.kubernetes, args.kubeconfig)
+    except releases.UnknownVersion as exc:
+        parser.error(str(exc))
     if args.area is None:  # no area: what podlife does and how to ask it, not a bare usage error
         parser.print_help(sys.stderr)
         return 2
     if args.area == "profile":
         return profile(args)
+    if args.area == "diff":
+        return diff_command(args)
     if args.action in ("up", "down", "status") and args.names:
         parser.error(
             f"cluster {args.action} takes no names ({' '.join(args.names)}): it acts on podlife's own "
@@ -61,11 +65,34 @@ def main(argv: list[str] | None = None) -> int:
     return cluster_command(args)
 
 
+def cluster_options(cl: argparse.ArgumentParser) -> None:
+    cl.add_argument("action", choices=["up", "down", "status", "load", "logs"])
+    cl.add_argument("names", nargs="*", help="load: the images; logs: the directory")
+    cl.add_argument(
+        "--for-run",
+        nargs=argparse.REMAINDER,
+        default=None,
+        metavar="ARGS",
+        help="up: the arguments of the run it is for (tox's environments); when they name --kubeconfig, "
+        "the run is on that cluster and nothing is brought up on this machine",
+    )
+    cl.add_argument(
+        "--kubernetes",
+        default=None,
+        metavar="X.Y",
+        help="podlife's own cluster of this Kubernetes minor (the patch release podlife pins for it: "
+        f"{', '.join(releases.known())}), its own beside the default's",
+    )
+
+
 def profile_options(pr: argparse.ArgumentParser) -> None:
     pr.add_argument("paths", nargs="+", metavar="PATH", help="manifest files or directories")
     pr.add_argument("-n", dest="workers", default="4", help="workloads side by side (0: one after another)")
     pr.add_argument("--reports", default="reports", help="where profile.json, .md and .html go")
     pr.add_argument("--kubeconfig", default=None, help="an existing cluster instead of podlife's own")
+    pr.add_argument(
+        "--kubernetes", default=None, metavar="X.Y", help="podlife's own cluster of this Kubernetes minor"
+    )
     pr.add_argument(
         "--probe-image",
         default=None,
@@ -89,6 +116,44 @@ def profile_options(pr: argparse.ArgumentParser) -> None:
         action="store_true",
         help="stop no worker: every workload's node_loss is then null, with this reason",
     )
+    remedies(pr)
+
+
+def remedies(pr: argparse.ArgumentParser) -> None:
+    """The profile's options about the workload's part: a remedy measured beside it, and whether its
+    findings fail the run."""
+    pr.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="prestop-sleep[=SECONDS]",
+        help="profile each workload a second time with this change, side by side (prestop-sleep: a "
+        "preStop sleep, default 5 s, on every container without a preStop hook)",
+    )
+    pr.add_argument(
+        "--fail-on",
+        choices=("departures", "findings"),
+        default="departures",
+        help="what fails a workload: departures from what Kubernetes documents (default), or findings "
+        "too (requests it lost while Kubernetes kept its promise)",
+    )
+
+
+def diff_command(args: argparse.Namespace) -> int:
+    """Exit status 1 when a verdict (or a profile's observation) changed, 2 on bad input."""
+    from podlife.report import diff
+
+    try:
+        found = diff.diff(Path(args.a), Path(args.b))
+    except diff.DiffInputError as exc:
+        print(f"podlife diff: {exc}", file=sys.stderr)
+        return 2
+    diff.write(found, args.a, args.b, Path(args.out))
+    what = "verdict(s)" if found.kind == "claims" else "observation(s)"
+    counts = f"{len(found.changed)} {what} changed, {len(found.only)} in one run only, {found.same} the same"
+    print(f"podlife diff: {counts}")
+    print(f"podlife diff: {Path(args.out) / 'diff.md'}")
+    return 1 if found.changed else 0
 
 
 def cluster_command(args: argparse.Namespace) -> int:
@@ -127,10 +192,12 @@ def profile(args: argparse.Namespace) -> int:
     """Bad input is one line before any cluster work; then the workloads' tests, side by side."""
     import pytest
 
-    from podlife.profile.workload import ProfileInputError, load
+    from podlife.profile.workload import ProfileInputError, load, parse_variant
     from podlife.provision.loading import nowhere
 
     try:
+        for variant in args.variant:
+            parse_variant(variant)
         workloads = load(args.paths, allow_privileged=args.allow_privileged_subject)
         images = {i: p for w in workloads for i, p in w.images().items()}
         # podlife's own cluster gets its images from this machine; on yours they are its business
@@ -141,6 +208,11 @@ def profile(args: argparse.Namespace) -> int:
         print(f"podlife profile: {exc}", file=sys.stderr)
         return 2
     print(f"podlife profile: {len(workloads)} workload(s): {', '.join(w.key for w in workloads)}")
+    return int(pytest.main(pytest_argv(args)))
+
+
+def pytest_argv(args: argparse.Namespace) -> list[str]:
+    """The profile's pytest run: one test per workload (and variant), side by side."""
     reports = Path(args.reports)
     argv = [
         "-p",
@@ -157,11 +229,13 @@ def profile(args: argparse.Namespace) -> int:
     argv += ["--junitxml", str(reports / "profile-junit.xml"), "-rA", "-n", str(args.workers)]
     argv += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]  # pytest-kind, imported by the checks above
     argv += ["--kubeconfig", args.kubeconfig] if args.kubeconfig else []
+    argv += ["--kubernetes", args.kubernetes] if args.kubernetes else []
     argv += ["--probe-image", args.probe_image] if args.probe_image else []
     argv += ["--allow-privileged-subject"] if args.allow_privileged_subject else []
     argv += ["--allow-node-disruption"] if args.allow_node_disruption else []
     argv += ["--no-node-loss"] if args.no_node_loss else []
-    return int(pytest.main(argv))
+    argv += [f"--variant={v}" for v in args.variant] + ["--fail-on", args.fail_on]
+    return argv
 
 
 UP = "python -m podlife cluster up"

@@ -31,13 +31,22 @@ ARCHITECTURE = "Architectural thoughts"
 LEARNINGS = "Learnings"
 FIXES = "Conclusion: the fixes"
 BEYOND = "Beyond the chapter"
-SECTIONS = (PLAIN_SIGHT, LIFE_CYCLE, ARCHITECTURE, LEARNINGS, FIXES, BEYOND)
+NEWER = "Newer Kubernetes"  # what later releases added, measured where it exists, not applicable elsewhere
+SECTIONS = (PLAIN_SIGHT, LIFE_CYCLE, ARCHITECTURE, LEARNINGS, FIXES, BEYOND, NEWER)
 
 
 class Verdict(StrEnum):
     CONFIRMED = "confirmed"
     REFINED = "refined"
     REFUTED = "refuted"
+    NOT_APPLICABLE = (
+        "not applicable"  # the feature is not there (version, gate, runtime): a verdict of its own
+    )
+
+
+class NotApplicable(Exception):
+    """Raised where the claim's feature is not there (the Kubernetes version, a feature gate off, the
+    runtime): the verdict is ``not applicable`` with this reason, never refuted, never confirmed."""
 
 
 class Nodes(StrEnum):
@@ -129,6 +138,7 @@ class Claim:
     fixes: str = ""  # for a fix: the id of the problem it is measured beside
     needs: Needs = field(default_factory=Needs)
     since: tuple[int, int] = (1, 0)  # the Kubernetes version its feature needs (on by default there)
+    gate: str = ""  # the feature gate it needs; off, or absent from the version: not applicable
     measurement: Callable[[Any], None] | None = None
 
     def measure(self, fn: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -202,8 +212,9 @@ def require(result: Result) -> Result:
 
 
 def expect_refuted(result: Result) -> None:
-    """A counter-example's check: the claim is refuted there (else the claim could not fail)."""
-    if result.verdict is not Verdict.REFUTED:
+    """A counter-example's check: the claim is refuted there (else the claim could not fail); where
+    its feature is not there the counter-example is not applicable either."""
+    if result.verdict not in (Verdict.REFUTED, Verdict.NOT_APPLICABLE):
         raise AssertionError(
             f"counter-example {result.manifest} did not refute {result.id}: {result.verdict} "
             f"— {result.statement}\nevidence: {result.evidence}"

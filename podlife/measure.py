@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from podlife.claims import Claim, Counter, Placement, Result, Verdict
-from podlife.errors import SetupError
+from podlife.claims import Claim, Counter, NotApplicable, Placement, Result, Verdict
 from podlife.kube import Check, Subject, next_tag, shape
 from podlife.kube.namespace import Namespace
 from podlife.pictures import Picture
@@ -106,6 +105,11 @@ class Measurement:
     def evidence(self, **facts: Any) -> None:
         self.facts.update(facts)
 
+    def not_there(self, reason: str) -> None:
+        """The feature is not there (the API server dropped its field, the runtime ignores it): the
+        verdict is ``not applicable``, with ``reason``, measured in this run."""
+        raise NotApplicable(reason)
+
     def refine(self, statement: str) -> None:
         """True, but the data supports this more precise statement."""
         self.refined, self.statement = True, statement
@@ -123,13 +127,13 @@ def measure(m: Measurement) -> Result:
     claim = m.claim
     if claim.measurement is None:
         raise TypeError(f"claim {claim.id} declares no measurement (@{claim.id}.measure)")
-    if claim.since > (1, 0) and (have := m.kube.server_version()) < claim.since:
-        raise SetupError(
-            f"{claim.id} needs Kubernetes {'.'.join(map(str, claim.since))} or later; "
-            f"the cluster runs {'.'.join(map(str, have))}"
-        )
     started = time.monotonic()
-    claim.measurement(m)
+    try:
+        if claim.since > (1, 0) or claim.gate:
+            applies(claim, getattr(m.kube.cluster, "where", None) or {}, m.kube.server_version())
+        claim.measurement(m)
+    except NotApplicable as exc:
+        return not_applicable(m, str(exc), started)
     verdict = Verdict.REFUTED if m.failures else Verdict.REFINED if m.refined else Verdict.CONFIRMED
     return Result(
         id=claim.id,
@@ -145,3 +149,40 @@ def measure(m: Measurement) -> Result:
         picture=m.picture,
         timeline=m.kube.timeline() if m.failures else "",
     ).located(Path.cwd())  # its messages (junit.xml, the terminal) name no absolute path either
+
+
+def applies(claim: Claim, where: dict[str, Any], version: tuple[int, int]) -> None:
+    """Raise :class:`NotApplicable` where the claim's feature is not there: a Kubernetes older than
+    it needs, or its feature gate off or absent (as the API server reports its gates)."""
+    at = f"Kubernetes {where.get('kubernetes') or '.'.join(map(str, version))}"
+    if claim.since > (1, 0) and version < claim.since:
+        raise NotApplicable(f"{at}: the feature needs {'.'.join(map(str, claim.since))} or later")
+    gates = where.get("gates")
+    if claim.gate and gates is not None:
+        if claim.gate not in gates:
+            raise NotApplicable(f"{at} has no feature gate {claim.gate}")
+        if not gates[claim.gate]:
+            stage = (where.get("stages") or {}).get(claim.gate) or "GA"
+            raise NotApplicable(f"{at}: feature gate {claim.gate} ({stage.lower()}) is off")
+
+
+def not_applicable(m: Measurement, reason: str, started: float) -> Result:
+    """The verdict where the feature is not there: the reason, and where it was measured."""
+    where = getattr(m.kube.cluster, "where", None) or {}
+    return Result(
+        id=m.claim.id,
+        section=m.claim.section,
+        sentence=m.claim.sentence,
+        verdict=Verdict.NOT_APPLICABLE,
+        evidence={
+            **m.facts,
+            "reason": reason,
+            "kubernetes": where.get("kubernetes"),
+            "gate": m.claim.gate or None,
+        },
+        statement=reason,
+        duration_s=round(time.monotonic() - started, 3),
+        manifest=str(m.subject.path),
+        fixes=m.claim.fixes,
+        counter_example=m.counter is not None,
+    ).located(Path.cwd())

@@ -196,21 +196,52 @@ def test_a_profile_run_loses_a_node_once_for_all_workloads_and_errors_without_a_
     assert result.parseoutcomes().get("failed", 0) == 2
 
 
-def test_a_claim_on_a_cluster_too_old_for_its_feature_is_an_error_naming_the_version() -> None:
-    from podlife.claims import Claim
-    from podlife.errors import SetupError
+def test_a_claim_whose_feature_the_cluster_lacks_is_not_applicable_naming_why() -> None:
+    """Too old a Kubernetes, a gate off, a gate the version does not have: not applicable, with the
+    reason and where, never refuted; the measurement is not even run.  Where the gates cannot be
+    read the claim is measured (its measurement can still say the feature is not there)."""
+    from pathlib import Path
+    from types import SimpleNamespace as NS
+
+    from podlife.claims import Claim, Verdict
     from podlife.measure import Measurement, measure
 
-    class Old:
-        def server_version(self) -> tuple[int, int]:
-            return (1, 31)
+    ran: list[str] = []
 
-    claim = Claim("x", "s", "a sentence", (), since=(1, 33))
-    claim.measure(lambda m: m.check(True, "never"))
-    m = Measurement.__new__(Measurement)
-    m.claim, m.kube = claim, Old()  # type: ignore[assignment]
-    with pytest.raises(SetupError, match=r"needs Kubernetes 1\.33 or later; the cluster runs 1\.31"):
-        measure(m)
+    def case(version: tuple[int, int], where: dict, **declared: object) -> tuple[Verdict, str]:
+        claim = Claim("x", "s", "a sentence", (), **declared)  # type: ignore[arg-type]
+        claim.measure(lambda m: ran.append(claim.id))
+        m = Measurement.__new__(Measurement)
+        m.claim, m.counter, m.facts, m.failures, m.refined, m.statement, m.picture = (
+            claim,
+            None,
+            {},
+            [],
+            False,
+            "",
+            None,
+        )
+        m.kube = NS(server_version=lambda: version, cluster=NS(where=where), timeline=lambda: "")  # type: ignore[assignment]
+        m.subject = NS(path=Path("manifests/webpod.yml"))  # type: ignore[assignment]
+        result = measure(m)
+        return result.verdict, result.statement
+
+    gates = {"kubernetes": "v1.34.0", "gates": {"Off": False, "On": True}, "stages": {"Off": "ALPHA"}}
+    assert case((1, 31), {}, since=(1, 33)) == (
+        Verdict.NOT_APPLICABLE,
+        "Kubernetes 1.31: the feature needs 1.33 or later",
+    )
+    assert case((1, 34), gates, gate="Off") == (
+        Verdict.NOT_APPLICABLE,
+        "Kubernetes v1.34.0: feature gate Off (alpha) is off",
+    )
+    assert case((1, 34), gates, gate="Absent") == (
+        Verdict.NOT_APPLICABLE,
+        "Kubernetes v1.34.0 has no feature gate Absent",
+    )
+    assert not ran
+    assert case((1, 34), gates, gate="On")[0] == Verdict.CONFIRMED and ran == ["x"]
+    assert case((1, 34), {"gates": None}, gate="Off")[0] == Verdict.CONFIRMED and ran == ["x", "x"]
 
 
 def test_sigterm_ends_a_run_as_ctrl_c_does(pytester: pytest.Pytester) -> None:

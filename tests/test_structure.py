@@ -88,7 +88,13 @@ ALLOWED: dict[str, set[str]] = {
         "podlife.paths",
     },
     "podlife.run": {"podlife"},  # the pytest run may use every room
-    "podlife.__main__": {"podlife.provision", "podlife.kube", "podlife.profile", "podlife.docker"},
+    "podlife.__main__": {
+        "podlife.provision",
+        "podlife.kube",
+        "podlife.profile",
+        "podlife.docker",
+        "podlife.report",
+    },
     "podlife.profile": {"podlife.profile", "podlife.kube"} | FACE - {"podlife.claims"},
     "scenarios": {"podlife.kube", "podlife.measure"} | FACE,
     "bench": {"bench", "service"},

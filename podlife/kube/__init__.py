@@ -27,7 +27,7 @@ is reached from outside ``podlife.kube`` (``tests/test_structure.py`` holds both
 here imports ``podlife.run``, ``podlife.provision`` or ``podlife.report``.
 """
 
-from podlife.kube.api import cluster, execs, leftovers, owned, pullable, reach, wait, watch
+from podlife.kube.api import cluster, execs, lease, leftovers, owned, pullable, reach, wait, watch, where
 from podlife.kube.api.cluster import Cluster, ClusterInfo, api_client
 from podlife.kube.api.reach import PodEndpoint
 from podlife.kube.api.wait import Impossible, WaitImpossible, WaitTimeout, poll_until
@@ -83,6 +83,7 @@ __all__ = [
     "image_trouble",
     "inpod",
     "kind",
+    "lease",
     "leftovers",
     "manifest",
     "next_tag",
@@ -112,5 +113,6 @@ __all__ = [
     "wait_for",
     "watch",
     "webapp",
+    "where",
     "with_images",
 ]

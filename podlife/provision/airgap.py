@@ -6,32 +6,59 @@ from __future__ import annotations
 
 import os
 import shutil
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, cached_property
 from pathlib import Path
+from typing import Any
 
 from podlife.paths import AIRGAP, cache_dir
-from podlife.provision.artefacts import Artefact, debian_mirror, docker_build, script, versions
+from podlife.provision import releases
+from podlife.provision.artefacts import Artefact, debian_mirror, docker_build, script
 from podlife.provision.steps import StepFailed, step
 
 LOCAL_POSTGRES = "podlife/postgres:15-bookworm"
 LOCAL_PYTHON = "podlife/python:3.11-bookworm"
 
 
+@dataclass(frozen=True)
+class Release:
+    """What tells one Kubernetes minor's artefacts from another's: a name and image suffix ("" for
+    the default), its pins file as an input, and the recipes' directory (:mod:`.releases`)."""
+
+    minor: str
+
+    @cached_property
+    def v(self) -> str:
+        return releases.suffix(self.minor)
+
+    @cached_property
+    def recipes(self) -> Path:
+        return releases.recipes(self.minor) if self.v else AIRGAP
+
+    def artefact(self, name: str, recipe: list[Path], builder: Any, **kw: Any) -> Artefact:
+        own = [releases.PINS / f"{self.minor}.env"] if self.v else []  # its pins are an input too
+        return Artefact(name + self.v, [*recipe, *own], builder, **kw)
+
+    def script(self, art: Artefact, name: str, *args: str | Path) -> None:
+        script(art, name, *args, recipes=self.recipes)
+
+
 @cache
-def airgap_graph() -> dict[str, Artefact]:
-    """The air-gapped build graph, keyed by artefact name."""
-    pins = versions()
-    mirror = debian_mirror()
+def airgap_graph(minor: str = releases.DEFAULT) -> dict[str, Artefact]:
+    """The air-gapped build graph for Kubernetes ``minor``, keyed by artefact name.  What depends on
+    the version (Kubernetes, the Go tools, the node's base, the component images, the node image)
+    has its own artefacts and images per minor, beside the default's; the rest is shared."""
+    pins, mirror, r = releases.pins(minor), debian_mirror(), Release(minor)
     a: dict[str, Artefact] = {}
-    a["k8s"] = Artefact(
+    a["k8s"] = r.artefact(
         "k8s",
         [AIRGAP / "build-kubernetes.sh"],
-        lambda art: script(art, "build-kubernetes.sh", art.out, art.out.parent / "k8s-work"),
+        lambda art: r.script(art, "build-kubernetes.sh", art.out, art.out.parent / f"k8s{r.v}-work"),
     )
-    a["tools"] = Artefact(
+    a["tools"] = r.artefact(
         "tools",
         [AIRGAP / "build-go-tools.sh"],
-        lambda art: script(art, "build-go-tools.sh", art.out, art.out.parent / "tools-work"),
+        lambda art: r.script(art, "build-go-tools.sh", art.out, art.out.parent / f"tools{r.v}-work"),
     )
     a["debian"] = Artefact(
         "debian",
@@ -53,15 +80,15 @@ def airgap_graph() -> dict[str, Artefact]:
         after=[a["debian"]],
         image=LOCAL_POSTGRES,
     )
-    return _node(a, pins, mirror)
+    return _node(a, pins, mirror, r)
 
 
-def _node(a: dict[str, Artefact], pins: dict[str, str], mirror: str) -> dict[str, Artefact]:
+def _node(a: dict[str, Artefact], pins: dict[str, str], mirror: str, r: Release) -> dict[str, Artefact]:
     """The node image and what only it needs, on the base artefacts ``a``."""
-    a["node-base"] = Artefact(
+    a["node-base"] = r.artefact(
         "node-base",
         [AIRGAP / "node-base.sh"],
-        lambda art: script(
+        lambda art: r.script(
             art,
             "node-base.sh",
             art.image or "",
@@ -70,21 +97,16 @@ def _node(a: dict[str, Artefact], pins: dict[str, str], mirror: str) -> dict[str
             a["tools"].out / "crictl",
         ),
         after=[a["tools"]],
-        image=f"podlife/kind-base:{pins['DEBIAN_SUITE']}",
+        image=f"podlife/kind-base:{pins['DEBIAN_SUITE']}{r.v}",
     )
-    return _components(a, pins, mirror)
-
-
-def _components(a: dict[str, Artefact], pins: dict[str, str], mirror: str) -> dict[str, Artefact]:
-    """The component images kubeadm asks for, and the default storage's provisioner."""
-    a["components"] = Artefact(
+    a["components"] = r.artefact(
         "components",
         [
             AIRGAP / "component-images.sh",
             AIRGAP / "node" / "iptables-wrapper",
             AIRGAP / "node" / "podlife-netsync",
         ],
-        lambda art: script(
+        lambda art: r.script(
             art,
             "component-images.sh",
             a["k8s"].out,
@@ -95,19 +117,19 @@ def _components(a: dict[str, Artefact], pins: dict[str, str], mirror: str) -> di
         after=[a["k8s"], a["tools"], a["debian"]],
     )
     a["local-path"] = local_path(a["debian"])
-    return _node_image(a, pins)
+    return _node_image(a, pins, r)
 
 
-def _node_image(a: dict[str, Artefact], pins: dict[str, str]) -> dict[str, Artefact]:
+def _node_image(a: dict[str, Artefact], pins: dict[str, str], r: Release) -> dict[str, Artefact]:
     """The drop-in node image: kind's base, Kubernetes, the component images, default CNI and storage."""
-    a["node"] = Artefact(
+    a["node"] = r.artefact(
         "node",
         [
             AIRGAP / "node-image.sh",
             AIRGAP / "node" / "default-cni.yaml",
             AIRGAP / "node" / "default-storage.yaml",
         ],
-        lambda art: script(
+        lambda art: r.script(
             art,
             "node-image.sh",
             art.image or "",

@@ -115,9 +115,10 @@ class Artefact:
             )
 
 
-def script(art: Artefact, name: str, *args: str | Path) -> None:
+def script(art: Artefact, name: str, *args: str | Path, recipes: Path = AIRGAP) -> None:
+    """Run the recipe ``name`` (under ``recipes``: ``airgap/``, or another Kubernetes version's copy)."""
     env = {**os.environ, "PODLIFE_LABEL": f"{LABEL}={art.inputs}", "GOFLAGS": "-mod=mod"}
-    run(f"{name} for {art.name}", ["bash", AIRGAP / name, *map(str, args)], log=f"build-{art.name}", env=env)
+    run(f"{name} for {art.name}", ["bash", recipes / name, *map(str, args)], log=f"build-{art.name}", env=env)
 
 
 def docker_build(art: Artefact, context: Path, dockerfile: Path | None = None, **build_args: str) -> None:

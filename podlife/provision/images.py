@@ -18,10 +18,9 @@ from pathlib import Path
 
 from podlife.docker import argv, docker, has_image
 from podlife.paths import cache_dir
-from podlife.provision import registry, tools, upstream
+from podlife.provision import registry, releases, tools, upstream
 from podlife.provision.airgap import LOCAL_POSTGRES, LOCAL_PYTHON, airgap_graph, prerequisites
-from podlife.provision.artefacts import versions
-from podlife.provision.steps import run, say
+from podlife.provision.steps import StepFailed, run, say
 from podlife.provision.webimage import WEB_IMAGE, build_web_image
 
 UPSTREAM_POSTGRES = upstream.tag_of(upstream.POSTGRES)
@@ -42,10 +41,19 @@ class Toolset:
 
 
 def node_image() -> tuple[str, upstream.KindRelease]:
-    """The upstream node image (PODLIFE_NODE_IMAGE, or the default of the kind release that runs
-    on this host) and its kind release."""
+    """The upstream node image (PODLIFE_NODE_IMAGE; another Kubernetes than the default: the current
+    kind release's image of that minor; else the default of the kind release that runs on this
+    host) and its kind release."""
     chosen = os.environ.get("PODLIFE_NODE_IMAGE")
     release = upstream.release(upstream.cgroup_version())
+    minor = releases.selected()
+    if not chosen and minor != releases.DEFAULT:
+        found = [i for v, i in upstream.KIND.images.items() if releases.minor_of(v) == minor]
+        if not found:
+            raise StepFailed(
+                f"Kubernetes {minor}", f"kind {upstream.KIND.version} publishes no node image of it"
+            )
+        return found[0], upstream.KIND
     if chosen:
         owner = next(
             (
@@ -102,11 +110,12 @@ def upstream_toolset(image: str, release: upstream.KindRelease) -> Toolset:
 
 def airgapped_toolset() -> Toolset:
     prerequisites()
-    graph = airgap_graph()
+    minor = releases.selected()
+    graph = airgap_graph(minor)
     for name in ("node", "postgres", "python"):
         graph[name].ensure()
     build_web_image(LOCAL_PYTHON, after=[graph["python"]]).ensure()
-    pins = versions()
+    pins = releases.pins(minor)
     return Toolset(
         True,
         tools.kind(pins["KIND_VERSION"], graph["tools"].out / "kind"),

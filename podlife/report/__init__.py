@@ -8,8 +8,9 @@ machine it ran on); a picture whose totals differ from its evidence's fails the 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from podlife.claims import SECTIONS, Result
 from podlife.report import agree, markdown, page, summary
@@ -22,6 +23,7 @@ class Meta:
     started: str
     duration_s: float
     ci: bool = False
+    where: dict[str, Any] = field(default_factory=dict)  # Kubernetes, runtime, gates, cgroup: as measured
 
 
 def ordered(results: list[Result]) -> list[Result]:

@@ -6,8 +6,14 @@ import json
 from typing import Any
 
 from podlife.claims import Result, pairs
+from podlife.report.where import measured_on
 
-VERDICT_MARK = {"confirmed": "✅ confirmed", "refined": "🔎 refined", "refuted": "❌ refuted"}
+VERDICT_MARK = {
+    "confirmed": "✅ confirmed",
+    "refined": "🔎 refined",
+    "refuted": "❌ refuted",
+    "not applicable": "⚪ not applicable",
+}
 
 
 def render(results: list[Result], meta: Any) -> str:
@@ -16,6 +22,8 @@ def render(results: list[Result], meta: Any) -> str:
         "",
         f"Cluster: {meta.cluster} · run at {meta.started} · "
         f"{len(results)} claim(s) in {meta.duration_s:.0f} s",
+        "",
+        measured_on(getattr(meta, "where", {})) + ".",
         "",
     ]
     lines += problems_and_fixes(results)

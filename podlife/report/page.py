@@ -23,6 +23,7 @@ from typing import Any
 
 from podlife.claims import Result, pairs
 from podlife.pictures import LadderTable, RequestSeries, StartupTimeline, StepsTable, StopTimeline
+from podlife.report.where import measured_on
 
 VERDICT_COLOUR = {"confirmed": "#1a7f37", "refined": "#9a6700", "refuted": "#cf222e"}
 
@@ -246,7 +247,8 @@ def render(results: list[Result], meta: Any) -> str:
     body = [
         "<h1>podlife: the chapter's problems and their fixes, measured</h1>",
         f'<p class="note">Cluster: {html.escape(meta.cluster)} · run at '
-        f"{html.escape(meta.started)} · {len(results)} result(s) in {meta.duration_s:.0f} s</p>",
+        f"{html.escape(meta.started)} · {len(results)} result(s) in {meta.duration_s:.0f} s<br>"
+        f"{html.escape(measured_on(getattr(meta, 'where', {})))}</p>",
         "<h2>Problems and their fixes</h2>",
     ]
     paired = pairs(results)

@@ -46,6 +46,13 @@ def cluster(group: pytest.OptionGroup) -> None:
             help="an existing cluster instead of podlife's own (podlife creates only namespaces there)",
         )
     group.addoption(
+        "--kubernetes",
+        default=None,
+        metavar="X.Y",
+        help="podlife's own cluster of this Kubernetes minor (the patch release podlife pins for it), "
+        "built and brought up beside the default's",
+    )
+    group.addoption(
         "--kubectl",
         default=None,
         metavar="PATH",

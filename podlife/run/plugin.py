@@ -29,6 +29,7 @@ import pytest
 from podlife.claims import Claim, Counter, Kind, Needs, Result, expect_refuted, require
 from podlife.kube import Cluster, Subject, SubjectError
 from podlife.measure import Measurement, measure
+from podlife.provision.releases import select_for as select_kubernetes
 from podlife.run import options, profile, progress, scenario
 from podlife.run import session as run
 from podlife.run.registry import declared, scenario_files
@@ -51,6 +52,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(ProfileCollector(config.stash[run.PROFILES]), "podlife-profiles")
     if config.getoption("runs") < 1:
         raise pytest.UsageError("--runs must be at least 1")
+    try:  # before anything reads it: which Kubernetes podlife's own cluster runs (its processes too)
+        select_kubernetes(config.getoption("kubernetes"), config.getoption("kubeconfig"))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
     try:
         allow = config.getoption("allow_privileged_subject")
         Subject.load(Path(config.getoption("pod_manifest")), allow_privileged=allow).pod  # noqa: B018

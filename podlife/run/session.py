@@ -21,7 +21,7 @@ import pytest
 
 from podlife import provision, report
 from podlife.claims import Result
-from podlife.kube import Cluster, ClusterInfo, Subject, agent, api_client, leftovers, nodes
+from podlife.kube import Cluster, ClusterInfo, Subject, agent, api_client, lease, leftovers, nodes, where
 from podlife.paths import MANIFESTS, REPO
 from podlife.profile import nodeloss, update
 from podlife.profile.workload import Workload, load
@@ -96,7 +96,11 @@ def start(config: pytest.Config) -> None:
             )
         )
         run_id = f"{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
-        config.stash[REACHED] = dataclasses.replace(info, run=run_id)
+        # the run's heartbeat: another run's collection tells this run's namespaces from a dead one's
+        api = api_client(info.kubeconfig)
+        held.enter_context(lease.RunLease(api, run_id, leftovers.labels(run_id)))
+        at = where.measured(api, local_kernel=not config.getoption("kubeconfig")).to_json()
+        config.stash[REACHED] = dataclasses.replace(info, run=run_id, where=at)
     except Exception as exc:
         config.stash[REACHED] = f"{type(exc).__name__}: {exc}"
     if config.pluginmanager.hasplugin("dsession"):  # pytest-xdist runs the scenarios side by side
@@ -274,6 +278,7 @@ def meta(config: pytest.Config) -> report.Meta:
     reached = config.stash[REACHED]
     return report.Meta(
         cluster=reached.description if isinstance(reached, ClusterInfo) else "?",
+        where=reached.where if isinstance(reached, ClusterInfo) else {},
         started=datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
         duration_s=round(time.time() - started, 1),
         ci=bool(os.environ.get("CI")),

@@ -46,6 +46,7 @@ class ClusterInfo:
     lost_node: str = ""  # what the cluster sets, where podlife made it, for a lost node's pods
     run: str = ""  # this run's id: every namespace it makes carries it (podlife.kube.api.leftovers)
     unpullable: dict[str, str] = field(default_factory=dict)  # image -> why a worker cannot get it
+    where: dict[str, Any] = field(default_factory=dict)  # where it was measured (podlife.kube.api.where)
 
     def to_wire(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,6 +69,7 @@ class Cluster:
     lost_node: str = ""
     run: str = ""
     unpullable: dict[str, str] = field(default_factory=dict)
+    where: dict[str, Any] = field(default_factory=dict)
     _workers: list[str] = field(default_factory=list)
 
     @classmethod
@@ -83,6 +85,7 @@ class Cluster:
             info.lost_node,
             info.run,
             info.unpullable,
+            info.where,
         )
 
     @property

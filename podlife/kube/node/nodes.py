@@ -24,7 +24,7 @@ from podlife.kube.node.access import Access, NodeAccess
 # tolerations the API server adds to every pod that sets none (``--default-unreachable-toleration-
 # seconds``); and how long a node may miss its heartbeats before it is marked so (the controller
 # manager's ``--node-monitor-grace-period``).  podlife's own cluster shortens both
-# (podlife.provision.cluster.lost_node_patch); reports give the stock values beside them.
+# (podlife.provision.kindconfig.lost_node_patch); reports give the stock values beside them.
 STOCK_TOLERATION_S = 300
 OWN_TOLERATION_S = 20
 STOCK_GRACE_S = 50

@@ -102,11 +102,16 @@ def ended_for_good(pod: Any) -> str | None:
 
 
 def not_restarted(pod: Any, container: str) -> str | None:
-    """Why ``container`` has ended for good, if it has: it ended, and its pod's restartPolicy
-    does not restart it (``Never``; ``OnFailure`` after exit code 0)."""
+    """Why ``container`` has ended for good, if it has: it ended, and its restartPolicy does not
+    restart it (``Never``; ``OnFailure`` after exit code 0): the container's own (Kubernetes 1.35,
+    a container's restartPolicy over its pod's) or else its pod's.  Restart rules on exit codes
+    (``restartPolicyRules``) are not read here: with them, nothing is taken as ended for good."""
     status = statuses(pod).get(container)
     ended = status.state.terminated if status else None
-    policy = pod.spec.restart_policy or "Always"
+    spec = next((c for c in getattr(pod.spec, "containers", None) or [] if c.name == container), None)
+    if getattr(spec, "restart_policy_rules", None):
+        return None
+    policy = getattr(spec, "restart_policy", None) or pod.spec.restart_policy or "Always"
     if ended and (policy == "Never" or (policy == "OnFailure" and ended.exit_code == 0)):
         return f"{container} ended with exit code {ended.exit_code} and restartPolicy is {policy}"
     return None

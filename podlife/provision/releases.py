@@ -1,0 +1,118 @@
+"""Which Kubernetes podlife's own cluster runs: the default, or another minor version.
+
+``python -m podlife cluster up --kubernetes 1.35`` (and ``--kubernetes`` of a run) selects it; the
+choice travels in the environment (:data:`ENV`) so the run's processes and the build agree.  A minor
+means the patch release podlife pins for it: ``airgap/versions.env`` for the default, and for each
+other one ``airgap/kubernetes/<minor>.env``, the values that differ (what that kubeadm asks for).
+Another minor gets a cluster of its own (``podlife-1-35``: its own kubeconfig, lock and ownership
+mark), so several can exist at once, and its own build artefacts beside the default's (the recipes
+run from a copy of ``airgap/`` whose ``versions.env`` carries that version's pins, so the default's
+artefacts keep their inputs).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+from podlife.paths import AIRGAP, cache_dir
+
+ENV = "PODLIFE_KUBERNETES"
+PINS = AIRGAP / "kubernetes"
+
+
+class UnknownVersion(ValueError):
+    """A Kubernetes version podlife pins nothing for; the message names those it knows."""
+
+
+def read_env(path: Path) -> dict[str, str]:
+    """A ``KEY=value`` file (``#`` comments) as a dict."""
+    pinned = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "=" in line:
+            key, value = line.split("=", 1)
+            pinned[key.strip()] = value.strip()
+    return pinned
+
+
+def minor_of(version: str) -> str:
+    found = re.match(r"v?(\d+)\.(\d+)", version)
+    return f"{found.group(1)}.{found.group(2)}" if found else version
+
+
+DEFAULT = minor_of(read_env(AIRGAP / "versions.env")["K8S_VERSION"])
+
+
+def known() -> dict[str, str]:
+    """minor -> the Kubernetes release podlife pins for it."""
+    out = {DEFAULT: read_env(AIRGAP / "versions.env")["K8S_VERSION"]}
+    for path in sorted(PINS.glob("*.env")):
+        out[path.stem] = read_env(path)["K8S_VERSION"]
+    return out
+
+
+def check(asked: str) -> str:
+    """``asked`` (``1.35``, ``v1.35``, ``1.35.4``) as a known minor, or one line naming those known."""
+    minor, pinned = minor_of(asked), known()
+    if minor not in pinned or (asked.count(".") == 2 and asked.lstrip("v") != pinned[minor].lstrip("v")):
+        listed = ", ".join(f"{m} ({v})" for m, v in pinned.items())
+        raise UnknownVersion(f"--kubernetes {asked}: podlife knows {listed}")
+    return minor
+
+
+def selected() -> str:
+    """The minor this process works with: :data:`ENV`, else the default."""
+    return check(os.environ.get(ENV) or DEFAULT)
+
+
+def select(asked: str | None) -> str:
+    """Select ``asked`` for this process and the ones it starts (None: leave the selection as it is)."""
+    if asked:
+        os.environ[ENV] = check(asked)
+    return selected()
+
+
+def pins(minor: str) -> dict[str, str]:
+    """Every pinned version for ``minor``: ``versions.env`` with that minor's own values over it."""
+    base = read_env(AIRGAP / "versions.env")
+    return base if minor == DEFAULT else {**base, **read_env(PINS / f"{minor}.env")}
+
+
+def suffix(minor: str) -> str:
+    """What tells another minor's cluster, artefacts and images from the default's ("" for it)."""
+    return "" if minor == DEFAULT else "-" + minor.replace(".", "-")
+
+
+def recipes(minor: str) -> Path:
+    """The directory the build's recipes run from: ``airgap/`` for the default; for another minor a
+    copy of it whose ``versions.env`` carries that minor's pins (refreshed each time)."""
+    if minor == DEFAULT:
+        return AIRGAP
+    copy = cache_dir() / f"airgap{suffix(minor)}"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(AIRGAP, copy, symlinks=True)
+    (copy / "versions.env").write_text("".join(f"{k}={v}\n" for k, v in pins(minor).items()))
+    return copy
+
+
+def select_for(asked: str | None, kubeconfig: str | None) -> str:
+    """:func:`select` for a run: ``--kubernetes`` names podlife's own cluster, so not with
+    ``--kubeconfig`` (that cluster runs its own Kubernetes, reported as measured)."""
+    if asked and kubeconfig:
+        raise UnknownVersion(
+            f"--kubernetes {asked} names podlife's own cluster; the cluster of --kubeconfig runs its own"
+        )
+    return select(asked)
+
+
+def asked_in(run_args: list[str]) -> str | None:
+    """The ``--kubernetes`` a run's arguments name (``--kubernetes X.Y`` or ``--kubernetes=X.Y``)."""
+    for i, arg in enumerate(run_args):
+        if arg == "--kubernetes" and i + 1 < len(run_args):
+            return run_args[i + 1]
+        if arg.startswith("--kubernetes="):
+            return arg.split("=", 1)[1]
+    return None

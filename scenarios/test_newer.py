@@ -1,0 +1,74 @@
+"""Newer Kubernetes: what later releases changed in a pod's lifecycle, measured on the chapter's pod
+where the cluster has the feature, and ``not applicable`` (with the version or gate that says why)
+where it has not — never refuted for being absent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from podlife.claims import NEWER, Claim, Counter
+from podlife.kube import WaitImpossible, WaitTimeout, pods, timeline, webapp
+from podlife.measure import Measurement
+from podlife.paths import MANIFESTS
+
+COUNTER = Path(__file__).parent / "counter"
+RESTART_S = 90  # the kubelet restarts a container at its next sync (back-off 10 s the first time)
+
+OWN_POLICY = Claim(
+    "own-restart-policy",
+    NEWER,
+    "A container's own restartPolicy (Kubernetes 1.35, ContainerRestartRules): in a pod whose "
+    "restartPolicy is Never, the web container with restartPolicy Always is restarted after /quit, alone, "
+    "in the same pod, and the data stays.",
+    subject=MANIFESTS / "newer" / "webpod-own-restart.yml",
+    gate="ContainerRestartRules",
+    counters=(
+        Counter(
+            COUNTER / "own-restart-none.yml",
+            "No container policy of its own: with the pod's restartPolicy Never, /quit ends the web "
+            "container for good.",
+        ),
+    ),
+)
+
+
+@OWN_POLICY.measure
+def own_restart_policy(m: Measurement) -> None:
+    """The pod started; the policies the API server kept (a server without the feature drops the
+    container's); the chapter's lines written; GET /quit; the web container's restart awaited."""
+    web, db, name = m.subject.web, m.subject.db, m.subject.pod
+    pod = m.kube.start(m.docs)
+    kept = {c.name: getattr(c, "restart_policy", None) for c in pod.spec.containers}
+    asked = {
+        c["name"]: c.get("restartPolicy")
+        for d in m.docs
+        if d["kind"] == "Pod"
+        for c in d["spec"]["containers"]
+    }
+    if any(asked.values()) and kept != asked:
+        m.not_there(f"the API server dropped the containers' own restartPolicy (asked {asked}, kept {kept})")
+    ep = m.kube.endpoint(f"pod/{name}", m.subject.port)
+    lines = webapp.write_transcript(ep)
+    begun = m.kube.act(f"GET /quit: {webapp.quit_app(ep)}")
+    try:
+        m.kube.wait(
+            pods.restarted(name, web, 1, give_up=True), what="the web container restarted", timeout=RESTART_S
+        )
+        after, _ = webapp.read_when_answering(ep)
+    except (WaitTimeout, WaitImpossible):  # not restarted: the checks below say so
+        after = None
+    history = m.kube.history(name)
+    ended = pods.statuses(m.kube.pod(name))[web]
+    m.evidence(
+        pod_restart_policy=pod.spec.restart_policy,
+        container_restart_policies=kept,
+        web_after=timeline.container_word(ended),
+        lines_before=len(lines),
+        lines_after=None if after is None else len(after),
+    )
+    m.expect(timeline.restarted(history, web, 1, since=begun))
+    m.expect(timeline.unchanged(history, db, since=begun))
+    m.expect(timeline.same_pod(history))
+    m.check(
+        after == lines, f"/read after the restart returned {None if after is None else len(after)} line(s)"
+    )

@@ -1,0 +1,91 @@
+"""``python -m podlife diff A B``: what changed first, the exit status a pipeline can gate on, and
+one line for files it cannot compare."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from podlife import __main__ as cli
+
+
+def claims(path: Path, verdicts: dict[str, str], where: dict | None = None) -> Path:
+    rows = [
+        {"id": t.split("::")[-1], "test": t, "verdict": v, "statement": f"said {v}", "duration_s": 1.0}
+        for t, v in verdicts.items()
+    ]
+    path.write_text(json.dumps({"meta": {"where": where or {}}, "claims": rows}))
+    return path
+
+
+def test_a_changed_verdict_comes_first_and_fails_the_gate(tmp_path: Path, capsys) -> None:
+    where = {
+        "kubernetes": "v1.35.4",
+        "kubelets": ["v1.35.4"],
+        "runtimes": ["containerd://1.6.20"],
+        "cgroup": "v1",
+        "gates": {"ContainerRestartRules": True},
+        "stages": {"ContainerRestartRules": "BETA"},
+    }
+    a = claims(
+        tmp_path / "a.json",
+        {"s::own_restart_policy": "not applicable", "s::kept": "confirmed", "s::gone": "refuted"},
+    )
+    b = claims(
+        tmp_path / "b.json",
+        {"s::own_restart_policy": "confirmed", "s::kept": "confirmed", "s::new": "refined"},
+        where,
+    )
+    assert cli.main(["diff", str(a), str(b), "--out", str(tmp_path / "out")]) == 1
+    assert "1 verdict(s) changed, 2 in one run only, 1 the same" in capsys.readouterr().out
+    text = (tmp_path / "out" / "diff.md").read_text()
+    assert (
+        text.index("## Verdicts that changed (1)")
+        < text.index("## In one run only")
+        < text.index("## The rest")
+    )
+    assert "| s::own_restart_policy | own_restart_policy | not applicable | confirmed |" in text
+    assert "Measured on Kubernetes v1.35.4 (kubelet v1.35.4); containerd://1.6.20; cgroup v1; 0 alpha" in text
+    saved = json.loads((tmp_path / "out" / "diff.json").read_text())
+    assert saved["changed"][0]["B"] == "confirmed" and "<pre>" in (tmp_path / "out" / "diff.html").read_text()
+    assert cli.main(["diff", str(a), str(a), "--out", str(tmp_path / "same")]) == 0
+
+
+def test_files_it_cannot_compare_are_one_line(tmp_path: Path, capsys) -> None:
+    a = claims(tmp_path / "a.json", {"s::x": "confirmed"})
+    profile = tmp_path / "profile.json"
+    profile.write_text(json.dumps({"subjects": []}))
+    junk = tmp_path / "junk.json"
+    junk.write_text("[1, 2")
+    for other, said in (
+        (profile, "one is a claims.json"),
+        (junk, "not a podlife report"),
+        (tmp_path / "none", "not a podlife"),
+    ):
+        assert cli.main(["diff", str(a), str(other), "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert said in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_profiles_observations_that_changed_and_timings_listed_not_judged(tmp_path: Path) -> None:
+    from podlife.report import diff
+
+    def subject(kept: bool, ready: float, findings: int) -> dict:
+        return {
+            "workload": "Deployment/w",
+            "data": {"v": {"survives": {"pod-recreate": kept}}},
+            "container_kill": {"c": {"restarted": ["c"], "unready_s": 1.0}},
+            "graceful_stop": {"c": {"killed_at_grace": False, "seconds": 0.4}},
+            "pod_recreate": {"replaced": True},
+            "node_loss": None,
+            "rolling_update": None,
+            "start": {"pod_ready_s": ready},
+            "departures": [],
+            "findings": [{"observation": "rolling update: requests lost"}] * findings,
+        }
+
+    for name, s in (("a", subject(True, 2.0, 0)), ("b", subject(False, 3.5, 1))):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"subjects": [s]}))
+    found = diff.diff(tmp_path / "a.json", tmp_path / "b.json")
+    assert [c["what"] for c in found.changed] == ["data v after pod-recreate", "findings"]
+    assert {"what": "Deployment/w: pod Ready after apply (s)", "A": 2.0, "B": 3.5} in found.timings

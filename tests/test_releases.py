@@ -1,0 +1,58 @@
+"""Which Kubernetes podlife's own cluster runs (podlife.provision.releases): the minors it pins, one
+line for any other, a cluster and artefacts of their own per minor, the default's untouched."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from podlife.provision import kindconfig, releases
+from podlife.provision.airgap import airgap_graph
+from podlife.provision.images import Toolset
+
+
+def test_the_minors_podlife_pins_and_one_line_for_any_other() -> None:
+    known = releases.known()
+    assert known[releases.DEFAULT] == "v1.34.0" and known["1.35"] == "v1.35.4"
+    assert set(known) == {"1.34", "1.35", "1.36", "1.37"}
+    assert releases.check("v1.35") == releases.check("1.35.4") == "1.35"
+    for bad in ("1.40", "1.35.1", "banana"):
+        with pytest.raises(releases.UnknownVersion, match=re.escape("podlife knows 1.34 (v1.34.0), 1.35")):
+            releases.check(bad)
+    assert releases.asked_in(["-k", "x", "--kubernetes", "1.36"]) == "1.36"
+    assert (
+        releases.asked_in(["--kubernetes=1.37"]) == "1.37"
+        and releases.asked_in(["--kubeconfig", "k"]) is None
+    )
+    with pytest.raises(releases.UnknownVersion, match="runs its own"):
+        releases.select_for("1.35", "/some/kubeconfig")
+
+
+def test_each_minor_has_its_own_pins_artefacts_and_images_and_the_default_keeps_its_own() -> None:
+    pins = releases.pins("1.35")
+    assert pins["K8S_VERSION"] == "v1.35.4" and pins["ETCD_VERSION"] == "v3.6.6"
+    assert pins["DEBIAN_SUITE"] == releases.pins(releases.DEFAULT)["DEBIAN_SUITE"]  # the rest is shared
+    default, other = airgap_graph(releases.DEFAULT), airgap_graph("1.35")
+    assert (
+        default["node"].image == "podlife/kind-node:v1.34.0"
+        and other["node"].image == "podlife/kind-node:v1.35.4"
+    )
+    assert (default["k8s"].name, other["k8s"].name) == ("k8s", "k8s-1-35")
+    assert default["k8s"].inputs != other["k8s"].inputs
+    assert default["postgres"].inputs == other["postgres"].inputs  # shared, built once
+    assert not any(releases.PINS in p.parents for a in default.values() for p in a.recipe)
+
+
+def toolset(image: str) -> Toolset:
+    return Toolset(True, "kind", "kubectl", image, {}, (), "python")  # type: ignore[arg-type]
+
+
+def test_from_135_the_kubelet_is_told_to_run_on_a_cgroup_v1_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kindconfig.upstream, "cgroup_version", lambda: "1")
+    patches = kindconfig.kind_config(toolset("podlife/kind-node:v1.35.4"))["kubeadmConfigPatches"]
+    assert yaml.safe_load(patches[-1]) == {"kind": "KubeletConfiguration", "failCgroupV1": False}
+    assert len(kindconfig.kind_config(toolset("podlife/kind-node:v1.34.0"))["kubeadmConfigPatches"]) == 1
+    monkeypatch.setattr(kindconfig.upstream, "cgroup_version", lambda: "2")
+    assert len(kindconfig.kind_config(toolset("podlife/kind-node:v1.35.4"))["kubeadmConfigPatches"]) == 1
