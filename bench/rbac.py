@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 from kubernetes import client
 
-from podlife.kube import api_client, owned
+from podlife.kube import api_client, owned, where
 
 REPO = Path(__file__).resolve().parent.parent
 MANIFEST = REPO / "manifests" / "rbac" / "podlife.yml"
@@ -95,6 +95,14 @@ def tries(api: Any, node: str, victim: str, own: str) -> list[tuple[str, bool, C
             ),
         ),
         ("list every pod (kubectl drain)", False, lambda: core.list_pod_for_all_namespaces(limit=1)),
+        (
+            "hold a Lease in its own namespace (the run's heartbeat)",
+            False,
+            lambda: client.CoordinationV1Api(api).create_namespaced_lease(
+                own, {"metadata": {"name": "try"}, "spec": {}}, dry_run="All"
+            ),
+        ),
+        ("read the API server's /metrics (its feature gates)", False, lambda: where.metrics(api)),
         ("read secrets in kube-system", True, lambda: core.list_namespaced_secret("kube-system")),
         ("read secrets in another namespace", True, lambda: core.list_namespaced_secret(victim)),
         ("create a pod in another namespace", True, pod(victim)),

@@ -23,7 +23,12 @@ def role(name: str) -> list[dict[str, Any]]:
 
 
 def granted(rules: list[dict[str, Any]]) -> set[tuple[str, str]]:
-    return {(r, v) for rule in rules for r in rule["resources"] for v in rule["verbs"]}
+    return {
+        (r, v)
+        for rule in rules
+        for r in rule.get("resources", rule.get("nonResourceURLs"))
+        for v in rule["verbs"]
+    }
 
 
 def test_cluster_wide_it_reads_and_makes_only_what_a_run_needs_outside_its_namespaces() -> None:

@@ -49,7 +49,7 @@ def held(
             collect(kubeconfig, delete=False)
             yield pulls_checked(info, subjects, images or {}, next_versions or set())
         return
-    from podlife.provision import cluster, loading
+    from podlife.provision import cluster, kindconfig, loading
 
     with exclusive(cluster.lock_key(), "scenarios"):
         say("no --kubeconfig: podlife's own kind cluster on this machine, brought up or reused")
@@ -63,7 +63,7 @@ def held(
             image_map=toolset.image_map,
             probe_image=toolset.probe_image,
             description=f"kind {cluster.NAME} ({toolset.node_image}, 3 nodes)",
-            lost_node=cluster.LOST_NODE,
+            lost_node=kindconfig.LOST_NODE,
         )
         reachable(info)
         collect(info.kubeconfig, delete=True)
