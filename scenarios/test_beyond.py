@@ -7,8 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kubernetes.utils import parse_quantity
-
 from podlife.claims import BEYOND, Claim, Counter
 from podlife.kube import oom, pods, shape, switch, timeline, traffic, webapp
 from podlife.measure import Measurement
@@ -70,14 +68,7 @@ def _container(pod: Any, name: str) -> Any:
 
 
 def applied(pod: Any, container: str) -> bool:
-    """The container's status reports the new CPU and memory (what the kubelet actuated)."""
-    status = pods.statuses(pod).get(container) if pod else None
-    got = (status.resources.to_dict() if status and status.resources else {}) or {}
-    return all(
-        (got.get(kind) or {}).get(r) is not None and parse_quantity(got[kind][r]) == parse_quantity(v)
-        for kind, wanted in AFTER.items()
-        for r, v in wanted.items()
-    )
+    return pods.resources_applied(pod, container, AFTER)
 
 
 OOM = Claim(

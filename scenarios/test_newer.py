@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from podlife.claims import NEWER, Claim, Counter
-from podlife.kube import WaitImpossible, WaitTimeout, pods, timeline, webapp
+from podlife.kube import WaitImpossible, WaitTimeout, pods, shape, timeline, webapp
 from podlife.measure import Measurement
 from podlife.paths import MANIFESTS
 
@@ -72,3 +72,66 @@ def own_restart_policy(m: Measurement) -> None:
     m.check(
         after == lines, f"/read after the restart returned {None if after is None else len(after)} line(s)"
     )
+
+
+RESIZE_S = 120  # the kubelet applies a resize at its next sync (or restarts the container first)
+# the web container's resources: only its memory limit is lowered (1.35 allows it in place)
+HIGHER = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}}
+LOWER = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "192Mi"}}
+
+MEMORY_DOWN = Claim(
+    "memory-limit-lowered",
+    NEWER,
+    "Lowering a container's memory limit through the resize subresource (Kubernetes 1.35: in-place "
+    "resize GA, memory-limit decreases allowed) takes effect without a restart when its resizePolicy is "
+    "NotRequired; the data stays.",
+    since=(1, 35),
+    counters=(
+        Counter(
+            COUNTER / "resize-restarts.yml",
+            "resizePolicy RestartContainer: the kubelet restarts the web container to lower its limit.",
+        ),
+    ),
+)
+
+
+@MEMORY_DOWN.measure
+def memory_limit_lowered(m: Measurement) -> None:
+    """Resources on the web container (NotRequired, where the manifest sets none), data written, the
+    memory limit lowered through the resize subresource; the container's status awaited."""
+    name, web, db = m.subject.pod, m.subject.web, m.subject.db
+    pod = m.kube.start(shape.resizable(m.docs, web, HIGHER, "NotRequired"))
+    ep = m.kube.endpoint(f"pod/{name}", m.subject.port)
+    lines = webapp.write_transcript(ep)
+    begun = m.kube.act(
+        f"resize {web}: memory limit {HIGHER['limits']['memory']} -> {LOWER['limits']['memory']}"
+    )
+    m.kube.resize(name, web, LOWER)
+    after = m.kube.observe(
+        RESIZE_S,
+        until=lambda objs: (
+            objs[name]
+            if pods.resources_applied(objs.get(name), web, LOWER) and pods.all_ready(objs[name])
+            else None
+        ),
+        what=f"{web} running with the lower memory limit",
+    )
+    read, _ = webapp.read_when_answering(ep)
+    conditions = {
+        c.type: c.reason for c in (m.kube.pod(name).status.conditions or []) if c.type.startswith("PodResize")
+    }
+    m.evidence(
+        resources_before=pods.statuses(pod)[web].resources.to_dict(),
+        resources_after=pods.statuses(after or m.kube.pod(name))[web].resources.to_dict(),
+        resize_conditions=conditions,
+        lines_before=len(lines),
+        lines_after=len(read),
+    )
+    m.check(
+        after is not None,
+        f"the lower limit was not applied within {RESIZE_S} s ({conditions or 'no condition'})",
+    )
+    history = m.kube.history(name)
+    m.expect(timeline.unchanged(history, web, since=begun))
+    m.expect(timeline.unchanged(history, db, since=begun))
+    m.check(len(read) == len(lines), f"{len(lines)} lines before the resize, {len(read)} after")

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from kubernetes import client, utils
+from kubernetes.utils import parse_quantity
 
 from podlife.kube.api.wait import Impossible
 
@@ -220,3 +221,15 @@ def log_lines(log: str) -> list[tuple[datetime, str]]:
         if at:
             out.append((stamp(at), text))
     return out
+
+
+def resources_applied(pod: Any, container: str, wanted: dict[str, dict[str, str]]) -> bool:
+    """Whether the container's status reports ``wanted`` (requests and limits): what the kubelet
+    actuated after a resize, not what was asked."""
+    status = statuses(pod).get(container) if pod else None
+    got = (status.resources.to_dict() if status and status.resources else {}) or {}
+    return all(
+        (got.get(kind) or {}).get(r) is not None and parse_quantity(got[kind][r]) == parse_quantity(v)
+        for kind, asked in wanted.items()
+        for r, v in asked.items()
+    )
