@@ -1,0 +1,31 @@
+"""CI's check of ``podlife diff`` between the default Kubernetes and 1.35 (``.ci/run``): the claims
+whose verdict changed are exactly the newer-feature claims and their counter-examples, each from "not
+applicable" on the default (the feature is not there) to a measured verdict: confirmed for a claim,
+refuted for its counter-example; nothing else changed.  Exit 1 naming what differs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+NEWER = {"own-restart-policy", "memory-limit-lowered"}
+
+
+def main(path: str) -> int:
+    changed = json.loads(Path(path).read_text())["changed"]
+    problems = []
+    for c in changed:
+        want = "refuted" if c["test"].endswith("_counter_example") else "confirmed"
+        if c["id"] not in NEWER or (c["A"], c["B"]) != ("not applicable", want):
+            problems.append(f"{c['test']}: {c['A']} -> {c['B']}")
+    problems += [f"{i}: no verdict changed" for i in NEWER - {c["id"] for c in changed}]
+    for problem in problems:
+        print(f"newer claims on 1.35: {problem}", file=sys.stderr)
+    if not problems:
+        print("newer claims on 1.35: " + "; ".join(f"{c['test']} {c['A']} -> {c['B']}" for c in changed))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
