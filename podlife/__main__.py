@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     df.add_argument("a", metavar="A", help="a claims.json or profile.json (the baseline)")
     df.add_argument("b", metavar="B", help="the same kind of file of another run")
     df.add_argument("--out", default="reports", help="where diff.md, .html and .json go (default reports/)")
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
     try:  # before the cluster module is read: it names the cluster after the Kubernetes selected
         if args.area == "cluster":
             releases.select(args.kubernetes or releases.asked_in(args.for_run or []))
@@ -63,6 +63,18 @@ def main(argv: list[str] | None = None) -> int:
             f"cluster {args.action} needs {'one or more images' if args.action == 'load' else 'a directory'}"
         )
     return cluster_command(args)
+
+
+def parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """The arguments; images or a directory named after an option (``cluster load --kubernetes 1.35
+    IMAGE...``, which argparse alone refuses) are names too."""
+    args, extra = parser.parse_known_args(argv)
+    named = args.area == "cluster" and args.for_run is None and not any(e.startswith("-") for e in extra)
+    if extra and named:
+        args.names += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def cluster_options(cl: argparse.ArgumentParser) -> None:

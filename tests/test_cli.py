@@ -194,3 +194,13 @@ def test_the_profile_on_a_users_cluster_asks_nothing_of_this_machines_docker(
     argv = ["profile", "--kubeconfig", "k", "--probe-image", "py:3", str(tmp_path / "pod.yml")]
     assert cli.main(argv) == 0
     assert ran and "--probe-image" in ran[0] and "py:3" in ran[0] and "no:pytest-kind" in ran[0]
+
+
+def test_cluster_load_takes_its_images_after_the_kubernetes_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded: list[list[str]] = []
+    monkeypatch.setattr(cluster, "load", loaded.append)
+    monkeypatch.setenv("PODLIFE_KUBERNETES", "1.34")  # undone after the test, whatever main selects
+    assert cli.main(["cluster", "load", "--kubernetes", "1.34", "a:1", "b:2"]) == 0
+    assert loaded == [["a:1", "b:2"]]
+    with pytest.raises(SystemExit):
+        cli.main(["cluster", "status", "--bogus"])
