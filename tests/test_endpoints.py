@@ -97,3 +97,24 @@ def test_an_endpoint_ready_in_another_slice_is_not_off() -> None:
 def test_a_pod_not_selected_or_never_deleted_has_no_way_out() -> None:
     pods = [Event(at(1.0), "MODIFIED", pod("loop", deleting=True)), Event(at(1.0), "MODIFIED", pod("kept"))]
     assert endpoints.leavings(pods, [], [], ZERO.timestamp(), lambda p: p.metadata.name != "loop") == []
+
+
+def test_only_pods_deleted_while_the_loop_ran_and_an_endpoint_already_off_goes_off_with_the_deletion() -> (
+    None
+):
+    """The profile kills a container and deletes a pod before its rolling update's loop starts: that
+    pod is not one of the update's; a pod whose probe had failed was already off when deleted."""
+    zero = ZERO.timestamp() + 10  # the loop began 10 s after ZERO
+    pods = [
+        Event(at(2.0), "MODIFIED", pod("earlier", deleting=True)),
+        Event(at(12.0), "MODIFIED", pod("unready", deleting=True)),
+        Event(at(13.0), "MODIFIED", pod("unready", deleting=True, ended=("web",))),
+    ]
+    slices = [
+        Event(at(1.0), "ADDED", eps("s1", earlier=True, unready=True)),
+        Event(at(2.1), "MODIFIED", eps("s1", unready=True)),
+        Event(at(8.0), "MODIFIED", eps("s1", unready=False)),  # its probe failed
+        Event(at(12.5), "MODIFIED", eps("s1")),  # gone from the slice
+    ]
+    (only,) = endpoints.leavings(pods, slices, [], zero)
+    assert (only.pod, only.deleted_s, only.endpoint_off_s) == ("unready", 2.0, 2.0)

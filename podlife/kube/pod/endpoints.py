@@ -79,14 +79,26 @@ def leavings(
     zero: float,
     select: Callable[[Any], bool] = lambda pod: True,
 ) -> list[Leaving]:
-    """Every pod (matching ``select``) deleted while the watches ran: its way out, in seconds since
+    """Every pod (matching ``select``) deleted while the loop ran: its way out, in seconds since
     ``zero`` (the request loop's start, epoch seconds), and the loop's failed ``samples`` (``at``,
-    ``ok``) in between, each counted once (for the first old pod whose window holds it)."""
+    ``ok``) in between, each counted once (for the first old pod whose window holds it).  Its
+    endpoint goes off at the first change to not ready from its deletion on; one already off then
+    (a probe had failed) went off with it."""
     deleted, ended = ways_out(pod_events, zero, select)
+    deleted = {name: at for name, at in deleted.items() if at >= 0}  # before the loop: not its business
     off: dict[str, float] = {}
+    last: dict[str, bool] = {}  # each pod's endpoint as it stood, change by change
     for at, pod, ready in endpoint_changes(slice_events):
-        if pod in deleted and not ready and pod not in off:
-            off[pod] = at.timestamp() - zero
+        seconds = at.timestamp() - zero
+        if pod in deleted and pod not in off and seconds >= deleted[pod]:
+            if pod in last and not last[pod]:  # already off at its deletion
+                off[pod] = deleted[pod]
+            elif not ready:
+                off[pod] = seconds
+        last[pod] = ready
+    for pod in deleted:  # no change after the deletion: off with it if it was off before
+        if pod not in off and pod in last and not last[pod]:
+            off[pod] = deleted[pod]
     windows = {
         name: (at, off[name] + PROXY_SLACK_S if name in off else max(ended[name].values(), default=at))
         for name, at in deleted.items()
