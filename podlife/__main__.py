@@ -25,19 +25,17 @@ from podlife.docker import DockerFailed
 from podlife.kube import WaitTimeout
 from podlife.provision import releases
 from podlife.provision.steps import StepFailed
+from podlife.report import compare
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m podlife", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    sub = parser.add_subparsers(dest="area", metavar="{cluster,profile,diff}")
+    sub = parser.add_subparsers(dest="area", metavar="{cluster,profile,diff,matrix}")
     cluster_options(sub.add_parser("cluster", help="the kind cluster the scenarios run on"))
     profile_options(sub.add_parser("profile", help="the lifecycle profile of your own workloads"))
-    df = sub.add_parser("diff", help="two runs' claims.json (or profile.json) side by side, changes first")
-    df.add_argument("a", metavar="A", help="a claims.json or profile.json (the baseline)")
-    df.add_argument("b", metavar="B", help="the same kind of file of another run")
-    df.add_argument("--out", default="reports", help="where diff.md, .html and .json go (default reports/)")
+    compare.add(sub)
     args = parse(parser, argv)
     try:  # before the cluster module is read: it names the cluster after the Kubernetes selected
         if args.area == "cluster":
@@ -51,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.area == "profile":
         return profile(args)
-    if args.area == "diff":
-        return diff_command(args)
+    if args.area in compare.AREAS:
+        return compare.run(args)
     if args.action in ("up", "down", "status") and args.names:
         parser.error(
             f"cluster {args.action} takes no names ({' '.join(args.names)}): it acts on podlife's own "
@@ -149,23 +147,6 @@ def remedies(pr: argparse.ArgumentParser) -> None:
         help="what fails a workload: departures from what Kubernetes documents (default), or findings "
         "too (requests it lost while Kubernetes kept its promise)",
     )
-
-
-def diff_command(args: argparse.Namespace) -> int:
-    """Exit status 1 when a verdict (or a profile's observation) changed, 2 on bad input."""
-    from podlife.report import diff
-
-    try:
-        found = diff.diff(Path(args.a), Path(args.b))
-    except diff.DiffInputError as exc:
-        print(f"podlife diff: {exc}", file=sys.stderr)
-        return 2
-    diff.write(found, args.a, args.b, Path(args.out))
-    what = "verdict(s)" if found.kind == "claims" else "observation(s)"
-    counts = f"{len(found.changed)} {what} changed, {len(found.only)} in one run only, {found.same} the same"
-    print(f"podlife diff: {counts}")
-    print(f"podlife diff: {Path(args.out) / 'diff.md'}")
-    return 1 if found.changed else 0
 
 
 def cluster_command(args: argparse.Namespace) -> int:

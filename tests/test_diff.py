@@ -89,3 +89,20 @@ def test_profiles_observations_that_changed_and_timings_listed_not_judged(tmp_pa
     found = diff.diff(tmp_path / "a.json", tmp_path / "b.json")
     assert [c["what"] for c in found.changed] == ["data v after pod-recreate", "findings"]
     assert {"what": "Deployment/w: pod Ready after apply (s)", "A": 2.0, "B": 3.5} in found.timings
+
+
+def test_the_matrix_puts_where_runs_differ_first_with_their_reasons(tmp_path: Path, capsys) -> None:
+    at = {"kubernetes": "v1.35.4", "runtimes": ["containerd://1.6.20"], "cgroup": "v1"}
+    a = claims(tmp_path / "a.json", {"s::newer": "not applicable", "s::same": "confirmed"})
+    b = claims(
+        tmp_path / "b.json", {"s::newer": "confirmed", "s::same": "confirmed", "s::only_b": "refuted"}, at
+    )
+    assert cli.main(["matrix", str(a), str(b), "--out", str(tmp_path / "m")]) == 0
+    assert "2 claim(s) differ between the runs, 1 agree" in capsys.readouterr().out
+    text = (tmp_path / "m" / "matrix.md").read_text()
+    assert "| claim | not recorded (not recorded, cgroup not measured) | v1.35.4 (containerd" in text
+    assert text.index(
+        "`newer` | not applicable: said not applicable | confirmed: said confirmed"
+    ) < text.index("## The same")
+    assert "`only_b` | not measured: this run has no such test | refuted" in text
+    assert cli.main(["matrix", str(a), "--out", str(tmp_path / "m")]) == 2

@@ -86,19 +86,7 @@ def leavings(
     (a probe had failed) went off with it."""
     deleted, ended = ways_out(pod_events, zero, select)
     deleted = {name: at for name, at in deleted.items() if at >= 0}  # before the loop: not its business
-    off: dict[str, float] = {}
-    last: dict[str, bool] = {}  # each pod's endpoint as it stood, change by change
-    for at, pod, ready in endpoint_changes(slice_events):
-        seconds = at.timestamp() - zero
-        if pod in deleted and pod not in off and seconds >= deleted[pod]:
-            if pod in last and not last[pod]:  # already off at its deletion
-                off[pod] = deleted[pod]
-            elif not ready:
-                off[pod] = seconds
-        last[pod] = ready
-    for pod in deleted:  # no change after the deletion: off with it if it was off before
-        if pod not in off and pod in last and not last[pod]:
-            off[pod] = deleted[pod]
+    off = offs(slice_events, deleted, zero)
     windows = {
         name: (at, off[name] + PROXY_SLACK_S if name in off else max(ended[name].values(), default=at))
         for name, at in deleted.items()
@@ -118,6 +106,25 @@ def leavings(
         )
         for name, at in deleted.items()
     ]
+
+
+def offs(slice_events: Iterable[Event], deleted: dict[str, float], zero: float) -> dict[str, float]:
+    """When each deleted pod's endpoint went off: the first change to not ready from its deletion
+    on, or the deletion itself where it was off already (seconds since ``zero``)."""
+    off: dict[str, float] = {}
+    last: dict[str, bool] = {}  # each pod's endpoint as it stood, change by change
+    for at, pod, ready in endpoint_changes(slice_events):
+        seconds = at.timestamp() - zero
+        if pod in deleted and pod not in off and seconds >= deleted[pod]:
+            if pod in last and not last[pod]:  # already off at its deletion
+                off[pod] = deleted[pod]
+            elif not ready:
+                off[pod] = seconds
+        last[pod] = ready
+    for pod in deleted:  # no change after the deletion: off with it if it was off before
+        if pod not in off and pod in last and not last[pod]:
+            off[pod] = deleted[pod]
+    return off
 
 
 def ways_out(

@@ -1,0 +1,61 @@
+"""``python -m podlife diff A B`` and ``python -m podlife matrix RUN...``: runs side by side, on the
+command line (:mod:`podlife.report.diff`, :mod:`podlife.report.matrix`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+AREAS = ("diff", "matrix")
+
+
+def add(sub: Any) -> None:
+    """Their parsers, under ``python -m podlife``."""
+    df = sub.add_parser("diff", help="two runs' claims.json (or profile.json) side by side, changes first")
+    df.add_argument("a", metavar="A", help="a claims.json or profile.json (the baseline)")
+    df.add_argument("b", metavar="B", help="the same kind of file of another run")
+    df.add_argument("--out", default="reports", help="where diff.md, .html and .json go (default reports/)")
+    mx = sub.add_parser(
+        "matrix", help="several runs' claims.json (one per Kubernetes or runtime) as one table"
+    )
+    mx.add_argument("runs", nargs="+", metavar="CLAIMS_JSON", help="two or more claims.json, one per run")
+    mx.add_argument("--out", default="reports", help="where matrix.md, .html and .json go (default reports/)")
+
+
+def run(args: argparse.Namespace) -> int:
+    return diff_command(args) if args.area == "diff" else matrix_command(args)
+
+
+def diff_command(args: argparse.Namespace) -> int:
+    """Exit status 1 when a verdict (or a profile's observation) changed, 2 on bad input."""
+    from podlife.report import diff
+
+    try:
+        found = diff.diff(Path(args.a), Path(args.b))
+    except diff.DiffInputError as exc:
+        print(f"podlife diff: {exc}", file=sys.stderr)
+        return 2
+    diff.write(found, args.a, args.b, Path(args.out))
+    what = "verdict(s)" if found.kind == "claims" else "observation(s)"
+    counts = f"{len(found.changed)} {what} changed, {len(found.only)} in one run only, {found.same} the same"
+    print(f"podlife diff: {counts}")
+    print(f"podlife diff: {Path(args.out) / 'diff.md'}")
+    return 1 if found.changed else 0
+
+
+def matrix_command(args: argparse.Namespace) -> int:
+    """Exit status 0 (the table is a report, not a gate: ``diff`` is the gate), 2 on bad input."""
+    from podlife.report import diff, matrix
+
+    try:
+        found = matrix.matrix([Path(r) for r in args.runs])
+    except diff.DiffInputError as exc:
+        print(f"podlife matrix: {exc}", file=sys.stderr)
+        return 2
+    matrix.write(found, Path(args.out))
+    counts = f"{len(found.differing)} claim(s) differ between the runs, {len(found.agreeing)} agree"
+    print(f"podlife matrix: {counts}")
+    print(f"podlife matrix: {Path(args.out) / 'matrix.md'}")
+    return 0
