@@ -6,9 +6,11 @@ Each try starts ``python -m podlife.provision.rehearsal`` in a process group of 
 has made its registry Docker Hub's mirror (``/etc/docker/daemon.json`` changed), then a random moment
 more (``--earliest`` to ``--latest`` seconds: pushing, ``cluster up``, the claims), and sends SIGINT to
 the group as Ctrl-C does (``--signal TERM``: SIGTERM to the rehearsal's process alone, as a CI runner
-cancelling a job does).  Then it compares with before: ``daemon.json`` byte for byte, the daemon's
-live mirrors (``docker info``), the image tags, kind's clusters, the registries' processes.  One JSON
-line per try; exit status 1 when any try left something.
+cancelling a job does; ``--signal KILL``: SIGKILL to the whole group, no clean-up at all, and then
+``python -m podlife cluster up``, the next run, which puts back what the host journal recorded).
+Then it compares with before: ``daemon.json`` byte for byte, the daemon's live mirrors (``docker
+info``), the image tags, kind's clusters, the registries' processes.  One JSON line per try; exit
+status 1 when any try left something.
 """
 
 from __future__ import annotations
@@ -69,6 +71,11 @@ def one_try(at_s: float, sig: str, log: Path) -> dict[str, Any]:
     run = interrupt(argv, REPO, log, mirrored, 1800, at_s, sig, 600)
     if run.exit is None:
         return {"error": f"the rehearsal ended before its signal; see {log}"}
+    restored = ""
+    if sig == "KILL":  # no finally ran: the next `cluster up` puts back what the journal recorded
+        up = [sys.executable, "-m", "podlife", "cluster", "up"]
+        said = subprocess.run(up, cwd=REPO, capture_output=True, text=True, timeout=1800, check=False)
+        restored = "; ".join(line for line in said.stderr.splitlines() if "put back" in line)
     after = host()
     changed = {
         k: {
@@ -85,6 +92,7 @@ def one_try(at_s: float, sig: str, log: Path) -> dict[str, Any]:
         "ended_after_s": run.ended_after_s,
         "exit": run.exit,
         "daemon_json_identical": after["daemon_json_sha256"] == before["daemon_json_sha256"],
+        "put_back_by_the_next_cluster_up": restored,
         "changed": changed,
     }
 
@@ -96,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tries", type=int, default=3)
     parser.add_argument("--earliest", type=float, default=0)
     parser.add_argument("--latest", type=float, default=180)
-    parser.add_argument("--signal", choices=("INT", "TERM"), default="INT")
+    parser.add_argument("--signal", choices=("INT", "TERM", "KILL"), default="INT")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--out", type=Path, default=REPO / "reports" / "rehearsal-interrupt")
     args = parser.parse_args(argv)

@@ -91,6 +91,7 @@ def test_on_a_cluster_podlife_does_not_own_only_a_gone_runs_namespaces_go(
         ("namespace", "podlife-old-3"),
     ]
     assert "podlife-hidden-4, podlife-live-1" in said[0] and "not deleted" in said[0]
+    assert ("pods", "podlife-dead-2 grace 0") in core.calls  # its run is over: at once, a lost node too
 
 
 def test_a_namespace_gone_meanwhile_is_no_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -172,3 +173,44 @@ def test_a_run_holds_its_lease_in_a_namespace_of_its_own_and_deletes_it(
     held.thread.join(1)
     assert not held.thread.is_alive()
     assert calls == ["namespace podlife-run-r1", "lease podlife-run-r1 r1 60", "delete podlife-run-r1"]
+
+
+def test_a_node_of_podlifes_own_cluster_a_killed_run_left_stopped_is_started(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reached through a kubeconfig with Docker answering: podlife's own stopped node container is
+    started again (by the API's providerID); a stranger's, a running one, and none where Docker does
+    not answer."""
+    import podlife.provision as provision
+    from podlife.errors import SetupError
+
+    started: list[str] = []
+    nodes = [
+        NS(metadata=NS(name=n), spec=NS(provider_id=p))
+        for n, p in [
+            ("own-w", "kind://docker/own/own-w"),
+            ("up-w", "kind://docker/own/up-w"),
+            ("stranger", "kind://docker/kind/stranger"),
+            ("cloud", "aws:///i-1"),
+        ]
+    ]
+    core = NS(list_node=lambda: NS(items=nodes))
+
+    def own(name: str, provider: str) -> str:
+        if name == "stranger":
+            raise SetupError("no podlife mark")
+        return "own"
+
+    def attempt(*args: str, **kw: Any) -> Any:
+        if args[0] == "start":
+            started.append(args[1])
+        return NS(returncode=0, stdout="false" if args[-1] == "own-w" else "true")
+
+    monkeypatch.setattr(provision.kind, "own", own)
+    monkeypatch.setattr(provision, "attempt", attempt)
+    provision.start_own_nodes(core)  # type: ignore[arg-type]
+    assert started == ["own-w"]
+    monkeypatch.setattr(provision, "docker_answers", lambda: False)
+    started.clear()
+    provision.start_own_nodes(core)  # type: ignore[arg-type]
+    assert started == []

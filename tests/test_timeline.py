@@ -221,3 +221,22 @@ def test_readiness_a_replica_loses_on_its_own_is_told_apart_from_an_eviction() -
     assert timeline.fewest_ready(events[:4], at[1], every, own_losses_kept=True) == 1
     unending = [*events[:5]]
     assert timeline.own_readiness_losses(unending, at[1], every) == [("b", at[4], None)]
+
+
+def test_requests_failed_while_a_pod_lost_readiness_on_its_own_are_told_apart() -> None:
+    from types import SimpleNamespace as NS
+
+    from podlife.kube import traffic
+
+    samples = [
+        NS(at=t, ok=ok) for t, ok in [(1.0, False), (5.0, False), (5.8, False), (7.5, False), (9.0, True)]
+    ]
+    own = [("b", 4.0, 5.5)]  # b's probe timed out from 4.0 s to 5.5 s: 5.0 and 5.8 (the second after) are its
+    assert traffic.failed_outside(samples, 2.0, own) == 1  # 7.5; 1.0 is before the window counted
+    assert traffic.failed_outside(samples, 0.0, [("b", 4.0, None)]) == 1  # never back: all after 4.0 are its
+    zero = T0.timestamp()
+    events = [
+        Event(T0, "ADDED", ready_pod("b", True)),
+        Event(T0 + timedelta(seconds=4), "MODIFIED", ready_pod("b", False)),
+    ]
+    assert timeline.own_losses_s(events, T0, lambda _: True, zero) == [("b", 4.0, None)]

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from kubernetes import client
 
+from podlife.docker import attempt
 from podlife.errors import SetupError
-from podlife.kube import Cluster, ClusterInfo, Subject, api_client, drain, leftovers, next_tag, pullable
+from podlife.kube import Cluster, ClusterInfo, Subject, api_client, drain, kind, leftovers, next_tag, pullable
 from podlife.paths import cache_dir
 from podlife.provision import tools, upstream
 from podlife.provision.lock import exclusive
@@ -71,10 +72,38 @@ def held(
 
 
 def collect(kubeconfig: str, *, delete: bool) -> None:
-    """What an earlier run left: its namespaces (deleted on podlife's own cluster, named on
-    another), and the cordons a killed run's drain left (undone)."""
+    """What an earlier run left: a node of podlife's own kind cluster it had stopped (started again,
+    where this machine's Docker holds it: the API's providerID names it), its namespaces (deleted on
+    podlife's own cluster; on another, those of runs that are gone), and the cordons a killed run's
+    drain left (undone)."""
+    core = client.CoreV1Api(api_client(kubeconfig))
+    if not delete:
+        start_own_nodes(core)
     leftovers.collect(kubeconfig, say, delete=delete)
-    drain.uncordon_left(client.CoreV1Api(api_client(kubeconfig)), say)
+    drain.uncordon_left(core, say)
+
+
+def start_own_nodes(core: client.CoreV1Api) -> None:
+    """A node container of podlife's own kind cluster on this machine, stopped by a run killed with
+    ``kill -9`` while a scenario had it down (reached through a kubeconfig, with Docker answering),
+    started again; nothing where Docker does not answer or the node is not podlife's own."""
+    nodes = [n for n in core.list_node().items if (n.spec.provider_id or "").startswith("kind://docker/")]
+    if not nodes or not docker_answers():
+        return
+    for node in nodes:
+        name, provider = node.metadata.name, node.spec.provider_id
+        try:
+            kind.own(name, provider)
+        except SetupError:
+            continue
+        if attempt("inspect", "-f", "{{.State.Running}}", name).stdout.strip() == "false":
+            say(f"node {name} of podlife's own cluster was left stopped by an earlier run: started again")
+            attempt("start", name)
+
+
+def docker_answers() -> bool:
+    """Whether this machine's Docker answers (no ``docker`` binary: exit 127, it does not)."""
+    return attempt("version", "--format", "{{.Server.Version}}", timeout=20).returncode == 0
 
 
 def existing(kubeconfig: str, kubectl: str | None, probe_image: str | None) -> ClusterInfo:

@@ -68,7 +68,9 @@ def collect(kubeconfig: str, say: Callable[[str], None], *, delete: bool = True)
     if not names:
         return []
     say(f"an earlier run left {len(names)} namespace(s) labelled {SELECTOR}, deleted: {', '.join(names)}")
-    _delete(core, names, SELECTOR, GONE_TIMEOUT_S)
+    # their runs are over: pods go at once (one on a node that does not answer too), and only these
+    # namespaces are awaited (elsewhere a live run's may stay)
+    _delete(core, names, SELECTOR, GONE_TIMEOUT_S, grace_s=1 if delete else 0, only=set(names))
     return names
 
 
@@ -83,12 +85,17 @@ def gone(api: Any, namespace: Any) -> bool:
 
 
 def _delete(
-    core: client.CoreV1Api, names: list[str], selector: str, timeout: float | None, grace_s: int = 1
+    core: client.CoreV1Api,
+    names: list[str],
+    selector: str,
+    timeout: float | None,
+    grace_s: int = 1,
+    only: set[str] | None = None,
 ) -> None:
     """Each namespace deleted, its pods given ``grace_s`` to stop (0: removed from the API at once,
     even on a node whose kubelet does not answer; it removes their containers when it is back), one
     already gone no error; then, unless ``timeout`` is None, awaited until no namespace matches
-    ``selector``."""
+    ``selector`` (of those in ``only``, where given)."""
     for name in names:
         try:
             core.delete_collection_namespaced_pod(name, grace_period_seconds=grace_s)
@@ -100,7 +107,7 @@ def _delete(
         return
     wait_for(
         core.list_namespace,
-        lambda objects: not objects,
+        lambda objects: not (set(objects) & only if only is not None else objects),
         what=f"the namespaces labelled {selector} to be gone",
         timeout=timeout,
         label_selector=selector,

@@ -256,3 +256,13 @@ def own_readiness_losses(
             losses.append((name, open_.pop(name), e.at))
         ready[name] = now
     return sorted([*losses, *((n, at, None) for n, at in open_.items())], key=lambda x: x[1])
+
+
+def own_losses_s(
+    events: Iterable[Event], start: datetime, select: Callable[[Any], bool], zero: float
+) -> list[tuple[str, float, float | None]]:
+    """:func:`own_readiness_losses` in seconds since ``zero`` (a request loop's start)."""
+    return [
+        (pod, round(a.timestamp() - zero, 3), None if b is None else round(b.timestamp() - zero, 3))
+        for pod, a, b in own_readiness_losses(events, start, select)
+    ]

@@ -219,3 +219,16 @@ def series(samples: list[Sample], marks: dict[str, float], bin_s: float = 1.0) -
             (ok if s.ok else failed)[at] += 1
     counted_from = samples[first].at if first < len(samples) else 0.0
     return RequestSeries(bin_s, ok, failed, dict(marks), base_ok, base_failed, round(counted_from, 3))
+
+
+def failed_outside(samples: list[Sample], since: float, losses: list[tuple[str, float, float | None]]) -> int:
+    """How many requests from ``since`` on failed outside the windows in which a pod had lost its
+    readiness on its own (``losses``: pod, from, until or None, in the loop's seconds; each window
+    with a second more: kube-proxy follows the endpoint), the workload's part reported beside."""
+    return sum(
+        1
+        for s in samples
+        if s.at >= since
+        and not s.ok
+        and not any(a <= s.at <= (s.at if b is None else b) + 1 for _, a, b in losses)
+    )
