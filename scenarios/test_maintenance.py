@@ -79,8 +79,10 @@ def whose(m: Measurement, begun: Any, loop: Any) -> tuple[int | None, int, dict[
         timeline.fewest_ready(m.kube.watcher.events, begun, controlled, own_losses_kept=k)
         for k in (False, True)
     )
-    own = own_losses(m, begun, loop.zero)
-    requests, failed = split(loop, begun.timestamp() - loop.zero, own)
+    own = timeline.own_losses_s(m.kube.watcher.events, begun, controlled, loop.zero)
+    since = begun.timestamp() - loop.zero
+    requests = traffic.downtime([s for s in loop.samples if s.at >= since])
+    failed = traffic.failed_outside(loop.samples, since, own)
     return (
         kept,
         failed,
@@ -94,23 +96,6 @@ def whose(m: Measurement, begun: Any, loop: Any) -> tuple[int | None, int, dict[
             "old_pods": [asdict(x) for x in m.kube.leavings(loop, controlled)],
         },
     )
-
-
-def split(loop: Any, since: float, own: list[tuple[str, float, float | None]]) -> tuple[dict[str, Any], int]:
-    """The requests from ``since`` on (downtime), and how many failed outside the readiness the
-    replicas lost on their own (and the second after each loss: kube-proxy follows)."""
-    window = [s for s in loop.samples if s.at >= since]
-    theirs = [s for s in window if not any(a <= s.at <= (s.at if b is None else b) + 1 for _, a, b in own)]
-    return traffic.downtime(window), traffic.downtime(theirs)["failed"]
-
-
-def own_losses(m: Measurement, since: Any, zero: float) -> list[tuple[str, float, float | None]]:
-    """Each readiness a replica lost on its own (not being evicted), in the request loop's seconds."""
-    losses = timeline.own_readiness_losses(m.kube.watcher.events, since, controlled)
-    return [
-        (pod, round(a.timestamp() - zero, 3), None if b is None else round(b.timestamp() - zero, 3))
-        for pod, a, b in losses
-    ]
 
 
 def both_drains(m: Measurement, service: tuple[str, int], node: str) -> tuple[Any, ...]:
