@@ -3,6 +3,7 @@ every way out, the user's own tags kept, and never a registry that was already t
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import socket
@@ -103,9 +104,12 @@ def test_a_rehearsal_killed_mid_way_leaves_daemon_json_recoverable_byte_for_byte
     journal.daemon_json_saved(daemon_json)  # a second rehearsal keeps the first record, the user's file
     reloads: list[bytes] = []
     monkeypatch.setattr(journal, "reload_dockerd", lambda: reloads.append(daemon_json.read_bytes()))
+    monkeypatch.setattr(journal, "dropped", lambda path: None)
     said: list[str] = []
     assert journal.restore_left(said.append, daemon_json) and said
-    assert daemon_json.read_bytes() == before and reloads == [before]
+    # a reload keeps the live mirrors unless the file names them: first none named, then the file as it was
+    assert json.loads(reloads[0]) == {"log-level": "warn", "registry-mirrors": []}
+    assert daemon_json.read_bytes() == before and reloads[1:] == [before]
     assert journal.restore_left(said.append, daemon_json) == []  # once
 
 

@@ -14,6 +14,7 @@ process called ``dockerd``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from podlife.docker import attempt, docker
+from podlife.kube import WaitTimeout, poll_until
 from podlife.paths import cache_dir
 from podlife.provision.engine import DAEMON_JSON
 from podlife.provision.steps import StepFailed
@@ -70,12 +72,19 @@ def restore_left(say: Callable[[str], None], daemon_json: Path = DAEMON_JSON) ->
     record = folder() / "daemon.json.before"
     if record.exists():
         before = json.loads(record.read_text())
-        if before["existed"]:
-            _write(daemon_json, bytes.fromhex(before["bytes"]))
-        else:
-            daemon_json.unlink(missing_ok=True)
-        record.unlink()  # the file is back: a reload that fails is said once, not at every run
-        done.append(f"{daemon_json} as it was before a rehearsal that did not finish")
+        original = bytes.fromhex(before["bytes"]) if before["existed"] else None
+        try:  # a reload leaves the live mirrors alone unless the file names them: name none, reload, ...
+            none = {**json.loads(original or b"{}"), "registry-mirrors": []}
+            _write(daemon_json, (json.dumps(none) + "\n").encode())
+            reload_dockerd()
+            dropped(daemon_json)
+        finally:  # ... then the file as it was, byte for byte, whatever happened, and reloaded again
+            if original is not None:
+                _write(daemon_json, original)
+            else:
+                daemon_json.unlink(missing_ok=True)
+            record.unlink()  # the file is back: a reload that fails is said once, not at every run
+        done.append(f"{daemon_json} as it was before a rehearsal that did not finish, its mirror dropped")
         reload_dockerd()
     tags = folder() / "moved-tags.json"
     if tags.exists():
@@ -88,6 +97,18 @@ def restore_left(say: Callable[[str], None], daemon_json: Path = DAEMON_JSON) ->
     for what in done:
         say(f"put back: {what}")
     return done
+
+
+def dropped(daemon_json: Path, timeout_s: float = 30) -> None:
+    """Wait (bounded) until the reloaded daemon has no registry mirror left (``docker info``); one
+    that keeps it is said by the caller's next step (its ``docker info`` still names it)."""
+
+    def none_left() -> bool:
+        answer = attempt("info", "--format", "{{json .RegistryConfig.Mirrors}}")
+        return answer.returncode != 0 or json.loads(answer.stdout or "null") in (None, [])
+
+    with contextlib.suppress(WaitTimeout):
+        poll_until(f"dockerd to drop the mirror ({daemon_json})", none_left, timeout=timeout_s)
 
 
 def reload_dockerd(pid_file: Path = DOCKER_PID) -> None:
