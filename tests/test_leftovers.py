@@ -214,3 +214,24 @@ def test_a_node_of_podlifes_own_cluster_a_killed_run_left_stopped_is_started(
     started.clear()
     provision.start_own_nodes(core)  # type: ignore[arg-type]
     assert started == []
+
+
+def test_a_run_that_cannot_hold_its_lease_does_not_start_and_leaves_no_namespace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from podlife.kube import lease
+
+    deleted: list[str] = []
+    monkeypatch.setattr(lease.owned, "create", lambda api, name, labels: None)
+
+    class Coordination:
+        def __init__(self, api: Any) -> None: ...
+
+        def create_namespaced_lease(self, namespace: str, body: Any) -> None:
+            raise client.ApiException(status=403, reason="Forbidden")
+
+    monkeypatch.setattr(lease.client, "CoordinationV1Api", Coordination)
+    monkeypatch.setattr(lease.client, "CoreV1Api", lambda api: NS(delete_namespace=deleted.append))
+    with pytest.raises(client.ApiException), lease.RunLease(None, "r1", {}):
+        pass
+    assert deleted == ["podlife-run-r1"]

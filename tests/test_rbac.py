@@ -103,6 +103,9 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Api:
         def create_namespace(self, body: Any) -> None:
             fake.calls.append(f"namespace {body.metadata.name} {body.metadata.labels}")
 
+        def delete_namespace(self, name: str, **kw: Any) -> None:
+            fake.calls.append(f"deleted {name}")
+
     class Authn:
         def __init__(self, _: Any) -> None: ...
 
@@ -155,3 +158,10 @@ def test_any_other_failure_of_the_binding_is_raised(api: Api) -> None:
     api.binding_status = 500
     with pytest.raises(client.ApiException):
         owned.create(object(), "ns-1", {"podlife": "scenario"})
+
+
+def test_a_namespace_whose_binding_fails_is_not_left_behind(api: Api) -> None:
+    api.binding_status = 500
+    with pytest.raises(client.ApiException):
+        owned.create(object(), "ns-1", {"podlife": "scenario"})
+    assert api.calls == ["namespace ns-1 {'podlife': 'scenario'}", "deleted ns-1"]

@@ -45,7 +45,11 @@ class RunLease:
             holder_identity=self.run, lease_duration_seconds=DURATION_S, renew_time=now()
         )
         lease = client.V1Lease(metadata=client.V1ObjectMeta(name=NAME), spec=spec)
-        client.CoordinationV1Api(self.api).create_namespaced_lease(self.namespace, lease)
+        try:
+            client.CoordinationV1Api(self.api).create_namespaced_lease(self.namespace, lease)
+        except BaseException:  # no run without its heartbeat, and no namespace left for it either
+            self.__exit__()
+            raise
         self.thread.start()
         return self
 

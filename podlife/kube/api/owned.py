@@ -30,7 +30,11 @@ def create(api: Any, name: str, labels: dict[str, str]) -> None:
     """The namespace, made with ``labels``, and podlife's rights in it bound to the caller."""
     core = client.CoreV1Api(api)
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=labels)))
-    bind(api, name)
+    try:
+        bind(api, name)
+    except BaseException:  # the caller never learns it was made: it goes now (an agent's is privileged)
+        core.delete_namespace(name, grace_period_seconds=0)
+        raise
 
 
 @functools.lru_cache(maxsize=8)
