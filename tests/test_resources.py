@@ -14,6 +14,8 @@ import pytest
 from podlife.claims import Needs
 from podlife.errors import SetupError
 from podlife.kube.api.wait import poll_until
+from podlife.report import Meta
+from podlife.report.markdown import chain_line
 from podlife.run import progress, resources
 
 WORKERS = ["w1", "w2"]
@@ -106,3 +108,19 @@ def test_progress_status_and_schedule(tmp_path: Path) -> None:
     durations = tmp_path / "durations.json"
     progress.store_durations(durations, entries)
     assert set(progress.durations(durations)) == {"s.py::test_a"}
+
+
+def test_the_critical_chain_is_the_worker_holders_one_after_another() -> None:
+    entries = [
+        {"at": 0.0, "test": "stop", "state": "running"},
+        {"at": 1.0, "test": "other", "state": "running"},
+        {"at": 40.0, "test": "stop", "state": "done"},
+        {"at": 41.0, "test": "drain", "state": "running"},
+        {"at": 50.0, "test": "other", "state": "done"},
+        {"at": 71.0, "test": "drain", "state": "done"},
+    ]
+    assert progress.chain(entries, ["stop", "drain"]) == 70.0
+    assert progress.chain(entries, []) is None
+    meta = Meta(cluster="c", started="s", duration_s=91.0, chain_s=70.0)
+    assert chain_line(meta) == "91 s (worker-holding chain 70 s: 1.30 times)"
+    assert chain_line(Meta(cluster="c", started="s", duration_s=91.0)) == "91 s"

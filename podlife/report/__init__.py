@@ -24,6 +24,7 @@ class Meta:
     duration_s: float
     ci: bool = False
     where: dict[str, Any] = field(default_factory=dict)  # Kubernetes, runtime, gates, cgroup: as measured
+    chain_s: float | None = None  # the scenarios that hold a worker, one after another
 
 
 def ordered(results: list[Result]) -> list[Result]:

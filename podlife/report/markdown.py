@@ -20,8 +20,7 @@ def render(results: list[Result], meta: Any) -> str:
     lines = [
         "# podlife: the chapter's claims, measured",
         "",
-        f"Cluster: {meta.cluster} · run at {meta.started} · "
-        f"{len(results)} claim(s) in {meta.duration_s:.0f} s",
+        f"Cluster: {meta.cluster} · run at {meta.started} · {len(results)} claim(s) in {chain_line(meta)}",
         "",
         measured_on(getattr(meta, "where", {})) + ".",
         "",
@@ -45,6 +44,15 @@ def render(results: list[Result], meta: Any) -> str:
             f"| {evidence_cell(r.evidence)} | {r.duration_s:.1f} s |"
         )
     return "\n".join(lines) + "\n"
+
+
+def chain_line(meta: Any) -> str:
+    """The run's time, and beside it its critical chain when the run had one."""
+    chain_s = getattr(meta, "chain_s", None)
+    if not chain_s:
+        return f"{meta.duration_s:.0f} s"
+    ratio = meta.duration_s / chain_s
+    return f"{meta.duration_s:.0f} s (worker-holding chain {chain_s:.0f} s: {ratio:.2f} times)"
 
 
 def evidence_cell(evidence: dict[str, Any]) -> str:

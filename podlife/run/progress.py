@@ -114,6 +114,14 @@ def held_for(entries: Iterable[dict[str, Any]]) -> dict[str, float]:
     return out
 
 
+def chain(entries: Iterable[dict[str, Any]], holders: Iterable[str]) -> float | None:
+    """The critical chain: how long the scenarios that hold a worker (stop or drain it) ran, one after
+    another, as none can overlap another; no such scenario, None."""
+    held = held_for(entries)
+    times = [held[t] for t in holders if t in held]
+    return round(sum(times), 1) if times else None
+
+
 def durations(path: Path) -> dict[str, float]:
     try:
         return {k: float(v) for k, v in json.loads(path.read_text()).items()}

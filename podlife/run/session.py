@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 
 from podlife import provision, report
-from podlife.claims import Result
+from podlife.claims import STOPPER, Result
 from podlife.kube import Cluster, ClusterInfo, Subject, agent, api_client, lease, leftovers, nodes, where
 from podlife.paths import MANIFESTS, REPO
 from podlife.profile import nodeloss, update
 from podlife.profile.workload import Workload, load
-from podlife.run import progress
+from podlife.run import progress, schedule
 
 RESULTS = pytest.StashKey[list[Result]]()
 PROFILES = pytest.StashKey[list[dict[str, Any]]]()
@@ -215,11 +215,19 @@ def finish(session: pytest.Session) -> None:
     results = config.stash.get(RESULTS, [])
     if not results:
         return
+    measured = dataclasses.replace(meta(config), chain_s=progress.chain(entries, holders(config, entries)))
+    printer(config)(f"[podlife] pytest: {report.markdown.chain_line(measured)}")
     try:
-        report.write(results, reports, meta(config), progress.schedule(entries), root=Path.cwd())
+        report.write(results, reports, measured, progress.schedule(entries), root=Path.cwd())
     except report.agree.Disagreement as exc:
         print(f"podlife: {exc}", file=sys.stderr)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def holders(config: pytest.Config, entries: list[dict[str, Any]]) -> list[str]:
+    """The tests of this run that hold a worker (stop or drain it)."""
+    ran = sorted({e["test"] for e in entries})
+    return [t for t, kind in schedule.kinds_of(config.rootpath, ran).items() if kind == STOPPER]
 
 
 def collect_stuck(config: pytest.Config, stuck: list[dict[str, Any]]) -> None:
