@@ -32,7 +32,8 @@ LEARNINGS = "Learnings"
 FIXES = "Conclusion: the fixes"
 BEYOND = "Beyond the chapter"
 NEWER = "Newer Kubernetes"  # what later releases added, measured where it exists, not applicable elsewhere
-SECTIONS = (PLAIN_SIGHT, LIFE_CYCLE, ARCHITECTURE, LEARNINGS, FIXES, BEYOND, NEWER)
+TIMING = "Timing against published numbers"  # distributions beside what Kubernetes publishes
+SECTIONS = (PLAIN_SIGHT, LIFE_CYCLE, ARCHITECTURE, LEARNINGS, FIXES, BEYOND, NEWER, TIMING)
 
 
 class Verdict(StrEnum):

@@ -135,3 +135,55 @@ def memory_limit_lowered(m: Measurement) -> None:
     m.expect(timeline.unchanged(history, web, since=begun))
     m.expect(timeline.unchanged(history, db, since=begun))
     m.check(len(read) == len(lines), f"{len(lines)} lines before the resize, {len(read)} after")
+
+
+RESTART_ALL = Claim(
+    "restart-all-containers",
+    NEWER,
+    "A RestartAllContainers rule (Kubernetes 1.36, RestartAllContainersOnContainerExits): when the web "
+    "container exits after /quit, the kubelet restarts every container of the pod in place: the same pod "
+    "(UID and IP), the web and the PostgreSQL containers each restarted once.",
+    subject=MANIFESTS / "newer" / "webpod-restart-all.yml",
+    gate="RestartAllContainersOnContainerExits",
+    counters=(
+        Counter(
+            COUNTER / "restart-rule-one.yml",
+            "The rule's action Restart: /quit restarts the web container alone; PostgreSQL runs on.",
+        ),
+    ),
+)
+
+
+@RESTART_ALL.measure
+def restart_all_containers(m: Measurement) -> None:
+    """The pod started, its rules as the API server kept them; the chapter's lines written; GET /quit;
+    both containers' restarts awaited (or RESTART_S of watching); the data read again."""
+    web, db, name = m.subject.web, m.subject.db, m.subject.pod
+    pod = m.kube.start(m.docs)
+    rules = {c.name: [r.action for r in c.restart_policy_rules or []] for c in pod.spec.containers}
+    if not any(rules.values()):
+        m.not_there(f"the API server dropped the containers' restartPolicyRules (kept {rules})")
+    ep = m.kube.endpoint(f"pod/{name}", m.subject.port)
+    lines = webapp.write_transcript(ep)
+    begun = m.kube.act(f"GET /quit: {webapp.quit_app(ep)}")
+    back = pods.restarted(name, web, 1)  # the kubelet restarts all containers in the same sync
+    seen = m.kube.observe(
+        RESTART_S,
+        until=lambda objs: back(objs) and pods.all_ready(objs[name]),
+        what="web restarted, all ready",
+    )
+    after = webapp.read_when_answering(ep)[0] if seen else None
+    history = m.kube.history(name)
+    ips = sorted({p.status.pod_ip for _, p in history if p.status.pod_ip})
+    m.evidence(
+        rules=rules,
+        pod_ips=ips,
+        conditions=sorted({c.reason or c.type for _, p in history for c in p.status.conditions or []}),
+        lines_before=len(lines),
+        lines_after=None if after is None else len(after),
+    )
+    m.state(f"data: {len(lines)} line(s) before /quit, {None if after is None else len(after)} after")
+    m.expect(timeline.same_pod(history))
+    m.check(len(ips) == 1, f"pod IP(s) seen: {ips}")
+    m.expect(timeline.restarted(history, web, 1, since=begun))
+    m.expect(timeline.restarted(history, db, 1, since=begun))

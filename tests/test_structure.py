@@ -285,16 +285,15 @@ def test_the_readme_lists_exactly_the_declared_claims() -> None:
 
 
 def adding_a_claim_snippet() -> str:
-    """The README's "Adding a claim" example, as written there."""
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("## Adding a claim") :]
+    """The example of docs/adding-a-claim.md (the README's "Adding a claim" points there), as written."""
+    section = (REPO / "docs" / "adding-a-claim.md").read_text()
     found = re.search(r"```python\n(.*?)```", section, flags=re.S)
-    assert found, "the README's 'Adding a claim' has no python example"
+    assert found, "docs/adding-a-claim.md has no python example"
     return textwrap.dedent(found.group(1))
 
 
 def test_a_claim_added_as_the_readme_says_becomes_its_tests(pytester: pytest.Pytester) -> None:
-    """A throw-away claim, declared to the letter of "Adding a claim" (with the imports it names),
+    """A throw-away claim, declared to the letter of docs/adding-a-claim.md (with the imports it names),
     is found by the registry, follows the import rules and becomes the claim's test and its
     counter-example's."""
     counter = pytester.mkdir("counter")
@@ -307,7 +306,7 @@ def test_a_claim_added_as_the_readme_says_becomes_its_tests(pytester: pytest.Pyt
     assert all(allowed(m, ALLOWED["scenarios"]) for m in tree_imports if m and m.startswith("podlife"))
     for owner, name in used_on_m(source):  # what it calls on m and m.kube exists there
         known = hasattr(owner, name) or name in getattr(owner, "__annotations__", {})
-        assert known, f"the README's example uses {owner.__name__}.{name}, which does not exist"
+        assert known, f"docs/adding-a-claim.md's example uses {owner.__name__}.{name}, which does not exist"
     pytester.makeconftest('pytest_plugins = ["podlife.run.plugin"]')
     result = pytester.runpytest_subprocess("--collect-only", "-q", "--kubeconfig", "nowhere")
     result.stdout.fnmatch_lines(["*test_restart_back_off", "*test_restart_back_off_counter_example"])

@@ -10,6 +10,7 @@ is not measured.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -94,3 +95,15 @@ def metrics(api: Any) -> str:
         "/metrics", "GET", response_type="str", auth_settings=["BearerToken"], _return_http_data_only=True
     )
     return str(text)
+
+
+def has_field(api: Any, group_version: str, schema: str, name: str) -> bool:
+    """Whether the API server's OpenAPI v3 for ``group_version`` (``apis/apps/v1``) gives the object
+    ``schema`` (``io.k8s.api.apps.v1.DeploymentSpec``) the field ``name``: a field this version lacks
+    is dropped from whatever is sent."""
+    answer = api.call_api(
+        *api.param_serialize("GET", f"/openapi/v3/{group_version}", auth_settings=["BearerToken"])
+    )
+    answer.read()
+    spec = json.loads(answer.data)
+    return name in spec["components"]["schemas"].get(schema, {}).get("properties", {})
