@@ -140,6 +140,7 @@ class Claim:
     needs: Needs = field(default_factory=Needs)
     since: tuple[int, int] = (1, 0)  # the Kubernetes version its feature needs (on by default there)
     gate: str = ""  # the feature gate it needs; off, or absent from the version: not applicable
+    kep: str = ""  # where what changed between versions is explained (a KEP, a changelog entry)
     measurement: Callable[[Any], None] | None = None
 
     def measure(self, fn: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -180,6 +181,7 @@ class Result:
     timeline: str = ""  # the merged timeline, when a named check failed
     test: str = ""
     order: int = 0  # its place in the run's collection
+    kep: str = ""  # the claim's explanation of a difference between versions (Claim.kep)
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "picture": pictures.to_dict(self.picture)}

@@ -145,6 +145,7 @@ def measure(m: Measurement) -> Result:
         duration_s=round(time.monotonic() - started, 3),
         manifest=str(m.subject.path),
         fixes=claim.fixes,
+        kep=claim.kep,
         counter_example=m.counter is not None,
         picture=m.picture,
         timeline=m.kube.timeline() if m.failures else "",
@@ -184,5 +185,6 @@ def not_applicable(m: Measurement, reason: str, started: float) -> Result:
         duration_s=round(time.monotonic() - started, 3),
         manifest=str(m.subject.path),
         fixes=m.claim.fixes,
+        kep=m.claim.kep,
         counter_example=m.counter is not None,
     ).located(Path.cwd())

@@ -22,6 +22,7 @@ OWN_POLICY = Claim(
     "in the same pod, and the data stays.",
     subject=MANIFESTS / "newer" / "webpod-own-restart.yml",
     gate="ContainerRestartRules",
+    kep="https://kep.k8s.io/5307",
     counters=(
         Counter(
             COUNTER / "own-restart-none.yml",
@@ -86,6 +87,7 @@ MEMORY_DOWN = Claim(
     "resize GA, memory-limit decreases allowed) takes effect without a restart when its resizePolicy is "
     "NotRequired; the data stays.",
     since=(1, 35),
+    kep="https://kep.k8s.io/1287",
     counters=(
         Counter(
             COUNTER / "resize-restarts.yml",
@@ -145,6 +147,7 @@ RESTART_ALL = Claim(
     "(UID and IP), the web and the PostgreSQL containers each restarted once.",
     subject=MANIFESTS / "newer" / "webpod-restart-all.yml",
     gate="RestartAllContainersOnContainerExits",
+    kep="https://kep.k8s.io/5532",
     counters=(
         Counter(
             COUNTER / "restart-rule-one.yml",

@@ -22,6 +22,7 @@ STOP_SIGNAL = Claim(
     "not as its image's SIGTERM would.",
     subject=MANIFESTS / "newer" / "webpod-stop-signal.yml",
     gate="ContainerStopSignals",
+    kep="https://kep.k8s.io/4960",
     counters=(
         Counter(
             COUNTER / "stop-signal-default.yml",
@@ -58,6 +59,7 @@ REPLACE_AFTER = Claim(
     "new pod at once in a rolling update: each replacement is made only once the old pod is gone.",
     subject=MANIFESTS / "newer" / "webdeploy-replace-after.yml",
     needs=Needs(nodes=Nodes.ALL),
+    kep="https://kep.k8s.io/5882",
     counters=(
         Counter(
             COUNTER / "replace-on-termination-start.yml",

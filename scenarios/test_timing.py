@@ -21,6 +21,7 @@ STARTUP = Claim(
     "the web container, created one after the other, the 99th percentile from creation to every "
     "container started (seen by a watch) is at most 5 s.",
     needs=Needs(nodes=Nodes.ALL, cpu=True),  # its own spread, no other CPU measurement beside it
+    kep="https://github.com/kubernetes/community/blob/master/sig-scalability/slos/pod_startup_latency.md",
     counters=(
         Counter(
             COUNTER / "startup-hook-late.yml",

@@ -12,6 +12,7 @@ from podlife import __main__ as cli
 def claims(path: Path, verdicts: dict[str, str], where: dict | None = None) -> Path:
     rows = [
         {"id": t.split("::")[-1], "test": t, "verdict": v, "statement": f"said {v}", "duration_s": 1.0}
+        | ({"kep": "https://kep.k8s.io/5307"} if "newer" in t else {})
         for t, v in verdicts.items()
     ]
     path.write_text(json.dumps({"meta": {"where": where or {}}, "claims": rows}))
@@ -104,5 +105,6 @@ def test_the_matrix_puts_where_runs_differ_first_with_their_reasons(tmp_path: Pa
     assert text.index(
         "`newer` | not applicable: said not applicable | confirmed: said confirmed"
     ) < text.index("## The same")
-    assert "`only_b` | not measured: this run has no such test | refuted" in text
+    assert "said confirmed | https://kep.k8s.io/5307 |" in text  # the difference, explained
+    assert "`only_b` | not measured: this run has no such test | refuted: said refuted | not explained" in text
     assert cli.main(["matrix", str(a), "--out", str(tmp_path / "m")]) == 2

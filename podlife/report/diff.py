@@ -77,6 +77,7 @@ def claims(left: dict[str, Any], right: dict[str, Any], where: tuple[str, str]) 
                     "B": y["verdict"],
                     "A_says": x.get("statement", ""),
                     "B_says": y.get("statement", ""),
+                    "explained": x.get("kep") or y.get("kep") or "",
                 }
             )
         else:

@@ -41,7 +41,8 @@ def matrix(paths: list[Path]) -> Matrix:
     differing, agreeing = [], []
     for test in tests:
         cells = [cell_of(run.get(test)) for run in by_run]
-        row = {"test": test, "cells": cells}
+        explained = next((r["kep"] for run in by_run if (r := run.get(test)) and r.get("kep")), "")
+        row = {"test": test, "cells": cells, "explained": explained}
         (agreeing if len({c["verdict"] for c in cells}) == 1 else differing).append(row)
     return Matrix(columns, differing, agreeing)
 
@@ -66,22 +67,31 @@ def markdown(m: Matrix) -> str:
     head = " | ".join(f"{c['kubernetes']} ({c['runtime']}, cgroup {c['cgroup']})" for c in m.columns)
     lines = ["# podlife matrix", "", *(f"- `{c['file']}`" for c in m.columns), ""]
 
-    def table(rows: list[dict[str, Any]], reasons: bool) -> list[str]:
-        out = [f"| claim | {head} |", f"|---|{'---|' * len(m.columns)}"]
+    def table(rows: list[dict[str, Any]], explained: bool) -> list[str]:
+        extra = " explained by |" if explained else ""
+        out = [f"| claim | {head} |{extra}", f"|---|{'---|' * (len(m.columns) + explained)}"]
         for row in rows:
             cells = [
-                c["verdict"] + (f": {c['statement']}" if reasons and c["statement"] else "")
+                c["verdict"] + (f": {headline(c['statement'])}" if c["statement"] else "")
                 for c in row["cells"]
             ]
-            out.append(f"| `{row['test'].split('::')[-1]}` | {' | '.join(cell(c) for c in cells)} |")
+            why = f" {row.get('explained') or 'not explained: look at it'} |" if explained else ""
+            out.append(f"| `{row['test'].split('::')[-1]}` | {' | '.join(cell(c) for c in cells)} |{why}")
         return out
 
     lines += [f"## Where the runs differ ({len(m.differing)})", ""]
     lines += (
-        table(m.differing, reasons=True) if m.differing else ["Nowhere: every claim has the same verdict."]
+        table(m.differing, explained=True) if m.differing else ["Nowhere: every claim has the same verdict."]
     )
-    lines += ["", f"## The same everywhere ({len(m.agreeing)})", "", *table(m.agreeing, reasons=False)]
+    lines += ["", f"## The same everywhere ({len(m.agreeing)})", "", *table(m.agreeing, explained=False)]
     return "\n".join(lines) + "\n"
+
+
+HEADLINE = 120  # characters of a cell's statement (its headline figure), the rest in matrix.json
+
+
+def headline(statement: str) -> str:
+    return statement if len(statement) <= HEADLINE else statement[: HEADLINE - 1] + "…"
 
 
 def write(m: Matrix, out: Path) -> None:
