@@ -90,3 +90,17 @@ def test_a_subject_whose_image_the_cluster_cannot_get_is_a_setup_error_naming_it
         SetupError, match=r"images?\(s\) of webpod.yml: pg:15 \(ErrImagePull on w1: no host\)"
     ):
         cluster.can_get(["web:1", "pg:15"], "webpod.yml")
+
+
+def test_a_cluster_past_the_inotify_budget_is_refused_up_front_naming_the_remedy(tmp_path: Path) -> None:
+    from podlife.provision import inotify
+
+    limit = tmp_path / "max_user_instances"
+    limit.write_text("128\n")
+    assert inotify.shortfall(limit, used=55) is None  # one cluster more fits
+    said = inotify.shortfall(limit, used=110)
+    assert (
+        said and "is 128 and 110 are in use" in said and "sysctl -w fs.inotify.max_user_instances=512" in said
+    )
+    assert inotify.shortfall(tmp_path / "absent", used=10_000) is None
+    assert inotify.in_use() >= 0

@@ -106,5 +106,7 @@ def test_the_matrix_puts_where_runs_differ_first_with_their_reasons(tmp_path: Pa
         "`newer` | not applicable: said not applicable | confirmed: said confirmed"
     ) < text.index("## The same")
     assert "said confirmed | https://kep.k8s.io/5307 |" in text  # the difference, explained
-    assert "`only_b` | not measured: this run has no such test | refuted: said refuted | not explained" in text
+    assert (
+        "`only_b` | not measured: this run has no such test | refuted: said refuted | not explained" in text
+    )
     assert cli.main(["matrix", str(a), "--out", str(tmp_path / "m")]) == 2
