@@ -5,6 +5,7 @@ where it has not — never refuted for being absent."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from podlife.claims import NEWER, Claim, Counter
 from podlife.kube import WaitImpossible, WaitTimeout, pods, shape, timeline, webapp
@@ -190,3 +191,57 @@ def restart_all_containers(m: Measurement) -> None:
     m.check(len(ips) == 1, f"pod IP(s) seen: {ips}")
     m.expect(timeline.restarted(history, web, 1, since=begun))
     m.expect(timeline.restarted(history, db, 1, since=begun))
+
+
+POD_LIMIT = {"limits": {"memory": "640Mi"}}  # the pod-level memory limit raised from 512Mi
+
+POD_RESIZE = Claim(
+    "pod-level-resize",
+    NEWER,
+    "Raising a pod's own memory limit (pod-level resources) through the resize subresource (Kubernetes "
+    "1.36, InPlacePodLevelResourcesVerticalScaling) takes effect in place: the pod reports the new limit, "
+    "no container restarts, and the data stays.",
+    subject=MANIFESTS / "newer" / "webpod-pod-resources.yml",
+    gate="InPlacePodLevelResourcesVerticalScaling",
+    kep="https://kep.k8s.io/5419",
+    counters=(
+        Counter(
+            COUNTER / "pod-resize-restarts.yml",
+            "The web container's resizePolicy RestartContainer for memory: the kubelet restarts it.",
+        ),
+    ),
+)
+
+
+@POD_RESIZE.measure
+def pod_level_resize(m: Measurement) -> None:
+    """The pod with its own resources, data written; its memory limit raised through the resize
+    subresource; the pod's status resources awaited; both containers' histories read."""
+    name, web, db = m.subject.pod, m.subject.web, m.subject.db
+    pod = m.kube.start(m.docs)
+    if not pod.spec.resources:
+        m.not_there("the API server dropped the pod's own resources (PodLevelResources off)")
+    ep = m.kube.endpoint(f"pod/{name}", m.subject.port)
+    lines = webapp.write_transcript(ep)
+    begun = m.kube.act(f"resize pod {name}: memory limit -> {POD_LIMIT['limits']['memory']}")
+    m.kube.cluster.core.patch_namespaced_pod_resize(
+        name, m.kube.namespace, {"spec": {"resources": POD_LIMIT}}
+    )
+    want = POD_LIMIT["limits"]["memory"]
+
+    def applied(objs: dict[str, Any]) -> Any:
+        p = objs.get(name)
+        limits = (p.status.resources.limits or {}) if p and p.status and p.status.resources else {}
+        return p if limits.get("memory") == want and pods.all_ready(p) else None
+
+    after = m.kube.observe(RESIZE_S, until=applied, what=f"pod {name} reporting memory limit {want}")
+    read, _ = webapp.read_when_answering(ep)
+    reported = (after or m.kube.pod(name)).status.resources
+    m.evidence(
+        pod_resources_after=reported and reported.to_dict(), lines_before=len(lines), lines_after=len(read)
+    )
+    m.check(after is not None, f"the pod did not report memory limit {want} within {RESIZE_S} s")
+    history = m.kube.history(name)
+    m.expect(timeline.unchanged(history, web, since=begun))
+    m.expect(timeline.unchanged(history, db, since=begun))
+    m.check(len(read) == len(lines), f"{len(lines)} lines before the resize, {len(read)} after")
