@@ -75,6 +75,8 @@ class Needs:
       (spreading, moving a pod elsewhere).
     - ``stops_node``: it stops the worker its pod runs on: nothing else may run there meanwhile.
     - ``cpu``: it measures the workers' free CPU and requests most of it.
+    - ``alone``: it holds every worker exclusively (a timing held against a published figure, which
+      the run's other scenarios would otherwise load); like a stopper, it waits in the worker chain.
     - ``host_ports``: its pods keep the host ports their manifest binds (one such pod per
       worker at a time), for a claim about the pod exactly as applied; by default podlife
       removes them: no claim's measurement goes through them (HTTP goes through a
@@ -85,12 +87,19 @@ class Needs:
     stops_node: bool = False
     cpu: bool = False
     host_ports: bool = False
+    alone: bool = False
 
     @property
     def kind(self) -> Kind:
         """How the scheduler sees it: a worker ``stopper``, a ``spreader`` over every worker, or
         ``other`` (its pods on one worker it shares)."""
-        return Kind.STOPPER if self.stops_node else Kind.SPREADER if self.nodes == Nodes.ALL else Kind.OTHER
+        return (
+            Kind.STOPPER
+            if self.stops_node or self.alone
+            else Kind.SPREADER
+            if self.nodes == Nodes.ALL
+            else Kind.OTHER
+        )
 
     def placement(self, worker: str | None) -> Placement:
         """Where its pods go, given the worker its share of the cluster holds: pinned there

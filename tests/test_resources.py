@@ -124,3 +124,17 @@ def test_the_critical_chain_is_the_worker_holders_one_after_another() -> None:
     meta = Meta(cluster="c", started="s", duration_s=91.0, chain_s=70.0)
     assert chain_line(meta) == "91 s (worker-holding chain 70 s: 1.30 times)"
     assert chain_line(Meta(cluster="c", started="s", duration_s=91.0)) == "91 s"
+
+
+def test_a_scenario_alone_holds_every_worker_and_waits_in_the_chain(tmp_path: Path) -> None:
+    assert Needs(nodes="all", alone=True).kind == "stopper"
+    alone = resources.acquire(tmp_path, "alone", Needs(nodes="all", alone=True), False, WORKERS)
+    assert alone.node is None and sorted(alone.names) == ["node-w1", "node-w2"]
+    with pytest.raises(SetupError, match="node-w"):
+        resources.acquire(tmp_path, "one", Needs(), False, WORKERS, timeout=0.3)
+    alone.release()
+    shared = resources.acquire(tmp_path, "one", Needs(), False, WORKERS)
+    with pytest.raises(SetupError):
+        resources.acquire(tmp_path, "alone", Needs(nodes="all", alone=True), False, WORKERS, timeout=0.3)
+    assert resources.reserved(tmp_path, WORKERS, set()) == set()  # its reservations go when it gives up
+    shared.release()

@@ -115,6 +115,8 @@ def plans(
     stoppable = workers[-1]
     order = sorted(workers, key=lambda w: ((w == stoppable) != needs.stops_node, load[w], w))
     cpu = [("cpu", True)] if needs.cpu else []
+    if needs.alone:
+        return [(None, [*((f"node-{w}", True) for w in workers), *cpu])]
     if needs.nodes == "all":
         ports = [(f"hostport-{w}", True) for w in workers] if host_ports else []
         targets: list[str | None] = list(order) if needs.stops_node else [None]
@@ -206,10 +208,10 @@ def acquire(
                 options = plans(needs, host_ports, workers, held)
                 if got := first_free(base, ledger, who, options, barred):
                     return got
-                if needs.stops_node and not mine:
-                    target = options[0][0] or workers[0]
-                    if (f := take(base, f"reserve-{target}", exclusive=True)) is not None:
-                        mine[target] = f
+                if (needs.stops_node or needs.alone) and not mine:
+                    for target in workers if needs.alone else [options[0][0] or workers[0]]:
+                        if (f := take(base, f"reserve-{target}", exclusive=True)) is not None:
+                            mine[target] = f
                 text = blocking(options, held, barred)
             if text != said and waiting:
                 waiting(text or "a worker another scenario reserved")
