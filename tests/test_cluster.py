@@ -93,7 +93,7 @@ def test_a_subject_whose_image_the_cluster_cannot_get_is_a_setup_error_naming_it
 
 
 def test_a_cluster_past_the_inotify_budget_is_refused_up_front_naming_the_remedy(tmp_path: Path) -> None:
-    from podlife.provision import inotify
+    from podlife.provision import room as inotify
 
     limit = tmp_path / "max_user_instances"
     limit.write_text("128\n")
@@ -104,3 +104,11 @@ def test_a_cluster_past_the_inotify_budget_is_refused_up_front_naming_the_remedy
     )
     assert inotify.shortfall(tmp_path / "absent", used=10_000) is None
     assert inotify.in_use() >= 0
+
+
+def test_a_cluster_past_the_free_disk_is_refused_up_front(tmp_path: Path) -> None:
+    from podlife.provision import room
+
+    assert room.disk_shortfall(tmp_path, free_gb=29.0) is None
+    said = room.disk_shortfall(tmp_path, free_gb=1.6)
+    assert said and said.startswith("1.6 GB free where Docker keeps its data") and "cluster down" in said

@@ -22,7 +22,7 @@ from pytest_kind import KindCluster
 from podlife.docker import docker
 from podlife.kube import WaitTimeout, api_client, kind, poll_until, wait_for
 from podlife.paths import cache_dir
-from podlife.provision import inotify, journal, releases, services
+from podlife.provision import journal, releases, room, services
 from podlife.provision.engine import ensure_docker
 from podlife.provision.images import Toolset, prepare
 from podlife.provision.kindconfig import kind_config
@@ -193,7 +193,7 @@ def start_stopped_nodes(tools: Toolset) -> None:
 
 def create(tools: Toolset, cluster: KindCluster) -> None:
     """A new cluster, its nodes Ready and kube-system Running."""
-    if short := inotify.shortfall():
+    if short := room.shortfall() or room.disk_shortfall():
         raise StepFailed("kind create cluster", short)
     cfg_path = cluster_dir() / "kind.yaml"
     cfg_path.write_text(yaml.safe_dump(kind_config(tools), sort_keys=False))
