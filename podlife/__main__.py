@@ -40,8 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     try:  # before the cluster module is read: it names the cluster after the Kubernetes selected
         if args.area == "cluster":
             releases.select(args.kubernetes or releases.asked_in(args.for_run or []))
+            gates = args.feature_gates or releases.asked_in(args.for_run or [], "--feature-gates")
+            releases.select_gates(gates)
         elif args.area == "profile":
             releases.select_for(args.kubernetes, args.kubeconfig)
+            releases.select_gates(args.feature_gates, args.kubeconfig)
     except releases.UnknownVersion as exc:
         parser.error(str(exc))
     if args.area is None:  # no area: what podlife does and how to ask it, not a bare usage error
@@ -75,6 +78,12 @@ def parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.N
     return args
 
 
+GATES_HELP = (
+    "podlife's own cluster with these feature gates beyond its version's defaults (every component), "
+    "a cluster of its own beside the version's"
+)
+
+
 def cluster_options(cl: argparse.ArgumentParser) -> None:
     cl.add_argument("action", choices=["up", "down", "status", "load", "logs"])
     cl.add_argument("names", nargs="*", help="load: the images; logs: the directory")
@@ -93,6 +102,7 @@ def cluster_options(cl: argparse.ArgumentParser) -> None:
         help="podlife's own cluster of this Kubernetes minor (the patch release podlife pins for it: "
         f"{', '.join(releases.known())}), its own beside the default's",
     )
+    cl.add_argument("--feature-gates", default=None, metavar="A=true,B=false", help=GATES_HELP)
 
 
 def profile_options(pr: argparse.ArgumentParser) -> None:
@@ -103,6 +113,7 @@ def profile_options(pr: argparse.ArgumentParser) -> None:
     pr.add_argument(
         "--kubernetes", default=None, metavar="X.Y", help="podlife's own cluster of this Kubernetes minor"
     )
+    pr.add_argument("--feature-gates", default=None, metavar="A=true,B=false", help=GATES_HELP)
     pr.add_argument(
         "--probe-image",
         default=None,
@@ -223,6 +234,7 @@ def pytest_argv(args: argparse.Namespace) -> list[str]:
     argv += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]  # pytest-kind, imported by the checks above
     argv += ["--kubeconfig", args.kubeconfig] if args.kubeconfig else []
     argv += ["--kubernetes", args.kubernetes] if args.kubernetes else []
+    argv += ["--feature-gates", args.feature_gates] if args.feature_gates else []
     argv += ["--probe-image", args.probe_image] if args.probe_image else []
     argv += ["--allow-privileged-subject"] if args.allow_privileged_subject else []
     argv += ["--allow-node-disruption"] if args.allow_node_disruption else []

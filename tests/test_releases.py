@@ -56,3 +56,18 @@ def test_from_135_the_kubelet_is_told_to_run_on_a_cgroup_v1_host(monkeypatch: py
     assert len(kindconfig.kind_config(toolset("podlife/kind-node:v1.34.0"))["kubeadmConfigPatches"]) == 1
     monkeypatch.setattr(kindconfig.upstream, "cgroup_version", lambda: "2")
     assert len(kindconfig.kind_config(toolset("podlife/kind-node:v1.35.4"))["kubeadmConfigPatches"]) == 1
+
+
+def test_feature_gates_make_a_cluster_of_their_own_and_reach_every_component(monkeypatch) -> None:
+    monkeypatch.delenv(releases.GATES_ENV, raising=False)
+    assert releases.gates() == {} and releases.gates_suffix() == ""
+    chosen = releases.select_gates("RestartAllContainersOnContainerExits=true, NodeDeclaredFeatures=true")
+    assert chosen == {"NodeDeclaredFeatures": True, "RestartAllContainersOnContainerExits": True}
+    assert re.fullmatch(r"-g[0-9a-f]{6}", releases.gates_suffix())
+    assert kindconfig.kind_config(toolset("podlife/kind-node:v1.35.4"))["featureGates"] == chosen
+    for bad in ("Foo", "foo=true", "Foo=yes"):
+        with pytest.raises(releases.UnknownVersion, match="is not Name=true or Name=false"):
+            releases.parse_gates(bad)
+    with pytest.raises(releases.UnknownVersion, match="--kubeconfig is another"):
+        releases.select_gates("Foo=true", "/some/kubeconfig")
+    assert releases.asked_in(["--feature-gates", "A=true"], "--feature-gates") == "A=true"

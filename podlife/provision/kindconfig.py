@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from podlife.kube import nodes
-from podlife.provision import upstream
+from podlife.provision import releases, upstream
 from podlife.provision.images import Toolset
 
 POD_SUBNET = "10.244.0.0/16"
@@ -32,6 +32,8 @@ def kind_config(tools: Toolset) -> dict[str, Any]:
             {"role": "worker", **node},
         ],
     }
+    if chosen := releases.gates():  # --feature-gates: kind passes them to every component
+        cfg["featureGates"] = chosen
     cfg["kubeadmConfigPatches"] = [lost_node_patch(tools.node_image)]
     minor = re.search(r":v1\.(\d+)\.", tools.node_image)
     if minor and int(minor.group(1)) >= 35 and upstream.cgroup_version() == "1":

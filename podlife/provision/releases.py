@@ -12,6 +12,7 @@ artefacts keep their inputs).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ from pathlib import Path
 from podlife.paths import AIRGAP, cache_dir
 
 ENV = "PODLIFE_KUBERNETES"
+GATES_ENV = "PODLIFE_FEATURE_GATES"  # feature gates turned on (or off) beyond the version's defaults
 PINS = AIRGAP / "kubernetes"
 
 
@@ -108,11 +110,50 @@ def select_for(asked: str | None, kubeconfig: str | None) -> str:
     return select(asked)
 
 
-def asked_in(run_args: list[str]) -> str | None:
-    """The ``--kubernetes`` a run's arguments name (``--kubernetes X.Y`` or ``--kubernetes=X.Y``)."""
+def asked_in(run_args: list[str], flag: str = "--kubernetes") -> str | None:
+    """The value a run's arguments give ``flag`` (``--kubernetes X.Y`` or ``--kubernetes=X.Y``)."""
     for i, arg in enumerate(run_args):
-        if arg == "--kubernetes" and i + 1 < len(run_args):
+        if arg == flag and i + 1 < len(run_args):
             return run_args[i + 1]
-        if arg.startswith("--kubernetes="):
+        if arg.startswith(f"{flag}="):
             return arg.split("=", 1)[1]
     return None
+
+
+GATE = re.compile(r"^([A-Z][A-Za-z0-9]+)=(true|false)$")
+
+
+def parse_gates(text: str) -> dict[str, bool]:
+    """``A=true,B=false`` as a dict, or one line saying what is wrong with it."""
+    out = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        found = GATE.match(item)
+        if not found:
+            raise UnknownVersion(f"--feature-gates {text}: {item!r} is not Name=true or Name=false")
+        out[found.group(1)] = found.group(2) == "true"
+    return dict(sorted(out.items()))
+
+
+def select_gates(asked: str | None, kubeconfig: str | None = None) -> dict[str, bool]:
+    """Select the feature gates ``asked`` for this process and those it starts (None: leave them);
+    not with ``kubeconfig`` (that cluster runs the gates it was made with, reported as measured)."""
+    if asked and kubeconfig:
+        raise UnknownVersion(
+            f"--feature-gates {asked} makes podlife's own cluster; --kubeconfig is another"
+        )
+    if asked is not None:
+        os.environ[GATES_ENV] = ",".join(f"{k}={str(v).lower()}" for k, v in parse_gates(asked).items())
+    return gates()
+
+
+def gates() -> dict[str, bool]:
+    """The feature gates selected beyond the version's defaults ({}: the defaults, what users get)."""
+    return parse_gates(os.environ.get(GATES_ENV, ""))
+
+
+def gates_suffix() -> str:
+    """What tells a cluster with other gates from the version's own ("" for the defaults)."""
+    chosen = gates()
+    if not chosen:
+        return ""
+    return "-g" + hashlib.sha256(repr(sorted(chosen.items())).encode()).hexdigest()[:6]

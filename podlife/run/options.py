@@ -53,6 +53,13 @@ def cluster(group: pytest.OptionGroup) -> None:
         "built and brought up beside the default's",
     )
     group.addoption(
+        "--feature-gates",
+        default=None,
+        metavar="A=true,B=false",
+        help="podlife's own cluster with these feature gates beyond its version's defaults, a cluster of "
+        "its own beside the version's",
+    )
+    group.addoption(
         "--kubectl",
         default=None,
         metavar="PATH",
