@@ -49,6 +49,7 @@ BARE_FLAGS: dict[str, tuple[str, ...]] = {
     "--allow-node-disruption": (PYTEST, PROFILE),
     "--allow-privileged-subject": (PYTEST, PROFILE),
     "--no-node-loss": (PROFILE,),
+    "--feature-gates": (PYTEST, PROFILE),
 }
 # Commands of other tools: their flags are theirs, not podlife's.
 OTHER_TOOLS = {
