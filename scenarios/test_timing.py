@@ -12,13 +12,14 @@ from podlife.measure import Measurement
 
 COUNTER = Path(__file__).parent / "counter"
 PODS = 30  # the issue's "at least 30 pods"; SIG Scalability measures 30 pods per node
+EVERY_S = 1.0  # one pod a second: a load this 2-core machine's kubelets keep up with (see the docs)
 STARTED_S = 180  # every pod started well within this, or the claim is refuted with what was seen
 
 STARTUP = Claim(
     "startup-within-slo",
     TIMING,
     f"Pods whose image is already on the node start within SIG Scalability's SLO: over {PODS} pods of "
-    "the web container, created one after the other, the 99th percentile from creation to every "
+    f"the web container, created one every {EVERY_S:.0f} s, the 99th percentile from creation to every "
     "container started (seen by a watch) is at most 5 s.",
     needs=Needs(nodes=Nodes.ALL, alone=True),  # the cluster to itself: not the run's own load
     kep="https://github.com/kubernetes/community/blob/master/sig-scalability/slos/pod_startup_latency.md",
@@ -39,8 +40,8 @@ def startup_within_slo(m: Measurement) -> None:
     watch's first sight of each pod with every container started."""
     pod = next(d for d in m.docs if d["kind"] == "Pod")
     docs = startup.batch(pod, m.subject.web, PODS)
-    m.kube.act(f"create {PODS} pods of {m.subject.web}, one after the other")
-    accepted = startup.create(m.kube.cluster.api, m.kube.namespace, docs)
+    m.kube.act(f"create {PODS} pods of {m.subject.web}, one every {EVERY_S} s")
+    accepted = startup.create(m.kube.cluster.api, m.kube.namespace, docs, every_s=EVERY_S)
     m.kube.observe(  # past STARTED_S, the checks below say how many never started
         STARTED_S,
         until=lambda objs: set(accepted) <= {n for n, p in objs.items() if startup.all_started(p)},
@@ -50,7 +51,8 @@ def startup_within_slo(m: Measurement) -> None:
     each = startup.latencies(accepted, seen)
     measured = [s for s in each.values() if s is not None]
     spread = startup.distribution(measured) if measured else {"n": 0}
-    placed = Tally(m.kube.pod(n).spec.node_name for n in accepted)
+    # a plain dict: dataclasses.asdict() rebuilds a Counter from (key, value) pairs, counting them
+    placed = dict(Tally(m.kube.pod(n).spec.node_name for n in accepted))
     m.evidence(**spread, slo_p99_s=startup.SLO_P99_S, slo=startup.SLO, pods_per_node=placed, seconds=each)
     m.state(
         f"p50 {spread.get('p50_s')} s, p90 {spread.get('p90_s')} s, p99 {spread.get('p99_s')} s over "

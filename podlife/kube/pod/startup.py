@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,11 +45,17 @@ def batch(pod: dict[str, Any], container: str, n: int) -> list[dict[str, Any]]:
     ]
 
 
-def create(api: client.ApiClient, namespace: str, docs: list[dict[str, Any]]) -> dict[str, datetime]:
-    """Create each pod, one call after the other; when the API server accepted each."""
+def create(
+    api: client.ApiClient, namespace: str, docs: list[dict[str, Any]], every_s: float = 0.0
+) -> dict[str, datetime]:
+    """Create each pod, one every ``every_s`` seconds (a paced load, as the SLO's tests create pods
+    at a set rate, not in one burst; the pacing is the load, not a wait for anything); when the API
+    server accepted each."""
     core = client.CoreV1Api(api)
     accepted = {}
-    for doc in docs:
+    start = time.monotonic()
+    for i, doc in enumerate(docs):
+        time.sleep(max(0.0, start + i * every_s - time.monotonic()))
         core.create_namespaced_pod(namespace, doc)
         accepted[doc["metadata"]["name"]] = datetime.now(UTC)
     return accepted
