@@ -209,8 +209,8 @@ def finish(session: pytest.Session) -> None:
         collect_stuck(config, stuck)
     if config.getoption("store_durations"):
         progress.store_durations(DURATIONS, entries)
-    if entries := config.stash.get(PROFILES, []):
-        profiles = nodeloss.merge(*nodeloss.received(entries), asked=not config.getoption("no_node_loss"))
+    if received := config.stash.get(PROFILES, []):  # not ``entries``: the schedule and chain read those
+        profiles = nodeloss.merge(*nodeloss.received(received), asked=not config.getoption("no_node_loss"))
         report.profile_files.write(profiles, reports, meta(config))
     results = config.stash.get(RESULTS, [])
     if not results:
