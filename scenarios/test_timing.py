@@ -3,7 +3,6 @@ delay), measured as a distribution on this cluster, beside the figure."""
 
 from __future__ import annotations
 
-from collections import Counter as Tally
 from pathlib import Path
 
 from podlife.claims import TIMING, Claim, Counter, Needs, Nodes
@@ -47,12 +46,12 @@ def startup_within_slo(m: Measurement) -> None:
         until=lambda objs: set(accepted) <= {n for n, p in objs.items() if startup.all_started(p)},
         what=f"{PODS} pods with every container started",
     )
-    seen = startup.started_at([e for name in accepted for e in m.kube.history(name)])
+    events = [e for name in accepted for e in m.kube.history(name)]
+    seen = startup.started_at(events)
     each = startup.latencies(accepted, seen)
     measured = [s for s in each.values() if s is not None]
     spread = startup.distribution(measured) if measured else {"n": 0}
-    # a plain dict: dataclasses.asdict() rebuilds a Counter from (key, value) pairs, counting them
-    placed = dict(Tally(m.kube.pod(n).spec.node_name for n in accepted))
+    placed = startup.nodes(events)
     m.evidence(**spread, slo_p99_s=startup.SLO_P99_S, slo=startup.SLO, pods_per_node=placed, seconds=each)
     m.state(
         f"p50 {spread.get('p50_s')} s, p90 {spread.get('p90_s')} s, p99 {spread.get('p99_s')} s over "

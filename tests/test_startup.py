@@ -51,3 +51,20 @@ def test_a_pod_is_started_when_the_watch_first_sees_every_container_started() ->
     seen = startup.started_at(events)
     assert seen == {"a": t0 + timedelta(seconds=2)}
     assert startup.latencies({"a": t0, "b": t0}, seen) == {"a": 2.0, "b": None}
+
+
+def test_the_batch_keeps_the_worker_its_scenario_holds_and_drops_a_preference() -> None:
+    from podlife.kube import shape
+
+    pod = yaml.safe_load((MANIFESTS / "webpod.yml").read_text())
+    (pinned,) = shape.pinned([pod], "w1")
+    required = pinned["spec"]["affinity"]["nodeAffinity"][startup.REQUIRED]
+    assert startup.batch(pinned, "web", 1)[0]["spec"]["affinity"] == {"nodeAffinity": {startup.REQUIRED: required}}
+    (preferring,) = shape.preferring([pod], "w1")
+    assert "affinity" not in startup.batch(preferring, "web", 1)[0]["spec"]
+    events = [(None, pod_on("a", "w1")), (None, pod_on("b", "w2")), (None, pod_on("a", "w1"))]
+    assert startup.nodes(events) == {"w1": 1, "w2": 1}
+
+
+def pod_on(name: str, node: str) -> SimpleNamespace:
+    return SimpleNamespace(metadata=SimpleNamespace(name=name), spec=SimpleNamespace(node_name=node))

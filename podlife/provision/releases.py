@@ -138,9 +138,7 @@ def select_gates(asked: str | None, kubeconfig: str | None = None) -> dict[str, 
     """Select the feature gates ``asked`` for this process and those it starts (None: leave them);
     not with ``kubeconfig`` (that cluster runs the gates it was made with, reported as measured)."""
     if asked and kubeconfig:
-        raise UnknownVersion(
-            f"--feature-gates {asked} makes podlife's own cluster; --kubeconfig is another"
-        )
+        raise UnknownVersion(f"--feature-gates {asked} makes podlife's own cluster; --kubeconfig is another")
     if asked is not None:
         os.environ[GATES_ENV] = ",".join(f"{k}={str(v).lower()}" for k, v in parse_gates(asked).items())
     return gates()

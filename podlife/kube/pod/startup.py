@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,17 +24,27 @@ SLO = (
     "SIG Scalability's pod start-up SLO: p99 ≤ 5 s from creation to every container started, seen by a watch"
 )
 LABEL = "podlife-startup"
+REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
 
 
 def batch(pod: dict[str, Any], container: str, n: int) -> list[dict[str, Any]]:
     """``n`` stateless pods of the one container ``container`` of ``pod`` (its probes, resources, node
-    selector and tolerations kept; no host port, no init container, no affinity: the scheduler spreads
-    them as it would), named ``start-<i>``."""
+    selector, tolerations and required node affinity kept; no host port, no init container, no
+    preferred affinity: the scheduler spreads them as it would), named ``start-<i>``."""
     spec = pod["spec"]
     alone = copy.deepcopy(next(c for c in spec["containers"] if c["name"] == container))
     for port in alone.get("ports") or []:
         port.pop("hostPort", None)
     kept = {k: copy.deepcopy(v) for k, v in spec.items() if k in ("nodeSelector", "tolerations")}
+    required = (
+        (spec.get("affinity") or {})
+        .get("nodeAffinity", {})
+        .get("requiredDuringSchedulingIgnoredDuringExecution")
+    )
+    if required:  # the worker the scenario holds, kept; a mere preference is left to the scheduler
+        kept["affinity"] = {
+            "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": copy.deepcopy(required)}
+        }
     return [
         {
             "apiVersion": "v1",
@@ -64,6 +75,12 @@ def create(
 def all_started(pod: Any) -> bool:
     statuses = (pod.status.container_statuses or []) if pod.status else []
     return bool(statuses) and len(statuses) == len(pod.spec.containers) and all(s.started for s in statuses)
+
+
+def nodes(events: list[tuple[datetime, Any]]) -> dict[str, int]:
+    """How many of the pods the watch saw on each node."""
+    last = {pod.metadata.name: pod.spec.node_name for _, pod in events if pod.spec.node_name}
+    return dict(sorted(Counter(last.values()).items()))
 
 
 def started_at(events: list[tuple[datetime, Any]]) -> dict[str, datetime]:
