@@ -59,7 +59,8 @@ def test_the_batch_keeps_the_worker_its_scenario_holds_and_drops_a_preference() 
     pod = yaml.safe_load((MANIFESTS / "webpod.yml").read_text())
     (pinned,) = shape.pinned([pod], "w1")
     required = pinned["spec"]["affinity"]["nodeAffinity"][startup.REQUIRED]
-    assert startup.batch(pinned, "web", 1)[0]["spec"]["affinity"] == {"nodeAffinity": {startup.REQUIRED: required}}
+    kept = startup.batch(pinned, "web", 1)[0]["spec"]["affinity"]
+    assert kept == {"nodeAffinity": {startup.REQUIRED: required}}
     (preferring,) = shape.preferring([pod], "w1")
     assert "affinity" not in startup.batch(preferring, "web", 1)[0]["spec"]
     events = [(None, pod_on("a", "w1")), (None, pod_on("b", "w2")), (None, pod_on("a", "w1"))]
