@@ -63,6 +63,7 @@ class Kind(StrEnum):
     STOPPER = "stopper"
     SPREADER = "spreader"
     OTHER = "other"
+    ALONE = "alone"  # the cluster to itself: run last, once nothing else is left to start
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,8 @@ class Needs:
     - ``stops_node``: it stops the worker its pod runs on: nothing else may run there meanwhile.
     - ``cpu``: it measures the workers' free CPU and requests most of it.
     - ``alone``: it holds every worker exclusively (a timing held against a published figure, which
-      the run's other scenarios would otherwise load); like a stopper, it waits in the worker chain.
+      the run's other scenarios would otherwise load); it is started last, once nothing else is left
+      to start (started earlier, it would hold every other scenario back while it waits).
     - ``host_ports``: its pods keep the host ports their manifest binds (one such pod per
       worker at a time), for a claim about the pod exactly as applied; by default podlife
       removes them: no claim's measurement goes through them (HTTP goes through a
@@ -91,15 +93,13 @@ class Needs:
 
     @property
     def kind(self) -> Kind:
-        """How the scheduler sees it: a worker ``stopper``, a ``spreader`` over every worker, or
-        ``other`` (its pods on one worker it shares)."""
-        return (
-            Kind.STOPPER
-            if self.stops_node or self.alone
-            else Kind.SPREADER
-            if self.nodes == Nodes.ALL
-            else Kind.OTHER
-        )
+        """How the scheduler sees it: a worker ``stopper``, a ``spreader`` over every worker, ``alone``
+        (the cluster to itself), or ``other`` (its pods on one worker it shares)."""
+        if self.alone:
+            return Kind.ALONE
+        if self.stops_node:
+            return Kind.STOPPER
+        return Kind.SPREADER if self.nodes == Nodes.ALL else Kind.OTHER
 
     def placement(self, worker: str | None) -> Placement:
         """Where its pods go, given the worker its share of the cluster holds: pinned there
@@ -111,7 +111,7 @@ class Needs:
         )
 
 
-STOPPER, SPREADER, OTHER = Kind.STOPPER, Kind.SPREADER, Kind.OTHER
+STOPPER, SPREADER, OTHER, ALONE = Kind.STOPPER, Kind.SPREADER, Kind.OTHER, Kind.ALONE
 
 
 @dataclass(frozen=True)

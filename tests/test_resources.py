@@ -127,7 +127,7 @@ def test_the_critical_chain_is_the_worker_holders_one_after_another() -> None:
 
 
 def test_a_scenario_alone_holds_every_worker_and_waits_in_the_chain(tmp_path: Path) -> None:
-    assert Needs(nodes="all", alone=True).kind == "stopper"
+    assert Needs(nodes="all", alone=True).kind == "alone"
     alone = resources.acquire(tmp_path, "alone", Needs(nodes="all", alone=True), False, WORKERS)
     assert alone.node is None and sorted(alone.names) == ["node-w1", "node-w2"]
     with pytest.raises(SetupError, match="node-w"):

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from podlife.paths import REPO
-from podlife.run.schedule import OTHER, SPREADER, STOPPER, ClaimScheduling, kinds_of
+from podlife.run.schedule import ALONE, OTHER, SPREADER, STOPPER, ClaimScheduling, kinds_of
 
 
 class Node:
@@ -132,3 +132,14 @@ def test_kinds_come_from_the_claims_declared() -> None:
 def test_a_profile_runs_node_loss_as_the_worker_stopper_it_is() -> None:
     kinds = kinds_of(REPO, ["node-loss", "tests/subjects/profile/bare-pod.yml::Pod/pair"])
     assert kinds["node-loss"] == STOPPER and "tests/subjects/profile/bare-pod.yml::Pod/pair" not in kinds
+
+
+def test_a_scenario_alone_goes_to_whoever_asks_once_nothing_else_is_left() -> None:
+    tests = {"stop": STOPPER, **dict.fromkeys("abcdef", OTHER), "s": SPREADER, "alone": ALONE}
+    sched, (chain, one, two) = started(3, tests)
+    complete(sched, one, "a")
+    complete(sched, two, "b")
+    sent = names(sched, chain) + names(sched, one) + names(sched, two)
+    assert "alone" not in sent and {"e", "f"} <= set(sent)
+    complete(sched, one, "c")
+    assert names(sched, one)[-1] == "alone"  # nothing else left to start

@@ -99,7 +99,7 @@ def needs_of(item: pytest.Item) -> Needs:
     return claim.needs_of(counter) if claim else Needs()
 
 
-ORDER = {Kind.STOPPER: 0, Kind.OTHER: 1, Kind.SPREADER: 2}
+ORDER = {Kind.STOPPER: 0, Kind.OTHER: 1, Kind.SPREADER: 2, Kind.ALONE: 3}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

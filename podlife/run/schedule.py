@@ -9,6 +9,7 @@ something else.  So:
   longest spreader right behind them (it starts the moment the worker is back);
 - every other process takes the next test in collection order, but no spreader while a
   stopper has not finished (unless only spreaders are left);
+- a scenario that needs the cluster to itself goes to whoever asks once nothing else is left;
 - each process begins with one of the first tests (one each, then a second each: a process
   runs a test once it knows the next one).
 
@@ -23,7 +24,7 @@ from typing import Any
 
 from xdist.scheduler import LoadScheduling
 
-from podlife.claims import OTHER, SPREADER, STOPPER
+from podlife.claims import ALONE, OTHER, SPREADER, STOPPER
 from podlife.profile.nodeloss import PHASE
 from podlife.run.registry import declared
 
@@ -101,9 +102,10 @@ class ClaimScheduling(LoadScheduling):
     def next_for_anyone(self) -> int:
         if self.chain_node is None:  # one process (or its chain's process crashed): in order
             return self.pending[0]
+        rest = [i for i in self.pending if self.kinds[i] != ALONE] or self.pending  # alone: last
         if self.stoppers_left:
-            return next((i for i in self.pending if self.kinds[i] != SPREADER), self.pending[0])
-        return next((i for i in self.pending if self.kinds[i] == SPREADER), self.pending[0])
+            return next((i for i in rest if self.kinds[i] != SPREADER), rest[0])
+        return next((i for i in rest if self.kinds[i] == SPREADER), rest[0])
 
     def check_schedule(self, node: Any, duration: float = 0) -> None:
         if node.shutting_down:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from podlife import provision, report
-from podlife.claims import STOPPER, Result
+from podlife.claims import ALONE, STOPPER, Result
 from podlife.kube import Cluster, ClusterInfo, Subject, agent, api_client, lease, leftovers, nodes, where
 from podlife.paths import MANIFESTS, REPO
 from podlife.profile import nodeloss, update
@@ -225,9 +225,9 @@ def finish(session: pytest.Session) -> None:
 
 
 def holders(config: pytest.Config, entries: list[dict[str, Any]]) -> list[str]:
-    """The tests of this run that hold a worker (stop or drain it)."""
+    """The tests of this run that hold a worker (stop or drain it, or take the cluster to itself)."""
     ran = sorted({e["test"] for e in entries})
-    return [t for t, kind in schedule.kinds_of(config.rootpath, ran).items() if kind == STOPPER]
+    return [t for t, kind in schedule.kinds_of(config.rootpath, ran).items() if kind in (STOPPER, ALONE)]
 
 
 def collect_stuck(config: pytest.Config, stuck: list[dict[str, Any]]) -> None:
