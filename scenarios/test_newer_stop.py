@@ -43,12 +43,16 @@ def stop_signal(m: Measurement) -> None:
     if not reported:
         runtimes = ", ".join(m.kube.cluster.where.get("runtimes") or []) or "the runtime"
         m.not_there(f"{runtimes} reports no stop signal for {web} (containerd honours it from 2.3.0)")
-    asked = next(c.lifecycle.stop_signal for c in pod.spec.containers if c.name == web and c.lifecycle)
+    asked = next(
+        (c.lifecycle.stop_signal for c in pod.spec.containers if c.name == web and c.lifecycle), None
+    )
     begun = m.kube.act(f"delete pod {name}")
     m.kube.delete_pod(name)
     ends = timeline.ends(m.kube.history(name), web, since=begun)
     codes = sorted({t.exit_code for t in ends.values()})
     m.evidence(stop_signal_asked=asked, stop_signal_reported=reported, exit_codes=codes)
+    # the kubelet's own report first: an image that ignores SIGTERM also ends with 137, at its grace
+    m.check(reported == "SIGKILL", f"the kubelet reports stop signal {reported} for {web}, not SIGKILL")
     m.check(codes == [137], f"the web container ended with exit code(s) {codes}, not 137 alone")
 
 

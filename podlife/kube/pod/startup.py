@@ -36,15 +36,9 @@ def batch(pod: dict[str, Any], container: str, n: int) -> list[dict[str, Any]]:
     for port in alone.get("ports") or []:
         port.pop("hostPort", None)
     kept = {k: copy.deepcopy(v) for k, v in spec.items() if k in ("nodeSelector", "tolerations")}
-    required = (
-        (spec.get("affinity") or {})
-        .get("nodeAffinity", {})
-        .get("requiredDuringSchedulingIgnoredDuringExecution")
-    )
+    required = (spec.get("affinity") or {}).get("nodeAffinity", {}).get(REQUIRED)
     if required:  # the worker the scenario holds, kept; a mere preference is left to the scheduler
-        kept["affinity"] = {
-            "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": copy.deepcopy(required)}
-        }
+        kept["affinity"] = {"nodeAffinity": {REQUIRED: copy.deepcopy(required)}}
     return [
         {
             "apiVersion": "v1",
