@@ -42,9 +42,11 @@ def main(argv: list[str] | None = None) -> int:
             releases.select(args.kubernetes or releases.asked_in(args.for_run or []))
             gates = args.feature_gates or releases.asked_in(args.for_run or [], "--feature-gates")
             releases.select_gates(gates)
+            releases.select_runtime(args.runtime or releases.asked_in(args.for_run or [], "--runtime"))
         elif args.area == "profile":
             releases.select_for(args.kubernetes, args.kubeconfig)
             releases.select_gates(args.feature_gates, args.kubeconfig)
+            releases.select_runtime(args.runtime, args.kubeconfig)
     except releases.UnknownVersion as exc:
         parser.error(str(exc))
     if args.area is None:  # no area: what podlife does and how to ask it, not a bare usage error
@@ -82,6 +84,10 @@ GATES_HELP = (
     "podlife's own cluster with these feature gates beyond its version's defaults (every component), "
     "a cluster of its own beside the version's"
 )
+RUNTIME_HELP = (
+    "podlife's own cluster with this container runtime in its nodes, a cluster of its own: "
+    + "; ".join(f"{name}: {what}" for name, what in releases.RUNTIMES.items())
+)
 
 
 def cluster_options(cl: argparse.ArgumentParser) -> None:
@@ -103,6 +109,7 @@ def cluster_options(cl: argparse.ArgumentParser) -> None:
         f"{', '.join(releases.known())}), its own beside the default's",
     )
     cl.add_argument("--feature-gates", default=None, metavar="A=true,B=false", help=GATES_HELP)
+    cl.add_argument("--runtime", default=None, metavar="NAME", help=RUNTIME_HELP)
 
 
 def profile_options(pr: argparse.ArgumentParser) -> None:
@@ -114,6 +121,7 @@ def profile_options(pr: argparse.ArgumentParser) -> None:
         "--kubernetes", default=None, metavar="X.Y", help="podlife's own cluster of this Kubernetes minor"
     )
     pr.add_argument("--feature-gates", default=None, metavar="A=true,B=false", help=GATES_HELP)
+    pr.add_argument("--runtime", default=None, metavar="NAME", help=RUNTIME_HELP)
     pr.add_argument(
         "--probe-image",
         default=None,
@@ -235,6 +243,7 @@ def pytest_argv(args: argparse.Namespace) -> list[str]:
     argv += ["--kubeconfig", args.kubeconfig] if args.kubeconfig else []
     argv += ["--kubernetes", args.kubernetes] if args.kubernetes else []
     argv += ["--feature-gates", args.feature_gates] if args.feature_gates else []
+    argv += ["--runtime", args.runtime] if args.runtime else []
     argv += ["--probe-image", args.probe_image] if args.probe_image else []
     argv += ["--allow-privileged-subject"] if args.allow_privileged_subject else []
     argv += ["--allow-node-disruption"] if args.allow_node_disruption else []

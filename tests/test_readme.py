@@ -50,6 +50,7 @@ BARE_FLAGS: dict[str, tuple[str, ...]] = {
     "--allow-privileged-subject": (PYTEST, PROFILE),
     "--no-node-loss": (PROFILE,),
     "--feature-gates": (PYTEST, PROFILE),
+    "--runtime": (PYTEST, PROFILE),
 }
 # Commands of other tools: their flags are theirs, not podlife's.
 OTHER_TOOLS = {

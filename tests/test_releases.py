@@ -71,3 +71,30 @@ def test_feature_gates_make_a_cluster_of_their_own_and_reach_every_component(mon
     with pytest.raises(releases.UnknownVersion, match="--kubeconfig is another"):
         releases.select_gates("Foo=true", "/some/kubeconfig")
     assert releases.asked_in(["--feature-gates", "A=true"], "--feature-gates") == "A=true"
+
+
+def test_another_runtime_has_its_own_cluster_node_base_and_node_image_and_shares_the_rest(
+    monkeypatch,
+) -> None:
+    monkeypatch.delenv(releases.RUNTIME_ENV, raising=False)
+    monkeypatch.setattr(kindconfig.upstream, "cgroup_version", lambda: "1")
+    assert releases.runtime() == "containerd1.6" and releases.runtime_suffix() == ""
+    default, c2 = airgap_graph("1.36"), airgap_graph("1.36", "containerd2")
+    assert releases.select_runtime("containerd2") == "containerd2" and releases.runtime_suffix() == "-c2"
+    assert (default["node"].image, c2["node"].image) == (
+        "podlife/kind-node:v1.36.3",
+        "podlife/kind-node:v1.36.3-c2",
+    )
+    assert c2["node-base-c2"].image == "podlife/kind-base:bookworm-1-36-c2"
+    assert c2["node-base-c2"].after == [default["node-base"], c2["containerd2"]]
+    assert default["node"] is airgap_graph("1.36")["node"] and "containerd2" not in default  # untouched
+    assert all(c2[name] is default[name] for name in ("k8s", "tools", "components", "node-base"))
+    patches = kindconfig.kind_config(toolset(c2["node"].image or ""))["kubeadmConfigPatches"]
+    assert kindconfig.CGROUP_V1_PATCH in patches  # its version read from its tag, as the default's
+    with pytest.raises(
+        releases.UnknownVersion, match=re.escape("podlife knows containerd1.6: Debian bookworm's")
+    ):
+        releases.select_runtime("crio")
+    with pytest.raises(releases.UnknownVersion, match="--kubeconfig is another"):
+        releases.select_runtime("containerd2", "/some/kubeconfig")
+    assert releases.asked_in(["--runtime", "containerd2"], "--runtime") == "containerd2"

@@ -44,10 +44,19 @@ class Release:
 
 
 @cache
-def airgap_graph(minor: str = releases.DEFAULT) -> dict[str, Artefact]:
-    """The air-gapped build graph for Kubernetes ``minor``, keyed by artefact name.  What depends on
-    the version (Kubernetes, the Go tools, the node's base, the component images, the node image)
-    has its own artefacts and images per minor, beside the default's; the rest is shared."""
+def airgap_graph(
+    minor: str = releases.DEFAULT, runtime: str = releases.DEFAULT_RUNTIME
+) -> dict[str, Artefact]:
+    """The air-gapped build graph for Kubernetes ``minor`` and container ``runtime``, keyed by
+    artefact name.  What depends on the version (Kubernetes, the Go tools, the node's base, the
+    component images, the node image) has its own artefacts and images per minor, beside the
+    default's; another runtime has its own node base and node image; the rest is shared."""
+    a = dict(_version_graph(minor))
+    return a if runtime == releases.DEFAULT_RUNTIME else _other_runtime(a, minor, runtime)
+
+
+@cache
+def _version_graph(minor: str) -> dict[str, Artefact]:
     pins, mirror, r = releases.pins(minor), debian_mirror(), Release(minor)
     a: dict[str, Artefact] = {}
     a["k8s"] = r.artefact(
@@ -120,10 +129,14 @@ def _node(a: dict[str, Artefact], pins: dict[str, str], mirror: str, r: Release)
     return _node_image(a, pins, r)
 
 
-def _node_image(a: dict[str, Artefact], pins: dict[str, str], r: Release) -> dict[str, Artefact]:
-    """The drop-in node image: kind's base, Kubernetes, the component images, default CNI and storage."""
+def _node_image(
+    a: dict[str, Artefact], pins: dict[str, str], r: Release, runtime: str = ""
+) -> dict[str, Artefact]:
+    """The drop-in node image: kind's base, Kubernetes, the component images, default CNI and
+    storage (``runtime``: the suffix of another runtime's node base, the one it is built on)."""
+    base = a["node-base" + runtime]
     a["node"] = r.artefact(
-        "node",
+        "node" + runtime,
         [
             AIRGAP / "node-image.sh",
             AIRGAP / "node" / "default-cni.yaml",
@@ -133,17 +146,41 @@ def _node_image(a: dict[str, Artefact], pins: dict[str, str], r: Release) -> dic
             art,
             "node-image.sh",
             art.image or "",
-            a["node-base"].image or "",
+            base.image or "",
             a["k8s"].out,
             a["components"].out / "components.tar",
             # default-storage.yaml's images: the provisioner and its helper pods' Debian
             a["local-path"].image or "",
             a["debian"].image or "",
         ),
-        after=[a["node-base"], a["components"], a["k8s"], a["local-path"], a["debian"]],
-        image=f"podlife/kind-node:{pins['K8S_VERSION']}",
+        after=[base, a["components"], a["k8s"], a["local-path"], a["debian"]],
+        image=f"podlife/kind-node:{pins['K8S_VERSION']}{runtime}",
     )
     return a
+
+
+RUNTIME = AIRGAP / "runtime"
+
+
+def _other_runtime(a: dict[str, Artefact], minor: str, runtime: str) -> dict[str, Artefact]:
+    """``--runtime containerd2``: its binaries (one build for every version), the version's node
+    base with them in place of Debian's, and a node image on that base."""
+    pins, r, c2 = releases.pins(minor), Release(minor), releases.runtime_suffix(runtime)
+    a["containerd2"] = Artefact(
+        "containerd2",
+        [RUNTIME / "build.sh", RUNTIME / "containerd2.env"],
+        lambda art: script(art, "runtime/build.sh", art.out, art.out.parent / "containerd2-work"),
+    )
+    a["node-base" + c2] = r.artefact(
+        "node-base" + c2,
+        [RUNTIME / "Dockerfile"],
+        lambda art: docker_build(
+            art, a["containerd2"].out, RUNTIME / "Dockerfile", BASE_IMAGE=a["node-base"].image or ""
+        ),
+        after=[a["node-base"], a["containerd2"]],
+        image=f"{a['node-base'].image}{c2}",
+    )
+    return _node_image(a, pins, r, c2)
 
 
 LOCAL_PATH = AIRGAP / "local-path"
@@ -179,15 +216,18 @@ PREREQUISITES = {
     "jq": "jq",
     "/usr/lib/x86_64-linux-gnu/libc.a": "libc6-dev",
 }
+# and for --runtime containerd2 (runc's seccomp support links libseccomp)
+RUNTIME_PREREQUISITES = {"/usr/include/seccomp.h": "libseccomp-dev"}
 GO = "a Go toolchain >= 1.24 (https://go.dev/dl; Debian bookworm's own is too old)"
 
 
-def prerequisites() -> None:
+def prerequisites(runtime: str = releases.DEFAULT_RUNTIME) -> None:
     """The air-gapped build's tools: as root on Debian the missing packages are installed, all at
     once; otherwise every missing one is named at once, before anything is built."""
+    needs = PREREQUISITES | (RUNTIME_PREREQUISITES if runtime != releases.DEFAULT_RUNTIME else {})
     packages = [
         pkg
-        for need, pkg in PREREQUISITES.items()
+        for need, pkg in needs.items()
         if not (Path(need).exists() if need.startswith("/") else shutil.which(need))
     ]
     go_missing = shutil.which("go") is None

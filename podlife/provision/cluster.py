@@ -34,7 +34,7 @@ from podlife.provision.tools import resolve_any
 # which cluster this process works with: PODLIFE_CLUSTER, else podlife's own for the Kubernetes
 # selected (podlife.provision.releases: "podlife", "podlife-1-35"); read once, as the process starts
 NAME = os.environ.get("PODLIFE_CLUSTER") or (
-    f"podlife{releases.suffix(releases.selected())}{releases.gates_suffix()}"
+    f"podlife{releases.suffix(releases.selected())}{releases.runtime_suffix()}{releases.gates_suffix()}"
 )
 READY_TIMEOUT_S = 300
 

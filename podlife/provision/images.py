@@ -19,7 +19,7 @@ from pathlib import Path
 from podlife.docker import argv, docker, has_image
 from podlife.paths import cache_dir
 from podlife.provision import registry, releases, tools, upstream
-from podlife.provision.airgap import LOCAL_POSTGRES, LOCAL_PYTHON, airgap_graph, prerequisites
+from podlife.provision.airgap import LOCAL_POSTGRES, LOCAL_PYTHON, RUNTIME, airgap_graph, prerequisites
 from podlife.provision.steps import StepFailed, run, say
 from podlife.provision.webimage import WEB_IMAGE, build_web_image
 
@@ -72,6 +72,11 @@ def prepare() -> Toolset:
     image, release = node_image()
     decision = registry.decide(image)
     say(f"mode: {'air-gapped' if decision.airgapped else 'upstream'}, because {decision.why}")
+    if not decision.airgapped and releases.runtime() != releases.DEFAULT_RUNTIME:
+        raise StepFailed(
+            f"--runtime {releases.runtime()}",
+            f"builds the air-gapped node image; {image}, kind's own, runs its own containerd 2.x already",
+        )
     return airgapped_toolset() if decision.airgapped else upstream_toolset(image, release)
 
 
@@ -109,16 +114,16 @@ def upstream_toolset(image: str, release: upstream.KindRelease) -> Toolset:
 
 
 def airgapped_toolset() -> Toolset:
-    prerequisites()
-    minor = releases.selected()
-    graph = airgap_graph(minor)
+    minor, runtime = releases.selected(), releases.runtime()
+    prerequisites(runtime)
+    graph = airgap_graph(minor, runtime)
     for name in ("node", "postgres", "python"):
         graph[name].ensure()
     build_web_image(LOCAL_PYTHON, after=[graph["python"]]).ensure()
     pins = releases.pins(minor)
     return Toolset(
         True,
-        tools.kind(pins["KIND_VERSION"], graph["tools"].out / "kind"),
+        airgapped_kind(graph, pins),
         tools.kubectl(pins["K8S_VERSION"], graph["k8s"].out / "kubectl"),
         graph["node"].image or "",
         {UPSTREAM_POSTGRES: LOCAL_POSTGRES, UPSTREAM_PYTHON: LOCAL_PYTHON},
@@ -126,6 +131,14 @@ def airgapped_toolset() -> Toolset:
         (WEB_IMAGE, LOCAL_POSTGRES, LOCAL_PYTHON, graph["debian"].image or ""),
         LOCAL_PYTHON,
     )
+
+
+def airgapped_kind(graph: dict, pins: dict[str, str]) -> Path:
+    """The version's own kind; another runtime's where it brings one (``airgap/runtime/``)."""
+    other = graph.get("containerd2")
+    if other is None:
+        return tools.kind(pins["KIND_VERSION"], graph["tools"].out / "kind")
+    return tools.kind(releases.read_env(RUNTIME / "containerd2.env")["KIND_VERSION"], other.out / "kind")
 
 
 # what a manifest may name that podlife holds under its own name (the air-gapped build's)

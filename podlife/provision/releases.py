@@ -22,6 +22,7 @@ from podlife.paths import AIRGAP, cache_dir
 
 ENV = "PODLIFE_KUBERNETES"
 GATES_ENV = "PODLIFE_FEATURE_GATES"  # feature gates turned on (or off) beyond the version's defaults
+RUNTIME_ENV = "PODLIFE_RUNTIME"  # the container runtime in the node image (:data:`RUNTIMES`)
 PINS = AIRGAP / "kubernetes"
 
 
@@ -155,3 +156,40 @@ def gates_suffix() -> str:
     if not chosen:
         return ""
     return "-g" + hashlib.sha256(repr(sorted(chosen.items())).encode()).hexdigest()[:6]
+
+
+# --runtime: the container runtime of the air-gapped node image, the default first.  containerd2's
+# pins are in airgap/runtime/containerd2.env; its suffix tells its cluster, artefacts and images apart.
+RUNTIMES = {
+    "containerd1.6": "Debian bookworm's containerd 1.6.20 and runc 1.1.5 (the default)",
+    "containerd2": "containerd 2.3 and runc 1.3, built here from their Go modules",
+}
+DEFAULT_RUNTIME = next(iter(RUNTIMES))
+
+
+def check_runtime(asked: str) -> str:
+    if asked not in RUNTIMES:
+        listed = "; ".join(f"{name}: {what}" for name, what in RUNTIMES.items())
+        raise UnknownVersion(f"--runtime {asked}: podlife knows {listed}")
+    return asked
+
+
+def select_runtime(asked: str | None, kubeconfig: str | None = None) -> str:
+    """Select the runtime ``asked`` for this process and those it starts (None: leave it as it is);
+    not with ``kubeconfig`` (that cluster runs its own runtime, reported as measured)."""
+    if asked and kubeconfig:
+        raise UnknownVersion(f"--runtime {asked} makes podlife's own cluster; --kubeconfig is another")
+    if asked:
+        os.environ[RUNTIME_ENV] = check_runtime(asked)
+    return runtime()
+
+
+def runtime() -> str:
+    """The runtime this process works with: :data:`RUNTIME_ENV`, else the default."""
+    return check_runtime(os.environ.get(RUNTIME_ENV) or DEFAULT_RUNTIME)
+
+
+def runtime_suffix(name: str | None = None) -> str:
+    """What tells a cluster, artefact or image of runtime ``name`` (None: the selected one) from the
+    default's ("" for it)."""
+    return "" if (name or runtime()) == DEFAULT_RUNTIME else "-c2"

@@ -45,6 +45,24 @@ def cluster(group: pytest.OptionGroup) -> None:
             metavar="PATH",
             help="an existing cluster instead of podlife's own (podlife creates only namespaces there)",
         )
+    own_cluster(group)
+    group.addoption(
+        "--kubectl",
+        default=None,
+        metavar="PATH",
+        help="with --kubeconfig: the kubectl to drive that cluster with (default: one on PATH that fits "
+        "its version, else a download, else the one built here)",
+    )
+    group.addoption(
+        "--probe-image",
+        default=None,
+        help="with --kubeconfig: the Python image for podlife's probes and request loops "
+        f"(default: {UPSTREAM_PROBE_IMAGE}; podlife's own cluster holds its own)",
+    )
+
+
+def own_cluster(group: pytest.OptionGroup) -> None:
+    """Which of podlife's own clusters: its Kubernetes, feature gates and container runtime."""
     group.addoption(
         "--kubernetes",
         default=None,
@@ -60,15 +78,9 @@ def cluster(group: pytest.OptionGroup) -> None:
         "its own beside the version's",
     )
     group.addoption(
-        "--kubectl",
+        "--runtime",
         default=None,
-        metavar="PATH",
-        help="with --kubeconfig: the kubectl to drive that cluster with (default: one on PATH that fits "
-        "its version, else a download, else the one built here)",
-    )
-    group.addoption(
-        "--probe-image",
-        default=None,
-        help="with --kubeconfig: the Python image for podlife's probes and request loops "
-        f"(default: {UPSTREAM_PROBE_IMAGE}; podlife's own cluster holds its own)",
+        metavar="NAME",
+        help="podlife's own cluster with this container runtime in its nodes (containerd1.6, the "
+        "default: Debian's; containerd2: containerd 2.3 and runc 1.3 built here), a cluster of its own",
     )

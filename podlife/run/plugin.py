@@ -30,7 +30,7 @@ from podlife.claims import Claim, Counter, Kind, Needs, Result, expect_refuted, 
 from podlife.kube import Cluster, Subject, SubjectError
 from podlife.measure import Measurement, measure
 from podlife.provision.releases import select_for as select_kubernetes
-from podlife.provision.releases import select_gates
+from podlife.provision.releases import select_gates, select_runtime
 from podlife.run import options, profile, progress, scenario
 from podlife.run import session as run
 from podlife.run.registry import declared, scenario_files
@@ -56,6 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:  # before anything reads it: which Kubernetes podlife's own cluster runs (its processes too)
         select_kubernetes(config.getoption("kubernetes"), config.getoption("kubeconfig"))
         select_gates(config.getoption("feature_gates"), config.getoption("kubeconfig"))
+        select_runtime(config.getoption("runtime"), config.getoption("kubeconfig"))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
     try:
