@@ -240,3 +240,30 @@ def test_requests_failed_while_a_pod_lost_readiness_on_its_own_are_told_apart() 
         Event(T0 + timedelta(seconds=4), "MODIFIED", ready_pod("b", False)),
     ]
     assert timeline.own_losses_s(events, T0, lambda _: True, zero) == [("b", 4.0, None)]
+
+
+def test_a_timeout_names_the_ephemeral_containers_too() -> None:
+    from podlife.kube.pod.pods import describe
+
+    p = pod("u1", ("a", 0), ("b", 0))
+    assert "ephemeral" not in describe({"web2": p})["web2"]
+    p.spec.ephemeral_containers = [
+        client.V1EphemeralContainer(name="probe-1"),
+        client.V1EphemeralContainer(name="probe-2"),
+    ]
+    p.status.ephemeral_container_statuses = [
+        client.V1ContainerStatus(
+            name="probe-1",
+            image="i",
+            image_id="",
+            ready=False,
+            restart_count=0,
+            state=client.V1ContainerState(
+                waiting=client.V1ContainerStateWaiting(reason="CreateContainerError")
+            ),
+        )
+    ]
+    assert describe({"web2": p})["web2"]["ephemeral"] == {
+        "probe-1": "waiting:CreateContainerError",
+        "probe-2": "no status",
+    }

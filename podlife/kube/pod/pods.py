@@ -119,27 +119,33 @@ def not_restarted(pod: Any, container: str) -> str | None:
 
 
 def describe(pods: dict[str, Any]) -> dict[str, Any]:
-    """A compact summary for timeouts: phase and per-container state."""
+    """A compact summary for timeouts: phase and per-container state (ephemeral ones too, where the
+    pod has any: "no status" for one the kubelet has not reported)."""
     out = {}
     for name, pod in pods.items():
         out[name] = {
             "phase": pod.status.phase,
             "containers": {
-                c: (
-                    "running"
-                    if s.state.running
-                    else f"waiting:{s.state.waiting.reason}"
-                    if s.state.waiting
-                    else f"terminated:{s.state.terminated.exit_code}"
-                    if s.state.terminated
-                    else "?",
-                    f"restarts={s.restart_count}",
-                    f"ready={s.ready}",
-                )
+                c: (state_of(s), f"restarts={s.restart_count}", f"ready={s.ready}")
                 for c, s in statuses(pod).items()
             },
         }
+        asked = [c.name for c in (pod.spec and pod.spec.ephemeral_containers) or []]
+        if asked:
+            seen = {s.name: state_of(s) for s in pod.status.ephemeral_container_statuses or []}
+            out[name]["ephemeral"] = {c: seen.get(c, "no status") for c in asked}
     return out
+
+
+def state_of(status: Any) -> str:
+    state = status.state
+    if state is None:
+        return "?"
+    if state.running:
+        return "running"
+    if state.waiting:
+        return f"waiting:{state.waiting.reason}"
+    return f"terminated:{state.terminated.exit_code}" if state.terminated else "?"
 
 
 IMAGE_TROUBLE = ("ErrImageNeverPull", "ImagePullBackOff", "ErrImagePull", "InvalidImageName")

@@ -29,7 +29,16 @@ from podlife.kube.helpers import inpod
 
 SOURCE = Path(inpod.__file__).read_text()
 CAPABILITIES = ["SYS_PTRACE", "SYS_ADMIN"]
-STUCK = ("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName", "CreateContainerError")
+# where an ephemeral probe stays: it is never restarted, so a runtime's refusal to run it is final too
+# (RunContainerError, seen once from runc 1.3.7 on cgroup v1 under load: "unable to freeze")
+STUCK = (
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "ErrImageNeverPull",
+    "InvalidImageName",
+    "CreateContainerError",
+    "RunContainerError",
+)
 Jobs = list[tuple[str, dict[str, Any]]]
 
 
