@@ -10,6 +10,7 @@ from typing import Any
 from podlife.claims import BEYOND, Claim, Counter
 from podlife.kube import oom, pods, shape, switch, timeline, traffic, webapp
 from podlife.measure import Measurement
+from podlife.paths import MANIFESTS
 
 COUNTER = Path(__file__).parent / "counter"
 RESIZE_S = 120  # the kubelet applies a resize at its next sync (or restarts the container first)
@@ -92,6 +93,60 @@ OOM_S = 60  # the hog's growth (about 5 s to its cap), the kill(s), the restart(
 def oom_kill_restarts_one(m: Measurement) -> None:
     """Podlife's memory hog and oom-first (oom_score_adj 1000) beside the containers, data written;
     the hog asked to allocate past its limit; every container's ends, until the pod is ready again."""
+    history, ended, begun, kept = press(m)
+    hog = ended.get(oom.HOG, [])
+    m.check(
+        bool(hog) and all(oom.oom_killed(said, own_limit=True) for said in hog),
+        f"{oom.HOG} ended as {oom.described(hog)}: not every end an OOM kill (exit 137) at its own limit",
+    )
+    others = sorted(set(ended) - {oom.HOG})
+    m.check(not others, f"{', '.join(others)} killed too: the pod's memory limit chose the victims")
+    m.expect(timeline.restarted(history, oom.HOG, 1, since=begun))
+    for other in (m.subject.web, m.subject.db):
+        m.expect(timeline.unchanged(history, other, since=begun))
+    m.check(kept, "the lines changed across the kill")
+    m.state(f"only {oom.HOG} was killed (exit 137, {oom.said_by(hog)}) and restarted")
+
+
+POD_LIMIT = Claim(
+    "pod-level-memory-limit",
+    BEYOND,
+    "A pod-level memory limit (KEP-2837, PodLevelResources) is shared by the pod's containers: one "
+    "with no limit of its own meets the pod's, and when the pod runs out the kernel picks its victim "
+    "across the pod: a container that did not grow (podlife's oom-first) is OOM-killed.",
+    subject=MANIFESTS / "newer" / "webpod-pod-memory-limit.yml",
+    since=(1, 34),
+    gate="PodLevelResources",
+    kep="https://kep.k8s.io/2837",
+    counters=(
+        Counter(
+            MANIFESTS / "webpod.yml",
+            "No pod-level limit: the hog meets its own limit and is killed alone; oom-first is never a "
+            "candidate.",
+        ),
+    ),
+)
+
+
+@POD_LIMIT.measure
+def pod_level_memory_limit(m: Measurement) -> None:
+    """As oom-kill-restarts-one presses the pod (the hog asked to grow past any share of it); whom
+    the kernel killed, and at which limit."""
+    _, ended, _, _ = press(m)
+    first, hog = ended.get(oom.FIRST, []), ended.get(oom.HOG, [])
+    m.check(
+        bool(first) and all(oom.oom_killed(said, own_limit=False) for said in first),
+        f"{oom.FIRST} ended as {oom.described(first)}: not OOM-killed, though it held the highest score",
+    )
+    at_own = [said for said in hog if oom.oom_killed(said, own_limit=True) and said["kernel"]]
+    m.check(not at_own, f"{oom.HOG} ended as {oom.described(hog)}: killed at a limit of its own")
+    m.state(f"{oom.FIRST} was killed ({oom.said_by(first)}), {oom.HOG}: {oom.described(hog)}")
+
+
+def press(m: Measurement) -> tuple[Any, dict[str, Any], Any, bool]:
+    """The pod with the hog and oom-first started, lines written, the hog asked to grow, until a
+    container was killed and the pod is ready again: (history, each container's ends, when the hog
+    was asked, the lines kept); the evidence written."""
     name = m.subject.pod
     pod = m.kube.start(oom.pressed(m.docs, m.kube.cluster.probe_image))
     ep = m.kube.endpoint(f"pod/{name}", m.subject.port)
@@ -115,18 +170,7 @@ def oom_kill_restarts_one(m: Measurement) -> None:
         lines_before=len(lines),
         lines_after=len(read),
     )
-    hog = ended.get(oom.HOG, [])
-    m.check(
-        bool(hog) and all(oom.oom_killed(said, own_limit=True) for said in hog),
-        f"{oom.HOG} ended as {oom.described(hog)}: not every end an OOM kill (exit 137) at its own limit",
-    )
-    others = sorted(set(ended) - {oom.HOG})
-    m.check(not others, f"{', '.join(others)} killed too: the pod's memory limit chose the victims")
-    m.expect(timeline.restarted(history, oom.HOG, 1, since=begun))
-    for other in (m.subject.web, m.subject.db):
-        m.expect(timeline.unchanged(history, other, since=begun))
-    m.check(len(read) == len(lines), f"{len(lines)} lines before the kill, {len(read)} after")
-    m.state(f"only {oom.HOG} was killed (exit 137, {oom.said_by(hog)}) and restarted")
+    return history, ended, begun, len(read) == len(lines)
 
 
 def restart_counts(pod: Any) -> dict[str, int]:
