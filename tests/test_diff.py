@@ -110,3 +110,37 @@ def test_the_matrix_puts_where_runs_differ_first_with_their_reasons(tmp_path: Pa
         "`only_b` | not measured: this run has no such test | refuted: said refuted | not explained" in text
     )
     assert cli.main(["matrix", str(a), "--out", str(tmp_path / "m")]) == 2
+
+
+def junit(run: Path, cases: dict[str, str]) -> None:
+    """pytest's junit.xml beside a run's claims.json: test id -> "" (passed), "error" or "failure"."""
+    rows = []
+    for test, bad in cases.items():
+        module, name = test.split("::")
+        inner = f'<{bad} message="timed out after 240 s&#10;and more">trace</{bad}>' if bad else ""
+        rows.append(f'<testcase classname="{module[:-3].replace("/", ".")}" name="{name}">{inner}</testcase>')
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "junit.xml").write_text(f"<testsuites><testsuite>{''.join(rows)}</testsuite></testsuites>")
+
+
+def test_a_run_that_ended_early_keeps_its_column_and_fails_a_strict_matrix(tmp_path: Path, capsys) -> None:
+    ok, bad, gone = (tmp_path / v for v in ("1.34", "1.35", "1.36"))
+    for run in (ok, bad):
+        junit(run, {"scenarios/t.py::test_a": "", "scenarios/t.py::test_b": "" if run == ok else "error"})
+    both = {"scenarios/t.py::test_a": "confirmed", "scenarios/t.py::test_b": "confirmed"}
+    a = claims(ok / "claims.json", both)
+    b = claims(bad / "claims.json", {"scenarios/t.py::test_a": "confirmed"})
+    runs = [str(a), str(b), str(gone / "claims.json")]
+    assert cli.main(["matrix", *runs, "--out", str(tmp_path / "m")]) == 0  # a report: written, not a gate
+    text = (tmp_path / "m" / "matrix.md").read_text()
+    assert "`test_b` | confirmed: said confirmed | error: no verdict: error: timed out after 240 s |" in text
+    assert "| not measured: the run wrote no claims.json (it did not finish) |" in text
+    assert "## Runs that did not finish cleanly (2)" in text
+    capsys.readouterr()
+    assert cli.main(["matrix", *runs, "--strict", "--out", str(tmp_path / "m")]) == 1
+    err = capsys.readouterr().err
+    assert "1 test(s) failed or errored: scenarios/t.py::test_b" in err and "1.36/claims.json: missing" in err
+    assert cli.main(["matrix", str(a), str(a), "--strict", "--out", str(tmp_path / "m")]) == 0
+    (ok / "junit.xml").unlink()  # a clean run whose outcome cannot be read does not pass a strict matrix
+    assert cli.main(["matrix", str(a), str(a), "--strict", "--out", str(tmp_path / "m")]) == 1
+    assert cli.main(["matrix", str(gone / "x.json"), str(gone / "y.json"), "--out", str(tmp_path / "m")]) == 2

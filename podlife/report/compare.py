@@ -22,6 +22,12 @@ def add(sub: Any) -> None:
     )
     mx.add_argument("runs", nargs="+", metavar="CLAIMS_JSON", help="two or more claims.json, one per run")
     mx.add_argument("--out", default="reports", help="where matrix.md, .html and .json go (default reports/)")
+    mx.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when a run is missing, has no junit.xml beside its claims.json or failed a test "
+        "(the table is written first): for a job that goes on past a failed run",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,7 +52,8 @@ def diff_command(args: argparse.Namespace) -> int:
 
 
 def matrix_command(args: argparse.Namespace) -> int:
-    """Exit status 0 (the table is a report, not a gate: ``diff`` is the gate), 2 on bad input."""
+    """Exit status 0 (the table is a report, not a gate: ``diff`` is the gate), 2 on bad input; with
+    ``--strict``, 1 when a run did not finish cleanly."""
     from podlife.report import diff, matrix
 
     try:
@@ -58,4 +65,6 @@ def matrix_command(args: argparse.Namespace) -> int:
     counts = f"{len(found.differing)} claim(s) differ between the runs, {len(found.agreeing)} agree"
     print(f"podlife matrix: {counts}")
     print(f"podlife matrix: {Path(args.out) / 'matrix.md'}")
-    return 0
+    for why in found.unfinished:
+        print(f"podlife matrix: not finished cleanly: {why}", file=sys.stderr)
+    return 1 if args.strict and found.unfinished else 0
