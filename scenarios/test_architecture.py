@@ -51,7 +51,7 @@ def db_crash_loses_data(m: Measurement) -> None:
         lines_before=len(lines),
         lines_after=len(after),
         web_answered_again_s=waited,
-        web=str(timeline.unchanged(history, m.subject.web, since=begun)),
+        web=str(timeline.unchanged(history, m.subject.web, since=begun, events=m.kube.events())),
     )
     m.expect(timeline.restarted(history, db, 1, since=begun))
     m.check(after == [], f"the restarted database still held {len(after)} line(s)")

@@ -59,8 +59,8 @@ def resize_in_place(m: Measurement) -> None:
         lines_before=len(lines),
         lines_after=len(read),
     )
-    m.expect(timeline.unchanged(history, web, since=begun))
-    m.expect(timeline.unchanged(history, db, since=begun))
+    m.expect(timeline.unchanged(history, web, since=begun, events=m.kube.events()))
+    m.expect(timeline.unchanged(history, db, since=begun, events=m.kube.events()))
     m.check(len(read) == len(lines), f"{len(lines)} lines before the resize, {len(read)} after")
 
 
@@ -103,7 +103,7 @@ def oom_kill_restarts_one(m: Measurement) -> None:
     m.check(not others, f"{', '.join(others)} killed too: the pod's memory limit chose the victims")
     m.expect(timeline.restarted(history, oom.HOG, 1, since=begun))
     for other in (m.subject.web, m.subject.db):
-        m.expect(timeline.unchanged(history, other, since=begun))
+        m.expect(timeline.unchanged(history, other, since=begun, events=m.kube.events()))
     m.check(before == after, f"{before} lines before the kill, {after} after")
     m.state(f"only {oom.HOG} was killed (exit 137, {oom.said_by(hog)}) and restarted")
 
@@ -230,7 +230,7 @@ def liveness_restarts_readiness_does_not(m: Measurement) -> None:
         f"the Service still answered {readiness['service_answered_until_s']} s into the readiness failure",
     )
     m.check(bool(seen), f"{web} was not restarted within {LIVE_S:.0f} s of its liveness probe failing")
-    m.expect(timeline.unchanged(history, m.subject.db, since=begun))
+    m.expect(timeline.unchanged(history, m.subject.db, since=begun, events=m.kube.events()))
 
 
 def restarts(pod: Any, container: str) -> int:

@@ -57,7 +57,7 @@ def kill_one_container(m: Measurement) -> None:
     )
     m.expect(timeline.ended_with(history, web, SIGKILL_EXIT, since=begun))  # the kill, not another end
     m.expect(timeline.restarted(history, web, 1, since=begun))
-    m.expect(timeline.unchanged(history, db, since=begun))
+    m.expect(timeline.unchanged(history, db, since=begun, events=m.kube.events()))
     m.expect(timeline.same_pod(history))
     m.check(
         int(column.split()[0]) == total, f"kubectl shows RESTARTS {column}, the containers' sum is {total}"

@@ -109,7 +109,7 @@ def quit_restarts_web_only(m: Measurement) -> None:
         m.check(after == lines, f"/read after /quit #{n} returned {len(after)} line(s), not the three")
     history = m.kube.history(name)
     m.expect(timeline.restarted(history, web, len(rounds), since=begun))
-    m.expect(timeline.unchanged(history, db, since=begun))
+    m.expect(timeline.unchanged(history, db, since=begun, events=m.kube.events()))
     m.expect(timeline.same_pod(history))
     m.evidence(lines_before=len(lines), rounds=rounds)
 

@@ -69,7 +69,7 @@ def own_restart_policy(m: Measurement) -> None:
         lines_after=None if after is None else len(after),
     )
     m.expect(timeline.restarted(history, web, 1, since=begun))
-    m.expect(timeline.unchanged(history, db, since=begun))
+    m.expect(timeline.unchanged(history, db, since=begun, events=m.kube.events()))
     m.expect(timeline.same_pod(history))
     m.check(
         after == lines, f"/read after the restart returned {None if after is None else len(after)} line(s)"
@@ -135,8 +135,8 @@ def memory_limit_lowered(m: Measurement) -> None:
         f"the lower limit was not applied within {RESIZE_S} s ({conditions or 'no condition'})",
     )
     history = m.kube.history(name)
-    m.expect(timeline.unchanged(history, web, since=begun))
-    m.expect(timeline.unchanged(history, db, since=begun))
+    m.expect(timeline.unchanged(history, web, since=begun, events=m.kube.events()))
+    m.expect(timeline.unchanged(history, db, since=begun, events=m.kube.events()))
     m.check(len(read) == len(lines), f"{len(lines)} lines before the resize, {len(read)} after")
 
 
@@ -242,6 +242,6 @@ def pod_level_resize(m: Measurement) -> None:
     )
     m.check(after is not None, f"the pod did not report memory limit {want} within {RESIZE_S} s")
     history = m.kube.history(name)
-    m.expect(timeline.unchanged(history, web, since=begun))
-    m.expect(timeline.unchanged(history, db, since=begun))
+    m.expect(timeline.unchanged(history, web, since=begun, events=m.kube.events()))
+    m.expect(timeline.unchanged(history, db, since=begun, events=m.kube.events()))
     m.check(len(read) == len(lines), f"{len(lines)} lines before the resize, {len(read)} after")

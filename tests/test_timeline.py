@@ -267,3 +267,30 @@ def test_a_timeout_names_the_ephemeral_containers_too() -> None:
         "probe-1": "waiting:CreateContainerError",
         "probe-2": "no status",
     }
+
+
+def kubelet_event(reason: str, container: str, at: datetime) -> client.CoreV1Event:
+    return client.CoreV1Event(
+        metadata=client.V1ObjectMeta(name="e"),
+        involved_object=client.V1ObjectReference(
+            kind="Pod", name="web2", field_path=f"spec.containers{{{container}}}"
+        ),
+        reason=reason,
+        message=f"Container {container} {reason.lower()}",
+        last_timestamp=at,
+    )
+
+
+def test_a_restart_the_kubelet_posted_before_the_status_showed_it_is_a_change() -> None:
+    """2026-12-07, 1.37.2 under a full run: db's liveness probe killed it (events Killing, Created,
+    Started) but the pod's status still showed the first db when the watch ended."""
+    since = T0 + timedelta(seconds=14.763)
+    before = [kubelet_event("Started", "db", T0 + timedelta(seconds=3))]  # its first start
+    assert timeline.unchanged(QUITS, "db", since=since, events=before).ok
+    killed = [*before, kubelet_event("Killing", "db", T0 + timedelta(seconds=18))]
+    check = timeline.unchanged(QUITS, "db", since=since, events=killed)
+    assert not check.ok and "the kubelet: ['Killing: Container db killing']" in check.detail
+    others = [kubelet_event("Killing", "web", T0 + timedelta(seconds=18))]  # another container's
+    assert timeline.unchanged(QUITS, "db", since=since, events=others).ok
+    probe = [kubelet_event("Unhealthy", "db", T0 + timedelta(seconds=18))]  # a failed probe changes nothing
+    assert timeline.unchanged(QUITS, "db", since=since, events=probe).ok

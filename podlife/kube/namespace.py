@@ -212,7 +212,7 @@ class Namespace:
         if self.watcher is None:
             return "(the scenario never opened its watch)"
         try:
-            events = self.cluster.core.list_namespaced_event(self.namespace).items
+            events = self.events()
         except client.ApiException:
             events = []
         return timeline.render(
@@ -224,13 +224,14 @@ class Namespace:
             ]
         )
 
+    def events(self) -> list[Any]:
+        """The namespace's events: the kubelet's (Killing, Started, Unhealthy …) and the controllers'."""
+        return self.cluster.core.list_namespaced_event(self.namespace).items
+
     def said(self, reason: str) -> list[str]:
         """The namespace's events of ``reason`` (the kubelet's Unhealthy: a probe failed or timed out)."""
-        return [
-            f"{e.involved_object.name}: {e.message} (x{e.count or 1})"
-            for e in self.cluster.core.list_namespaced_event(self.namespace).items
-            if e.reason == reason
-        ]
+        mine = [e for e in self.events() if e.reason == reason]
+        return [f"{e.involved_object.name}: {e.message} (x{e.count or 1})" for e in mine]
 
     def leavings(self, loop: RequestLoop, select: Any = lambda pod: True) -> list[endpoints.Leaving]:
         """Each pod deleted while ``loop`` ran: its way out of the Service (:mod:`.pod.endpoints`)."""

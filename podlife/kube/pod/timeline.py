@@ -134,8 +134,12 @@ def restarted(history: History, container: str, times: int, *, since: datetime |
     return Check(name, ok, detail + (", and it went down on the way" if went_down else ""))
 
 
-def unchanged(history: History, container: str, *, since: datetime | None = None) -> Check:
-    """The same container, never restarted, from ``since`` to the last record."""
+def unchanged(
+    history: History, container: str, *, since: datetime | None = None, events: Iterable[Any] = ()
+) -> Check:
+    """The same container, never restarted, from ``since`` to the last record; and, where the
+    namespace's ``events`` are given, no kubelet event of a new instance of it (Killing, Created,
+    Started) after ``since``: a busy kubelet can post those before the pod's status shows them."""
     name = f"{container} unchanged"
     records = history[_baseline(history, since) :]
     seen = {
@@ -145,7 +149,29 @@ def unchanged(history: History, container: str, *, since: datetime | None = None
     }
     if not seen:
         return Check(name, False, "the container was never seen")
-    return Check(name, len(seen) == 1, f"{len(seen)} distinct (container id, restarts, started) seen")
+    said = kubelet_changes(events, container, since)
+    detail = f"{len(seen)} distinct (container id, restarts, started) seen"
+    return Check(name, len(seen) == 1 and not said, detail + (f"; the kubelet: {said}" if said else ""))
+
+
+CHANGES = (
+    "Killing",
+    "Created",
+    "Started",
+)  # the kubelet's events of a container instance ending or beginning
+
+
+def kubelet_changes(events: Iterable[Any], container: str, since: datetime | None) -> list[str]:
+    """The kubelet's events of ``container`` that end or begin an instance, last seen after ``since``
+    (events carry whole seconds)."""
+    field = f"spec.containers{{{container}}}"
+    out = []
+    for e in events:
+        at = max((t for t in (e.last_timestamp, e.event_time, e.first_timestamp) if t), default=None)
+        mine = e.involved_object.field_path == field and e.reason in CHANGES
+        if mine and at and (since is None or at > since):
+            out.append(f"{e.reason}: {e.message}")
+    return out
 
 
 def ends(history: History, container: str, *, since: datetime | None = None) -> dict[str, Any]:
