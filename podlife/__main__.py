@@ -14,6 +14,7 @@ nodes' logs (``kind export logs``) into a directory.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -281,4 +282,10 @@ def status(kubeconfig: Path) -> Path:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        status = main()
+        sys.stdout.flush()  # a pipe buffers: what the reader never took fails here, not at exit
+    except BrokenPipeError:  # `podlife diff A B | head -1`: the reader left; no traceback, 128 + SIGPIPE
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
+    sys.exit(status)

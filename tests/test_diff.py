@@ -4,6 +4,9 @@ one line for files it cannot compare."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from podlife import __main__ as cli
@@ -144,3 +147,24 @@ def test_a_run_that_ended_early_keeps_its_column_and_fails_a_strict_matrix(tmp_p
     (ok / "junit.xml").unlink()  # a clean run whose outcome cannot be read does not pass a strict matrix
     assert cli.main(["matrix", str(a), str(a), "--strict", "--out", str(tmp_path / "m")]) == 1
     assert cli.main(["matrix", str(gone / "x.json"), str(gone / "y.json"), "--out", str(tmp_path / "m")]) == 2
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path) -> None:
+    """`podlife diff A B | head -1`: stdout's reader is gone before the second line (here before the
+    first: the pipe's read end is closed up front, so the write fails every time)."""
+    a = claims(tmp_path / "a.json", {"s::x": "confirmed"})
+    b = claims(tmp_path / "b.json", {"s::x": "refuted"})
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "podlife", "diff", str(a), str(b), "--out", str(tmp_path / "d")],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 141 and "Traceback" not in done.stderr, done.stderr
+    assert (tmp_path / "d" / "diff.md").exists()  # the report was written before the first line
