@@ -283,9 +283,9 @@ def status(kubeconfig: Path) -> Path:
 
 if __name__ == "__main__":
     try:
-        status = main()
+        code = main()
         sys.stdout.flush()  # a pipe buffers: what the reader never took fails here, not at exit
     except BrokenPipeError:  # `podlife diff A B | head -1`: the reader left; no traceback, 128 + SIGPIPE
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(141)
-    sys.exit(status)
+    sys.exit(code)

@@ -59,8 +59,9 @@ def resize_in_place(m: Measurement) -> None:
         lines_before=len(lines),
         lines_after=len(read),
     )
-    m.expect(timeline.unchanged(history, web, since=begun, events=m.kube.events()))
-    m.expect(timeline.unchanged(history, db, since=begun, events=m.kube.events()))
+    events = m.kube.events()
+    m.expect(timeline.unchanged(history, web, since=begun, events=events))
+    m.expect(timeline.unchanged(history, db, since=begun, events=events))
     m.check(len(read) == len(lines), f"{len(lines)} lines before the resize, {len(read)} after")
 
 
@@ -102,8 +103,9 @@ def oom_kill_restarts_one(m: Measurement) -> None:
     others = sorted(set(ended) - {oom.HOG})
     m.check(not others, f"{', '.join(others)} killed too: the pod's memory limit chose the victims")
     m.expect(timeline.restarted(history, oom.HOG, 1, since=begun))
+    events = m.kube.events()
     for other in (m.subject.web, m.subject.db):
-        m.expect(timeline.unchanged(history, other, since=begun, events=m.kube.events()))
+        m.expect(timeline.unchanged(history, other, since=begun, events=events))
     m.check(before == after, f"{before} lines before the kill, {after} after")
     m.state(f"only {oom.HOG} was killed (exit 137, {oom.said_by(hog)}) and restarted")
 

@@ -135,8 +135,9 @@ def memory_limit_lowered(m: Measurement) -> None:
         f"the lower limit was not applied within {RESIZE_S} s ({conditions or 'no condition'})",
     )
     history = m.kube.history(name)
-    m.expect(timeline.unchanged(history, web, since=begun, events=m.kube.events()))
-    m.expect(timeline.unchanged(history, db, since=begun, events=m.kube.events()))
+    events = m.kube.events()
+    m.expect(timeline.unchanged(history, web, since=begun, events=events))
+    m.expect(timeline.unchanged(history, db, since=begun, events=events))
     m.check(len(read) == len(lines), f"{len(lines)} lines before the resize, {len(read)} after")
 
 
@@ -242,6 +243,7 @@ def pod_level_resize(m: Measurement) -> None:
     )
     m.check(after is not None, f"the pod did not report memory limit {want} within {RESIZE_S} s")
     history = m.kube.history(name)
-    m.expect(timeline.unchanged(history, web, since=begun, events=m.kube.events()))
-    m.expect(timeline.unchanged(history, db, since=begun, events=m.kube.events()))
+    events = m.kube.events()
+    m.expect(timeline.unchanged(history, web, since=begun, events=events))
+    m.expect(timeline.unchanged(history, db, since=begun, events=events))
     m.check(len(read) == len(lines), f"{len(lines)} lines before the resize, {len(read)} after")

@@ -269,11 +269,11 @@ def test_a_timeout_names_the_ephemeral_containers_too() -> None:
     }
 
 
-def kubelet_event(reason: str, container: str, at: datetime) -> client.CoreV1Event:
+def kubelet_event(reason: str, container: str, at: datetime, uid: str = "u1") -> client.CoreV1Event:
     return client.CoreV1Event(
         metadata=client.V1ObjectMeta(name="e"),
         involved_object=client.V1ObjectReference(
-            kind="Pod", name="web2", field_path=f"spec.containers{{{container}}}"
+            kind="Pod", name="web2", uid=uid, field_path=f"spec.containers{{{container}}}"
         ),
         reason=reason,
         message=f"Container {container} {reason.lower()}",
@@ -294,3 +294,5 @@ def test_a_restart_the_kubelet_posted_before_the_status_showed_it_is_a_change() 
     assert timeline.unchanged(QUITS, "db", since=since, events=others).ok
     probe = [kubelet_event("Unhealthy", "db", T0 + timedelta(seconds=18))]  # a failed probe changes nothing
     assert timeline.unchanged(QUITS, "db", since=since, events=probe).ok
+    namesake = [kubelet_event("Killing", "db", T0 + timedelta(seconds=18), uid="another-pod")]
+    assert timeline.unchanged(QUITS, "db", since=since, events=namesake).ok

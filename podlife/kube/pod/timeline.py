@@ -149,26 +149,27 @@ def unchanged(
     }
     if not seen:
         return Check(name, False, "the container was never seen")
-    said = kubelet_changes(events, container, since)
+    uids = {p.metadata.uid for _, p in records}
+    said = kubelet_changes(events, uids, container, since)
     detail = f"{len(seen)} distinct (container id, restarts, started) seen"
     return Check(name, len(seen) == 1 and not said, detail + (f"; the kubelet: {said}" if said else ""))
 
 
-CHANGES = (
-    "Killing",
-    "Created",
-    "Started",
-)  # the kubelet's events of a container instance ending or beginning
+# the kubelet's events of a container instance ending or beginning
+CHANGES = ("Killing", "Created", "Started")
 
 
-def kubelet_changes(events: Iterable[Any], container: str, since: datetime | None) -> list[str]:
-    """The kubelet's events of ``container`` that end or begin an instance, last seen after ``since``
-    (events carry whole seconds)."""
+def kubelet_changes(
+    events: Iterable[Any], uids: set[str], container: str, since: datetime | None
+) -> list[str]:
+    """The kubelet's events of ``container`` in the pod(s) ``uids`` (not a namesake in another pod)
+    that end or begin an instance, last seen after ``since`` (events carry whole seconds)."""
     field = f"spec.containers{{{container}}}"
     out = []
     for e in events:
         at = max((t for t in (e.last_timestamp, e.event_time, e.first_timestamp) if t), default=None)
-        mine = e.involved_object.field_path == field and e.reason in CHANGES
+        ref = e.involved_object
+        mine = ref.uid in uids and ref.field_path == field and e.reason in CHANGES
         if mine and at and (since is None or at > since):
             out.append(f"{e.reason}: {e.message}")
     return out
