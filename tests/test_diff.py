@@ -71,28 +71,58 @@ def test_files_it_cannot_compare_are_one_line(tmp_path: Path, capsys) -> None:
         assert said in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
+def subject(kept: bool, ready: float, findings: int, workload: str = "Deployment/w") -> dict:
+    """One workload of a profile.json, as ``podlife profile`` writes it."""
+    return {
+        "workload": workload,
+        "data": {"v": {"survives": {"pod-recreate": kept}}},
+        "container_kill": {"c": {"restarted": ["c"], "unready_s": 1.0}},
+        "graceful_stop": {"c": {"killed_at_grace": False, "seconds": 0.4}},
+        "pod_recreate": {"replaced": True},
+        "node_loss": None,
+        "rolling_update": None,
+        "start": {"pod_ready_s": ready},
+        "departures": [],
+        "findings": [{"observation": "rolling update: requests lost"}] * findings,
+    }
+
+
 def test_profiles_observations_that_changed_and_timings_listed_not_judged(tmp_path: Path) -> None:
     from podlife.report import diff
-
-    def subject(kept: bool, ready: float, findings: int) -> dict:
-        return {
-            "workload": "Deployment/w",
-            "data": {"v": {"survives": {"pod-recreate": kept}}},
-            "container_kill": {"c": {"restarted": ["c"], "unready_s": 1.0}},
-            "graceful_stop": {"c": {"killed_at_grace": False, "seconds": 0.4}},
-            "pod_recreate": {"replaced": True},
-            "node_loss": None,
-            "rolling_update": None,
-            "start": {"pod_ready_s": ready},
-            "departures": [],
-            "findings": [{"observation": "rolling update: requests lost"}] * findings,
-        }
 
     for name, s in (("a", subject(True, 2.0, 0)), ("b", subject(False, 3.5, 1))):
         (tmp_path / f"{name}.json").write_text(json.dumps({"subjects": [s]}))
     found = diff.diff(tmp_path / "a.json", tmp_path / "b.json")
     assert [c["what"] for c in found.changed] == ["data v after pod-recreate", "findings"]
     assert {"what": "Deployment/w: pod Ready after apply (s)", "A": 2.0, "B": 3.5} in found.timings
+
+
+def test_the_matrix_has_the_profiles_of_each_run_beside_its_claims(tmp_path: Path, capsys) -> None:
+    """Each run's reference profile: a workload's observations by run, the ones that moved first; a
+    workload whose test failed is an error cell, and its run fails a strict matrix."""
+    runs = [tmp_path / v for v in ("1.34", "1.37")]
+    for run, kept in zip(runs, (True, False), strict=True):
+        run.mkdir()
+        claims(run / "claims.json", {"s::x": "confirmed"})
+        junit(run, {"s.py::x": ""})
+        subjects = [subject(kept, 2.0, 0), subject(True, 1.0, 0, "Pod/p")]
+        (run / "profile.json").write_text(json.dumps({"subjects": subjects[: 2 if run == runs[0] else 1]}))
+        failed = "<error/>" if run == runs[1] else ""
+        cases = f'<testcase classname="tests.subjects.p.yml" name="Pod/p">{failed}</testcase>'
+        (run / "profile-junit.xml").write_text(f"<testsuites><testsuite>{cases}</testsuite></testsuites>")
+    files = [str(r / f) for r in runs for f in ("claims.json", "profile.json")]
+    assert cli.main(["matrix", *files, "--out", str(tmp_path / "m")]) == 0
+    out = capsys.readouterr().out
+    assert "0 claim(s) differ between the runs, 1 agree" in out
+    assert "9 profile observation(s) differ between the runs, 7 agree" in out
+    text = (tmp_path / "m" / "matrix.md").read_text()
+    moved = text.index("## Where the runs differ (profiles) (9)")
+    assert text.index("`Deployment/w: data v after pod-recreate` | yes | no |") > moved
+    assert text.index("`Pod/p: departures` | none | error: no profile: error: (no message) |") > moved
+    assert "`Deployment/w: rolling update: no request failed` | null (its profile.json says why)" in text
+    assert cli.main(["matrix", *files, "--strict", "--out", str(tmp_path / "m")]) == 1
+    assert "1.37: 1 test(s) failed or errored" in capsys.readouterr().err
+    assert cli.main(["matrix", files[0], files[1], "--out", str(tmp_path / "m")]) == 2  # one of each
 
 
 def test_the_matrix_puts_where_runs_differ_first_with_their_reasons(tmp_path: Path, capsys) -> None:

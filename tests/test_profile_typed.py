@@ -314,5 +314,7 @@ def test_the_reference_check_reads_the_typed_profiles_json(tmp_path: Path) -> No
         else p
         for p in profiles
     ]
-    profile_files.write(calm, tmp_path, Meta(cluster="kind", started="2026-12-06", duration_s=1.0))
-    assert check.main([str(tmp_path / "profile.json")]) == 0
+    profile_files.write(calm, tmp_path / "calm", Meta(cluster="kind", started="2026-12-06", duration_s=1.0))
+    assert check.main([str(tmp_path / "calm" / "profile.json")]) == 0
+    # several at once (tox -e matrix: one per version): any mismatch fails them all
+    assert check.main([str(tmp_path / "calm" / "profile.json"), str(tmp_path / "profile.json")]) == 1

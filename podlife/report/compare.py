@@ -18,14 +18,23 @@ def add(sub: Any) -> None:
     df.add_argument("b", metavar="B", help="the same kind of file of another run")
     df.add_argument("--out", default="reports", help="where diff.md, .html and .json go (default reports/)")
     mx = sub.add_parser(
-        "matrix", help="several runs' claims.json (one per Kubernetes or runtime) as one table"
+        "matrix",
+        help="several runs' claims.json (one per Kubernetes or runtime) as one table, their profile.json "
+        "as a second",
     )
-    mx.add_argument("runs", nargs="+", metavar="CLAIMS_JSON", help="two or more claims.json, one per run")
+    mx.add_argument(
+        "runs",
+        nargs="+",
+        metavar="JSON",
+        help="two or more claims.json, one per run, and/or two or more profile.json (the reference profile "
+        "of each run)",
+    )
     mx.add_argument("--out", default="reports", help="where matrix.md, .html and .json go (default reports/)")
     mx.add_argument(
         "--strict",
         action="store_true",
-        help="exit 1 when a run is missing, has no junit.xml beside its claims.json or failed a test "
+        help="exit 1 when a run is missing, has no junit.xml beside its claims.json (profile-junit.xml "
+        "beside a profile.json) or failed a test "
         "(the table is written first): for a job that goes on past a failed run",
     )
 
@@ -62,8 +71,13 @@ def matrix_command(args: argparse.Namespace) -> int:
         print(f"podlife matrix: {exc}", file=sys.stderr)
         return 2
     matrix.write(found, Path(args.out))
-    counts = f"{len(found.differing)} claim(s) differ between the runs, {len(found.agreeing)} agree"
-    print(f"podlife matrix: {counts}")
+    if found.columns:
+        counts = f"{len(found.differing)} claim(s) differ between the runs, {len(found.agreeing)} agree"
+        print(f"podlife matrix: {counts}")
+    if found.profile_columns:
+        differ, agree = len(found.profile_differing), len(found.profile_agreeing)
+        counts = f"{differ} profile observation(s) differ between the runs, {agree} agree"
+        print(f"podlife matrix: {counts}")
     print(f"podlife matrix: {Path(args.out) / 'matrix.md'}")
     for why in found.unfinished:
         print(f"podlife matrix: not finished cleanly: {why}", file=sys.stderr)

@@ -1,9 +1,10 @@
 """The reference set's profile against the values Kubernetes documents for each workload, and each
 observation coming out both ways across the set (a profile that gives one answer for every shape has
-proved nothing).  ``python tests/subjects/profile/check.py reports/profile.json``; exit 1 on a
-mismatch, naming each.  ``--strangers`` holds ``tests/subjects/strangers/``'s profile to its values
-instead (BusyBox's programs as Debian builds them: what Kubernetes documents for their shapes, and
-complete; the both-ways rule is the reference set's)."""
+proved nothing).  ``python tests/subjects/profile/check.py reports/profile.json [...]``; exit 1 on
+a mismatch, naming each (and its file, when there are several).  ``--strangers`` holds
+``tests/subjects/strangers/``'s profile to its values instead (BusyBox's programs as Debian builds
+them: what Kubernetes documents for their shapes, and complete; the both-ways rule is the reference
+set's)."""
 
 from __future__ import annotations
 
@@ -184,11 +185,16 @@ def unmeasured(subjects: list[dict[str, Any]]) -> list[str]:
 def main(args: list[str]) -> int:
     strangers = "--strangers" in args
     paths = [a for a in args if a != "--strangers"]
-    if len(paths) != 1:
-        print("usage: check.py [--strangers] PROFILE_JSON", file=sys.stderr)
+    if not paths:
+        print("usage: check.py [--strangers] PROFILE_JSON...", file=sys.stderr)
         return 2
-    subjects = json.loads(Path(paths[0]).read_text())["subjects"]
+    return max(check(Path(p), strangers, many=len(paths) > 1) for p in paths)
+
+
+def check(path: Path, strangers: bool, many: bool) -> int:
+    subjects = json.loads(path.read_text())["subjects"]
     name, expected = ("strangers' profile", STRANGERS) if strangers else ("reference profile", EXPECTED)
+    name += f" ({path})" if many else ""
     problems = mismatches(subjects, expected, both_ways=not strangers) + unmeasured(subjects)
     for problem in problems:
         print(f"{name}: {problem}", file=sys.stderr)
