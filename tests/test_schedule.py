@@ -141,5 +141,9 @@ def test_a_scenario_alone_goes_to_whoever_asks_once_nothing_else_is_left() -> No
     complete(sched, two, "b")
     sent = names(sched, chain) + names(sched, one) + names(sched, two)
     assert "alone" not in sent and {"e", "f"} <= set(sent)
-    complete(sched, one, "c")
-    assert names(sched, one)[-1] == "alone"  # nothing else left to start
+    complete(sched, one, "c")  # two and the chain still have a test each queued: `one` is let go
+    assert "alone" not in names(sched, one) and one.shutting_down
+    complete(sched, two, "d")
+    assert "alone" not in names(sched, two) and two.shutting_down  # the chain: "s" behind "stop"
+    complete(sched, chain, "stop")
+    assert names(sched, chain)[-2:] == ["s", "alone"]  # nothing else left to start anywhere: the last

@@ -9,7 +9,9 @@ something else.  So:
   longest spreader right behind them (it starts the moment the worker is back);
 - every other process takes the next test in collection order, but no spreader while a
   stopper has not finished (unless only spreaders are left);
-- a scenario that needs the cluster to itself goes to whoever asks once nothing else is left;
+- a scenario that needs the cluster to itself goes to whoever asks once nothing else is left to
+  start: while another process still has a test queued behind its running one, the process that
+  asks is let go instead (that queued test would otherwise wait out the whole scenario);
 - each process begins with one of the first tests (one each, then a second each: a process
   runs a test once it knows the next one).
 
@@ -111,10 +113,18 @@ class ClaimScheduling(LoadScheduling):
         if node.shutting_down:
             return
         mine = self.chain if node is self.chain_node else []
-        while len(self.node2pending[node]) < 2 and (mine or self.pending):
+        while len(self.node2pending[node]) < 2 and (
+            mine or (self.pending and not self.queued_elsewhere(node))
+        ):
             self.send_next(node)
-        if not mine and not self.pending:
+        if not mine and (not self.pending or self.queued_elsewhere(node)):
             node.shutdown()
+
+    def queued_elsewhere(self, node: Any) -> bool:
+        """Only scenarios alone are left to send, and another process has a test not yet started."""
+        return all(self.kinds[i] == ALONE for i in self.pending) and any(
+            len(queue) > 1 for other, queue in self.node2pending.items() if other is not node
+        )
 
     def mark_test_complete(self, node: Any, item_index: int, duration: float = 0) -> None:
         self.stoppers_left.discard(item_index)
