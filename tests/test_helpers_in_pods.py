@@ -61,6 +61,10 @@ def test_helpers_are_added_beside_the_containers_and_a_manifests_own_probes_are_
     (shaped,) = switch.switched([POD], "web", "python:3")
     web, added = shaped["spec"]["containers"]
     assert added["name"] == switch.NAME and web["livenessProbe"]["httpGet"]["port"] == switch.PORT
+    # no liveness probe before the switch answers: a switch slow to start is no liveness failure
+    assert web["startupProbe"]["tcpSocket"] == {"port": switch.PORT}
+    assert web["startupProbe"]["failureThreshold"] == switch.STARTUP_S
+    assert web["livenessProbe"]["timeoutSeconds"] == web["readinessProbe"]["timeoutSeconds"] == 5
     own = {**POD["spec"]["containers"][0], "readinessProbe": {"tcpSocket": {"port": 8080}}}
     (kept,) = switch.switched([{**POD, "spec": {"containers": [own]}}], "web", "python:3")
     assert "livenessProbe" not in kept["spec"]["containers"][0]
