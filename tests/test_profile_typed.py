@@ -318,3 +318,5 @@ def test_the_reference_check_reads_the_typed_profiles_json(tmp_path: Path) -> No
     assert check.main([str(tmp_path / "calm" / "profile.json")]) == 0
     # several at once (tox -e matrix: one per version): any mismatch fails them all
     assert check.main([str(tmp_path / "calm" / "profile.json"), str(tmp_path / "profile.json")]) == 1
+    # a version whose profile never ran: one line for it, the others still checked
+    assert check.main([str(tmp_path / "calm" / "profile.json"), str(tmp_path / "none.json")]) == 1
