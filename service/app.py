@@ -58,9 +58,12 @@ def _read_body() -> bytes:
 
 
 def _page_argument(name: str, low: int, high: int) -> int | None:
-    raw = request.args.get(name)
-    if raw is None:
+    given = request.args.getlist(name)
+    if not given:
         return None
+    if len(given) > 1:  # ?limit=1&limit=1000: which one was meant is the caller's to say
+        raise BadRequest(f"query parameter {name} given {len(given)} times; give it once")
+    raw = given[0]
     if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
         raise BadRequest(f"query parameter {name} must be an integer between {low} and {high}")
     return int(raw)
