@@ -147,3 +147,18 @@ def test_a_scenario_alone_goes_to_whoever_asks_once_nothing_else_is_left() -> No
     assert "alone" not in names(sched, two) and two.shutting_down  # the chain: "s" behind "stop"
     complete(sched, chain, "stop")
     assert names(sched, chain)[-2:] == ["s", "alone"]  # nothing else left to start anywhere: the last
+
+
+def test_a_process_with_a_test_queued_is_never_let_go_while_a_scenario_alone_waits() -> None:
+    # measured 2026-12-07 18:20: two processes with a test queued behind their running one let each
+    # other go, and then the chain's process too; startup-within-slo was never run ("no active workers")
+    tests = {"stop": STOPPER, **dict.fromkeys("abcde", OTHER), "alone": ALONE}
+    sched, (chain, one, two) = started(3, tests)
+    assert [len(names(sched, n)) for n in (chain, one, two)] == [2, 2, 2]
+    assert not one.shutting_down and not two.shutting_down  # each has a second test queued
+    complete(sched, chain, "stop")
+    assert chain.shutting_down  # it asked while the others still had a test queued
+    complete(sched, one, names(sched, one)[0])
+    assert one.shutting_down and "alone" not in names(sched, one)  # `two` still has one queued
+    complete(sched, two, names(sched, two)[0])
+    assert names(sched, two)[-1] == "alone"  # the last one that asks runs it (and then goes)

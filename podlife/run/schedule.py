@@ -11,7 +11,9 @@ something else.  So:
   stopper has not finished (unless only spreaders are left);
 - a scenario that needs the cluster to itself goes to whoever asks once nothing else is left to
   start: while another process still has a test queued behind its running one, the process that
-  asks is let go instead (that queued test would otherwise wait out the whole scenario);
+  asks is let go instead (that queued test would otherwise wait out the whole scenario); one with a
+  test of its own queued is not asking, and is never let go so (two such let each other go, and
+  nobody was left to run it);
 - each process begins with one of the first tests (one each, then a second each: a process
   runs a test once it knows the next one).
 
@@ -86,7 +88,7 @@ class ClaimScheduling(LoadScheduling):
             self.check_schedule(self.chain_node)
         for _ in range(2):  # one each, then a second each
             for node in others:
-                if self.pending and len(self.node2pending[node]) < 2:
+                if self.pending and len(self.node2pending[node]) < 2 and not self.queued_elsewhere(node):
                     self.send_next(node)
         for node in others:
             self.check_schedule(node)
@@ -117,7 +119,8 @@ class ClaimScheduling(LoadScheduling):
             mine or (self.pending and not self.queued_elsewhere(node))
         ):
             self.send_next(node)
-        if not mine and (not self.pending or self.queued_elsewhere(node)):
+        asking = len(self.node2pending[node]) < 2  # one with a test queued is not let go: it may be the last
+        if not mine and (not self.pending or (asking and self.queued_elsewhere(node))):
             node.shutdown()
 
     def queued_elsewhere(self, node: Any) -> bool:
