@@ -110,19 +110,34 @@ def test_progress_status_and_schedule(tmp_path: Path) -> None:
     assert set(progress.durations(durations)) == {"s.py::test_a"}
 
 
-def test_the_critical_chain_is_the_worker_holders_one_after_another() -> None:
-    entries = [
-        {"at": 0.0, "test": "stop", "state": "running"},
-        {"at": 1.0, "test": "other", "state": "running"},
-        {"at": 40.0, "test": "stop", "state": "done"},
-        {"at": 41.0, "test": "drain", "state": "running"},
-        {"at": 50.0, "test": "other", "state": "done"},
-        {"at": 71.0, "test": "drain", "state": "done"},
-    ]
-    assert progress.chain(entries, ["stop", "drain"]) == 70.0
-    assert progress.chain(entries, []) is None
-    meta = Meta(cluster="c", started="s", duration_s=91.0, chain_s=70.0)
-    assert chain_line(meta) == "91 s (worker-holding chain 70 s: 1.30 times)"
+def held(*spans: tuple[str, float, float]) -> list[dict[str, object]]:
+    """Progress entries: each test running from its start to its end."""
+    out = [{"at": a, "test": t, "state": "running"} for t, a, _ in spans]
+    out += [{"at": b, "test": t, "state": "done"} for t, _, b in spans]
+    return sorted(out, key=lambda e: e["at"])  # type: ignore[arg-type, return-value]
+
+
+def test_the_critical_chain_is_what_cannot_overlap_one_after_another() -> None:
+    kinds = {"stop": "stopper", "drain": "stopper", "spread": "spreader", "spread2": "spreader"}
+    kinds |= {"other": "other", "alone": "alone"}
+    entries = held(("stop", 0, 40), ("other", 1, 50), ("drain", 41, 71), ("spread", 71, 91))
+    entries += held(("spread2", 72, 82), ("alone", 95, 105))
+    # every stopper, the longest spreader (no spreader runs while a worker is stopped), the alone one
+    assert progress.chain(entries, kinds) == (
+        100.0,
+        "stopper(s) 70 s + the longest spreader 20 s + alone 10 s",
+    )
+    # an other scenario longer than all of those together: it alone cannot overlap the alone one
+    long_other = held(("stop", 0, 10), ("other", 0, 60), ("alone", 60, 70))
+    assert progress.chain(long_other, kinds) == (70.0, "the longest scenario 60 s + alone 10 s")
+    # no stopper: the spreaders overlap anything but the alone one
+    assert progress.chain(held(("spread", 0, 5), ("alone", 5, 9)), kinds) == (
+        9.0,
+        "the longest scenario 5 s + alone 4 s",
+    )
+    assert progress.chain(held(("spread", 0, 5), ("other", 0, 9)), kinds) is None
+    meta = Meta(cluster="c", started="s", duration_s=91.0, chain_s=70.0, chain_parts="stopper(s) 70 s")
+    assert chain_line(meta) == "91 s (critical chain 70 s = stopper(s) 70 s: 1.30 times)"
     assert chain_line(Meta(cluster="c", started="s", duration_s=91.0)) == "91 s"
 
 

@@ -4,7 +4,9 @@ load: one archive, imported once per node; kind skips images already there."""
 
 from __future__ import annotations
 
+import functools
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from podlife.docker import attempt, docker, has_image
@@ -44,12 +46,14 @@ def load_subject_images(tools: Toolset, cluster: str, subjects: list[Subject]) -
     """Bring your own image: every image a measured manifest names that the cluster cannot pull
     by itself (pull policy Never or IfNotPresent) and this machine's Docker holds is loaded into
     the nodes, with the next version of each web image (the same image under podlife's next
-    tag) that the update claims change to."""
+    tag) that the update claims change to.  Each image is asked of Docker once, however many
+    manifests name it."""
+    local = functools.cache(local_image)
     wanted: list[str] = []
     for subject in subjects:
-        wanted += wanted_of(tools, subject.images(), str(subject.path))
+        wanted += wanted_of(tools, subject.images(), str(subject.path), local)
         web = tools.image_map.get(subject.web_image, subject.web_image)
-        if local_image(web):
+        if local(web) and next_tag(web) not in wanted:
             docker("tag", web, next_tag(web))
             wanted.append(next_tag(web))
     load_images(tools, cluster, sorted(set(wanted)))
@@ -68,11 +72,13 @@ def load_local(tools: Toolset, cluster: str, images: dict[str, str], next_versio
         load_images(tools, cluster, sorted(set(wanted)))
 
 
-def wanted_of(tools: Toolset, images: dict[str, str], where: str) -> list[str]:
+def wanted_of(
+    tools: Toolset, images: dict[str, str], where: str, local: Callable[[str], bool] = local_image
+) -> list[str]:
     wanted = []
     for image, policy in images.items():
         image = tools.image_map.get(image, image)
-        if policy != "Always" and local_image(image):
+        if policy != "Always" and local(image):
             wanted.append(image)
         elif policy == "Never":
             say(f"{where}: image {image} is not in this machine's Docker; its pods will not start")

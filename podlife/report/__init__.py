@@ -24,7 +24,8 @@ class Meta:
     duration_s: float
     ci: bool = False
     where: dict[str, Any] = field(default_factory=dict)  # Kubernetes, runtime, gates, cgroup: as measured
-    chain_s: float | None = None  # the scenarios that hold a worker, one after another
+    chain_s: float | None = None  # the scenarios that cannot overlap, one after another
+    chain_parts: str = ""  # which those were: "stopper(s) 197 s + the longest spreader 64 s + ..."
 
 
 def ordered(results: list[Result]) -> list[Result]:

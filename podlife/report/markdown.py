@@ -52,7 +52,9 @@ def chain_line(meta: Any) -> str:
     if not chain_s:
         return f"{meta.duration_s:.0f} s"
     ratio = meta.duration_s / chain_s
-    return f"{meta.duration_s:.0f} s (worker-holding chain {chain_s:.0f} s: {ratio:.2f} times)"
+    parts = getattr(meta, "chain_parts", "")
+    of = f" = {parts}" if parts else ""
+    return f"{meta.duration_s:.0f} s (critical chain {chain_s:.0f} s{of}: {ratio:.2f} times)"
 
 
 def evidence_cell(evidence: dict[str, Any]) -> str:

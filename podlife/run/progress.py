@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from podlife.claims import ALONE, OTHER, SPREADER, STOPPER
+
 STATES = ("waiting", "running", "tearing down", "done")
 
 
@@ -114,12 +116,28 @@ def held_for(entries: Iterable[dict[str, Any]]) -> dict[str, float]:
     return out
 
 
-def chain(entries: Iterable[dict[str, Any]], holders: Iterable[str]) -> float | None:
-    """The critical chain: how long the scenarios that hold a worker (stop or drain it) ran, one after
-    another, as none can overlap another; no such scenario, None."""
+def chain(entries: Iterable[dict[str, Any]], kinds: dict[str, str]) -> tuple[float, str] | None:
+    """The critical chain: the scenarios no two of which can run at once, one after another, as
+    held in this run: every stopper (each stops or drains a worker); beside them the longest
+    scenario that cannot run while a worker is stopped (a spreader; the spreaders may overlap
+    one another, so one counts) or, longer, the longest other; and a scenario that takes the
+    cluster to itself (nothing overlaps it).  Its length, and its parts named; no stopper and
+    nothing alone, None."""
     held = held_for(entries)
-    times = [held[t] for t in holders if t in held]
-    return round(sum(times), 1) if times else None
+
+    def of(*wanted: str) -> list[float]:
+        return [held[t] for t, kind in kinds.items() if kind in wanted and t in held]
+
+    stoppers, alone = of(STOPPER), of(ALONE)
+    if not stoppers and not alone:
+        return None
+    spreader, longest = max(of(SPREADER), default=0.0), max(of(STOPPER, SPREADER, OTHER), default=0.0)
+    parts = [("stopper(s)", sum(stoppers)), ("the longest spreader", spreader if stoppers else 0.0)]
+    if longest > sum(p for _, p in parts):
+        parts = [("the longest scenario", longest)]
+    parts.append(("alone", sum(alone)))
+    total = round(sum(p for _, p in parts), 1)
+    return total, " + ".join(f"{name} {p:.0f} s" for name, p in parts if p)
 
 
 def durations(path: Path) -> dict[str, float]:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from podlife import provision, report
-from podlife.claims import ALONE, STOPPER, Result
+from podlife.claims import Result
 from podlife.kube import Cluster, ClusterInfo, Subject, agent, api_client, lease, leftovers, nodes, where
 from podlife.paths import MANIFESTS, REPO
 from podlife.profile import nodeloss, update
@@ -215,7 +215,8 @@ def finish(session: pytest.Session) -> None:
     results = config.stash.get(RESULTS, [])
     if not results:
         return
-    measured = dataclasses.replace(meta(config), chain_s=progress.chain(entries, holders(config, entries)))
+    chain_s, parts = progress.chain(entries, kinds(config, entries)) or (None, "")
+    measured = dataclasses.replace(meta(config), chain_s=chain_s, chain_parts=parts)
     printer(config)(f"[podlife] pytest: {report.markdown.chain_line(measured)}")
     try:
         report.write(results, reports, measured, progress.schedule(entries), root=Path.cwd())
@@ -224,10 +225,9 @@ def finish(session: pytest.Session) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def holders(config: pytest.Config, entries: list[dict[str, Any]]) -> list[str]:
-    """The tests of this run that hold a worker (stop or drain it, or take the cluster to itself)."""
-    ran = sorted({e["test"] for e in entries})
-    return [t for t, kind in schedule.kinds_of(config.rootpath, ran).items() if kind in (STOPPER, ALONE)]
+def kinds(config: pytest.Config, entries: list[dict[str, Any]]) -> dict[str, str]:
+    """The kind (stopper, spreader, alone, other) of each test this run ran."""
+    return schedule.kinds_of(config.rootpath, sorted({e["test"] for e in entries}))
 
 
 def collect_stuck(config: pytest.Config, stuck: list[dict[str, Any]]) -> None:
