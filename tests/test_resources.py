@@ -136,6 +136,12 @@ def test_the_critical_chain_is_what_cannot_overlap_one_after_another() -> None:
         "the longest scenario 5 s + alone 4 s",
     )
     assert progress.chain(held(("spread", 0, 5), ("other", 0, 9)), kinds) is None
+    # parts that did overlap count once: the chain is never longer than the time they covered
+    overlapping = held(("stop", 0, 40), ("spread", 30, 50), ("alone", 50, 60))
+    assert progress.chain(overlapping, kinds) == (
+        60.0,
+        "stopper(s) 40 s + the longest spreader 20 s + alone 10 s",
+    )
     meta = Meta(cluster="c", started="s", duration_s=91.0, chain_s=70.0, chain_parts="stopper(s) 70 s")
     assert chain_line(meta) == "91 s (critical chain 70 s = stopper(s) 70 s: 1.30 times)"
     assert chain_line(Meta(cluster="c", started="s", duration_s=91.0)) == "91 s"

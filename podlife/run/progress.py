@@ -104,16 +104,31 @@ def schedule(entries: list[dict[str, Any]]) -> str:
 UNKNOWN_S = 60.0  # a scenario no run has timed yet
 
 
-def held_for(entries: Iterable[dict[str, Any]]) -> dict[str, float]:
-    """How long each scenario held its share of the cluster: from running to done."""
+def held_spans(entries: Iterable[dict[str, Any]]) -> dict[str, tuple[float, float]]:
+    """When each scenario held its share of the cluster: from running to done (its teardown
+    included, unlike :func:`spans`: a stopped worker is held until it is back)."""
     start: dict[str, float] = {}
-    out: dict[str, float] = {}
+    out: dict[str, tuple[float, float]] = {}
     for e in entries:
         if e["state"] == "running":
             start[e["test"]] = e["at"]
         elif e["state"] == "done" and e["test"] in start:
-            out[e["test"]] = round(e["at"] - start[e["test"]], 1)
+            out[e["test"]] = (start[e["test"]], e["at"])
     return out
+
+
+def held_for(entries: Iterable[dict[str, Any]]) -> dict[str, float]:
+    """How long each scenario held its share of the cluster: from running to done."""
+    return {test: round(end - begin, 1) for test, (begin, end) in held_spans(entries).items()}
+
+
+def covered(intervals: Iterable[tuple[float, float]]) -> float:
+    """How much time the intervals cover together (an overlap counts once)."""
+    total, reach = 0.0, float("-inf")
+    for begin, end in sorted(intervals):
+        total += max(0.0, end - max(begin, reach))
+        reach = max(reach, end)
+    return total
 
 
 def chain(entries: Iterable[dict[str, Any]], kinds: dict[str, str]) -> tuple[float, str] | None:
@@ -121,23 +136,28 @@ def chain(entries: Iterable[dict[str, Any]], kinds: dict[str, str]) -> tuple[flo
     held in this run: every stopper (each stops or drains a worker); beside them the longest
     scenario that cannot run while a worker is stopped (a spreader; the spreaders may overlap
     one another, so one counts) or, longer, the longest other; and a scenario that takes the
-    cluster to itself (nothing overlaps it).  Its length, and its parts named; no stopper and
+    cluster to itself (nothing overlaps it).  Its length is the time those covered (parts that
+    did overlap count once, so it never flatters the run), with its parts named; no stopper and
     nothing alone, None."""
-    held = held_for(entries)
+    span = held_spans(entries)
 
-    def of(*wanted: str) -> list[float]:
-        return [held[t] for t, kind in kinds.items() if kind in wanted and t in held]
+    def of(*wanted: str) -> list[str]:
+        return [t for t, kind in kinds.items() if kind in wanted and t in span]
+
+    def length(tests: list[str]) -> float:
+        return sum(span[t][1] - span[t][0] for t in tests)
 
     stoppers, alone = of(STOPPER), of(ALONE)
     if not stoppers and not alone:
         return None
-    spreader, longest = max(of(SPREADER), default=0.0), max(of(STOPPER, SPREADER, OTHER), default=0.0)
-    parts = [("stopper(s)", sum(stoppers)), ("the longest spreader", spreader if stoppers else 0.0)]
-    if longest > sum(p for _, p in parts):
+    spreaders = sorted(of(SPREADER), key=lambda t: length([t]))[-1:] if stoppers else []
+    longest = sorted(of(STOPPER, SPREADER, OTHER), key=lambda t: length([t]))[-1:]
+    parts = [("stopper(s)", stoppers), ("the longest spreader", spreaders)]
+    if length(longest) > length(stoppers + spreaders):
         parts = [("the longest scenario", longest)]
-    parts.append(("alone", sum(alone)))
-    total = round(sum(p for _, p in parts), 1)
-    return total, " + ".join(f"{name} {p:.0f} s" for name, p in parts if p)
+    parts.append(("alone", alone))
+    total = covered(span[t] for _, tests in parts for t in tests)
+    return round(total, 1), " + ".join(f"{name} {length(tests):.0f} s" for name, tests in parts if tests)
 
 
 def durations(path: Path) -> dict[str, float]:
