@@ -112,3 +112,23 @@ def test_a_cluster_past_the_free_disk_is_refused_up_front(tmp_path: Path) -> Non
     assert room.disk_shortfall(tmp_path, free_gb=29.0) is None
     said = room.disk_shortfall(tmp_path, free_gb=1.6)
     assert said and said.startswith("1.6 GB free where Docker keeps its data") and "cluster down" in said
+
+
+def test_the_kind_clusters_beside_the_run_are_named_with_their_running_nodes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from podlife.provision import cluster
+
+    asked: list[tuple[str, ...]] = []
+
+    def docker(*args: str, **_: object) -> str:
+        asked.append(args)
+        return f"{cluster.NAME}\n{cluster.NAME}\npodlife-1-36\nsomeones\npodlife-1-36\n{cluster.NAME}\n"
+
+    monkeypatch.setattr(cluster, "docker", docker)
+    assert cluster.beside() == {"podlife-1-36": 2, "someones": 1}  # this run's own is not beside it
+    assert asked == [
+        ("ps", "--filter", "label=io.x-k8s.kind.cluster", "--format", '{{.Label "io.x-k8s.kind.cluster"}}')
+    ]
+    monkeypatch.setattr(cluster, "docker", lambda *a, **k: f"{cluster.NAME}\n")
+    assert cluster.beside() == {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,14 @@ def healthy(tools: Toolset) -> str | None:
     except (WaitTimeout, Exception) as exc:
         return f"it is not ready: {exc}"
     return None
+
+
+def beside() -> dict[str, int]:
+    """The other kind clusters running on this machine's Docker (cluster -> node containers up),
+    whoever made them: on a machine of few cores each takes CPU from the run beside it."""
+    label = kind.KIND_LABEL
+    names = docker("ps", "--filter", f"label={label}", "--format", f'{{{{.Label "{label}"}}}}').split()
+    return dict(sorted(Counter(n for n in names if n != NAME).items()))
 
 
 def api() -> client.CoreV1Api:
