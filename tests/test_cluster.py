@@ -132,3 +132,20 @@ def test_the_kind_clusters_beside_the_run_are_named_with_their_running_nodes(
     ]
     monkeypatch.setattr(cluster, "docker", lambda *a, **k: f"{cluster.NAME}\n")
     assert cluster.beside() == {}
+
+
+def test_a_run_beside_other_kind_clusters_says_so_and_alone_says_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from podlife.provision import cluster
+
+    said: list[str] = []
+    monkeypatch.setattr(cluster, "say", said.append)
+    monkeypatch.setattr(cluster, "beside", lambda: {"podlife-1-36": 3})
+    cluster.name_beside()
+    assert (
+        len(said) == 1 and "kind cluster(s) podlife-1-36 (3 node(s))" in said[0] and "cluster down" in said[0]
+    )
+    monkeypatch.setattr(cluster, "beside", dict)
+    cluster.name_beside()
+    assert len(said) == 1

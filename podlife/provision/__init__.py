@@ -55,13 +55,6 @@ def held(
     with exclusive(cluster.lock_key(), "scenarios"):
         say("no --kubeconfig: podlife's own kind cluster on this machine, brought up or reused")
         path = cluster.up()
-        if others := cluster.beside():
-            running = ", ".join(f"{name} ({count} node(s))" for name, count in others.items())
-            say(
-                f"beside this run on this machine's Docker, kind cluster(s) {running}: they share its CPU "
-                "(an idle one took 0.16 of 2 cores here, docs/measured.md); podlife's own go with "
-                "`python -m podlife cluster down [--kubernetes 1.3x]`"
-            )
         toolset = cluster.current_tools()
         loading.load_subject_images(toolset, cluster.NAME, subjects)
         loading.load_local(toolset, cluster.NAME, images or {}, next_versions or set())

@@ -103,6 +103,17 @@ def beside() -> dict[str, int]:
     return dict(sorted(Counter(n for n in names if n != NAME).items()))
 
 
+def name_beside() -> None:
+    """Say which kind clusters run beside this one, if any: they share the CPU of its runs."""
+    if others := beside():
+        running = ", ".join(f"{name} ({count} node(s))" for name, count in others.items())
+        say(
+            f"beside {NAME} on this machine's Docker, kind cluster(s) {running}: they share its runs' CPU "
+            "(an idle one took 0.16 of 2 cores here, docs/measured.md); podlife's own go with "
+            "`python -m podlife cluster down [--kubernetes 1.3x]`"
+        )
+
+
 def api() -> client.CoreV1Api:
     return client.CoreV1Api(api_client(kubeconfig_path()))
 
@@ -175,6 +186,7 @@ def _bring_up() -> Path:
         create(tools, cluster)
     load_images(tools, NAME, list(tools.load))
     services.check(api().api_client, tools)
+    name_beside()
     return kubeconfig_path()
 
 
