@@ -132,6 +132,22 @@ def test_the_kind_clusters_beside_the_run_are_named_with_their_running_nodes(
     ]
     monkeypatch.setattr(cluster, "docker", lambda *a, **k: f"{cluster.NAME}\n")
     assert cluster.beside() == {}
+    # anyone's container may carry kind's label: what is no cluster name is never printed as it is
+    monkeypatch.setattr(cluster, "docker", lambda *a, **k: "\x1b]0;owned\x07 Evil/../x podlife-1-35\n")
+    assert cluster.beside() == {"?": 2, "podlife-1-35": 1}
+
+
+def test_a_docker_that_does_not_answer_names_nothing_beside_and_fails_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from podlife.docker import DockerFailed
+    from podlife.provision import cluster
+
+    def silent(*args: str, **_: object) -> str:
+        raise DockerFailed("docker ps: no answer after 20s")
+
+    monkeypatch.setattr(cluster, "docker", silent)
+    assert cluster.beside() == {}
 
 
 def test_a_run_beside_other_kind_clusters_says_so_and_alone_says_nothing(

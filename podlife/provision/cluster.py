@@ -10,6 +10,7 @@ given our own kind and kubectl so nothing is downloaded.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from collections import Counter
@@ -20,7 +21,7 @@ import yaml
 from kubernetes import client
 from pytest_kind import KindCluster
 
-from podlife.docker import docker
+from podlife.docker import DockerFailed, docker
 from podlife.kube import WaitTimeout, api_client, kind, poll_until, wait_for
 from podlife.paths import cache_dir
 from podlife.provision import journal, releases, room, services
@@ -97,9 +98,17 @@ def healthy(tools: Toolset) -> str | None:
 
 def beside() -> dict[str, int]:
     """The other kind clusters running on this machine's Docker (cluster -> node containers up),
-    whoever made them: on a machine of few cores each takes CPU from the run beside it."""
+    whoever made them: on a machine of few cores each takes CPU from the run beside it.  Only a
+    word to the user: a Docker that does not answer says nothing, and a label that is no cluster
+    name (anyone's container may carry one) is printed as "?", never as it is."""
     label = kind.KIND_LABEL
-    names = docker("ps", "--filter", f"label={label}", "--format", f'{{{{.Label "{label}"}}}}').split()
+    try:
+        listed = docker(
+            "ps", "--filter", f"label={label}", "--format", f'{{{{.Label "{label}"}}}}', timeout=20
+        )
+    except DockerFailed:
+        return {}
+    names = [n if re.fullmatch(r"[a-z0-9][a-z0-9.-]{0,62}", n) else "?" for n in listed.split()]
     return dict(sorted(Counter(n for n in names if n != NAME).items()))
 
 
