@@ -6,7 +6,6 @@ API field says (a container's ``finishedAt`` is to the second, and says nothing 
 from __future__ import annotations
 
 import copy
-import threading
 from datetime import datetime
 from typing import Any
 
@@ -14,8 +13,8 @@ from kubernetes import client
 
 from podlife.kube import helpers
 from podlife.kube.helpers import sigterm_clock
+from podlife.kube.pod.logs import LogFollower
 from podlife.kube.pod.manifest import pod_spec
-from podlife.kube.pod.pods import stamp
 
 NAME = "sigterm-clock"
 DRAIN_S = sigterm_clock.DRAIN_S
@@ -40,37 +39,21 @@ def clocked(docs: list[dict[str, Any]], image: str) -> list[dict[str, Any]]:
 
 
 class Follower:
-    """A container's log, followed (with timestamps) in a thread of its own until the container ends."""
+    """A container's log, followed (with timestamps) in a thread of its own until the container ends
+    (:class:`podlife.kube.pod.logs.LogFollower`: a stream that ends early is opened again)."""
 
     def __init__(self, api: client.ApiClient, namespace: str, pod: str, container: str) -> None:
-        self.api, self.namespace, self.pod, self.container = api, namespace, pod, container
         self.lines: list[tuple[datetime, str]] = []
-        self._thread = threading.Thread(target=self._follow, daemon=True, name="podlife-log")
+        self.log = LogFollower(
+            api, namespace, pod, container, lambda at, text: self.lines.append((at, text.strip()))
+        )
 
     def __enter__(self) -> Follower:
-        self._thread.start()
+        self.log.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._thread.join(10)
-
-    def _follow(self) -> None:
-        with client.ApiClient(self.api.configuration) as own:  # a long stream: not on the shared client
-            resp = client.CoreV1Api(own).read_namespaced_pod_log(
-                self.pod,
-                self.namespace,
-                container=self.container,
-                follow=True,
-                timestamps=True,
-                _preload_content=False,
-            )
-            buffered = b""
-            for chunk in resp.stream(1024):
-                buffered += chunk
-                *lines, buffered = buffered.split(b"\n")
-                for line in lines:
-                    at, _, text = line.decode(errors="replace").partition(" ")
-                    self.lines.append((stamp(at), text.strip()))
+        self.log.join(10)
 
     def when(self, text: str) -> datetime | None:
         return next((at for at, line in self.lines if line == text), None)

@@ -12,7 +12,6 @@ windows; ``series`` into counts per second for the report's picture.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from kubernetes import client
 
 from podlife.errors import SetupError
 from podlife.kube.api.wait import Impossible, poll_until
+from podlife.kube.pod.logs import LogFollower
 from podlife.kube.pod.probe import command
 from podlife.kube.pod.shape import pinned
 from podlife.pictures import RequestSeries
@@ -63,7 +63,7 @@ class RequestLoop:
     body: str | None = None  # POSTed with each request (a form), instead of a GET
     samples: list[Sample] = field(default_factory=list)
     zero: float = 0.0
-    _thread: threading.Thread | None = None
+    _log: LogFollower | None = None
 
     def __enter__(self) -> RequestLoop:
         core = client.CoreV1Api(self.api)
@@ -78,8 +78,10 @@ class RequestLoop:
             return bool(p and p.status.phase in ("Running", "Succeeded", "Failed"))
 
         self.wait(running, what="the request loop's pod to run", timeout=60)
-        self._thread = threading.Thread(target=self._follow, daemon=True, name="podlife-traffic")
-        self._thread.start()
+        self._log = LogFollower(
+            self.api, self.namespace, POD, None, self._take, limit_s=self.max_seconds + 60
+        )
+        self._log.start()
         return self
 
     def pod(self) -> dict[str, Any]:
@@ -115,18 +117,9 @@ class RequestLoop:
         }
         return pinned([pod], self.node)[0] if self.node else pod
 
-    def _follow(self) -> None:
-        with client.ApiClient(self.api.configuration) as own:  # a long stream: not on the shared client
-            resp = client.CoreV1Api(own).read_namespaced_pod_log(
-                POD, self.namespace, follow=True, _preload_content=False
-            )
-            buffered = b""
-            for chunk in resp.stream(4096):
-                buffered += chunk
-                *lines, buffered = buffered.split(b"\n")
-                for line in lines:
-                    if (s := sample(line.decode(errors="replace"), self.zero)) is not None:
-                        self.samples.append(s)
+    def _take(self, _at: object, line: str) -> None:
+        if (s := sample(line, self.zero)) is not None:
+            self.samples.append(s)
 
     def __exit__(self, *exc: object) -> None:
         try:
@@ -134,8 +127,8 @@ class RequestLoop:
         except client.ApiException as err:
             if err.status != 404:
                 raise
-        if self._thread:
-            self._thread.join(30)
+        if self._log:
+            self._log.stop()
 
     def now(self) -> float:
         return round(time.time() - self.zero, 3)
@@ -152,7 +145,18 @@ class RequestLoop:
                 timeout=timeout,
             )
         except TimeoutError as exc:
-            raise SetupError(f"{exc}; the loop saw {summary(self.samples[-20:])}") from exc
+            raise SetupError(f"{exc}; {self.seen()}") from exc
+
+    def seen(self) -> str:
+        """What the loop was seen doing: its last requests, the last one's start, its log's early ends."""
+        if not self.samples:
+            return "the loop logged no request"
+        ends = self._log.ends if self._log else []
+        return (
+            f"the loop saw {summary(self.samples[-20:])}, the last begun at {self.samples[-1].at} s"
+            f" (now {self.now()} s)"
+            + (f"; its log's stream ended early {len(ends)} time(s), last on: {ends[-1]!r}" if ends else "")
+        )
 
 
 def summary(samples: list[Sample]) -> dict[str, int]:
