@@ -1,12 +1,15 @@
 """podlife.kube.api.cluster.api_client: the environment's proxy settings are read once, when podlife
 connects, and never again from a background thread (where a walk over ``os.environ`` races
 pytest setting and deleting PYTEST_CURRENT_TEST in the main thread: a KeyError that failed
-teardowns in a run as a service account)."""
+teardowns in a run as a service account); its pool keeps a connection for each thread that asks
+at once."""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -165,3 +168,55 @@ def test_a_run_beside_other_kind_clusters_says_so_and_alone_says_nothing(
     monkeypatch.setattr(cluster, "beside", dict)
     cluster.name_beside()
     assert len(said) == 1
+
+
+def test_threads_that_talk_to_the_api_at_once_keep_their_connections(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """More threads than the client's default pool (five per core) ask at once, twice: each
+    connection is kept for the next request, none opened and dropped ("Connection pool is full")."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Version(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as the API server
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            keys = ("buildDate", "compiler", "gitCommit", "gitTreeState", "goVersion", "platform")
+            body = json.dumps(
+                {"major": "1", "minor": "34", "gitVersion": "v1.34.0"} | dict.fromkeys(keys, "x")
+            ).encode()
+            time.sleep(0.2)  # the threads' requests overlap
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Version)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    path = token_kubeconfig(tmp_path / "kubeconfig")
+    path.write_text(
+        path.read_text().replace("https://127.0.0.1:1", f"http://127.0.0.1:{server.server_address[1]}")
+    )
+    api = api_client(path)
+    threads, answered = max(os.cpu_count() or 1, 1) * 5 + 6, []
+
+    def ask() -> None:
+        answered.append(client.VersionApi(api).get_code().git_version)
+
+    try:
+        for _ in range(2):
+            rounds = [threading.Thread(target=ask) for _ in range(threads)]
+            for t in rounds:
+                t.start()
+            for t in rounds:
+                t.join(10)
+    finally:
+        api.close()
+        server.shutdown()
+        server.server_close()
+    assert answered == ["v1.34.0"] * threads * 2
+    assert not [r for r in caplog.records if "Connection pool is full" in r.getMessage()]

@@ -17,6 +17,9 @@ from podlife.errors import SetupError
 CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
 
 
+POOL = 32
+
+
 def api_client(kubeconfig: str | Path) -> client.ApiClient:
     """The one way podlife connects: a client for ``kubeconfig`` whose proxy settings are read
     from the environment once, here, and never again.
@@ -26,8 +29,14 @@ def api_client(kubeconfig: str | Path) -> client.ApiClient:
     host) and for every ``watch.Watch()`` (a default configuration built from scratch).  Our
     background threads (watch, teardown, port-forward) would walk ``os.environ`` while pytest,
     in the main thread, sets and deletes ``PYTEST_CURRENT_TEST``: a ``KeyError`` that failed
-    teardowns and left namespaces behind in a run as a service account."""
-    api = kube_config.new_client_from_config(str(kubeconfig))
+    teardowns and left namespaces behind in a run as a service account.
+
+    Its pool keeps ``POOL`` connections: the default (five per core) is less than the threads of one
+    process that talk to the API at once, and each connection past it was opened, used once and
+    dropped (urllib3's "Connection pool is full, discarding connection", a TLS handshake each)."""
+    config = client.Configuration()
+    config.connection_pool_maxsize = POOL
+    api = kube_config.new_client_from_config(str(kubeconfig), client_configuration=config)
     api.configuration.proxy = api.configuration.proxy  # resolved now; a set proxy is not re-read
     default = client.Configuration.get_default()  # what watch.Watch() copies, rather than builds
     default.proxy = default.proxy
