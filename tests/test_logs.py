@@ -213,3 +213,19 @@ def test_a_request_loop_names_the_early_ends_when_it_waits_in_vain(
         match=r"saw \{'200': 1\}, the last begun at 0.5 s .*ended early 1 time.*too many open files",
     ):
         loop.await_answered(2, "after the update", timeout=0.5)
+
+
+def test_once_stopped_the_log_is_read_once_more_not_followed(
+    kubelet: tuple[Kubelet, client.ApiClient],
+) -> None:
+    state, api = kubelet
+    state.log = [stamped(0)]  # the container runs on; every follow ends early
+    got: list[str] = []
+    log = LogFollower(api, "ns", "p", "c", lambda at, text: got.append(text), limit_s=20).start()
+    while len(state.reads) < 2:
+        time.sleep(0.05)
+    state.log.append(stamped(1))
+    reads = len(state.reads)
+    log.stop(5)
+    assert got == ["line 0", "line 1"]
+    assert len(state.reads) == reads + 1 and "follow=true" not in state.reads[-1], state.reads[reads:]

@@ -73,10 +73,13 @@ class LogFollower:
             core = client.CoreV1Api(own)
             deadline = time.monotonic() + self.limit_s
             for _ in range(MAX_OPENS):
+                follow = not self._stopping.is_set()  # once stopped: the rest read, not followed
                 try:
-                    tail = self._take(self._open(core, follow=True))
+                    tail = self._take(self._open(core, follow=follow))
                 except client.ApiException as exc:  # the pod gone, or its container not there
                     self.ends.append(f"the log could not be read: {exc.status} {exc.reason}")
+                    return
+                if not follow:
                     return
                 if self._stopping.is_set() or not self.running(core) or time.monotonic() > deadline:
                     if tail:  # ended early, and the container is done: what it wrote since
