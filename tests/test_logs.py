@@ -39,6 +39,7 @@ class Kubelet:
     def __init__(self) -> None:
         self.log: list[str] = []
         self.running = True
+        self.restarted_after = 0  # reads of the log after which the container is a new one (0: never)
         self.gone = False
         self.reads: list[str] = []  # each read's query
         self.script = lambda n: None
@@ -70,6 +71,9 @@ def kubelet() -> Iterator[tuple[Kubelet, client.ApiClient]]:
             status = {
                 "name": "c",
                 "state": running,
+                "containerID": "containerd://two"
+                if 0 < state.restarted_after <= len(state.reads)
+                else "containerd://one",
                 "image": "i",
                 "imageID": "d",
                 "ready": True,
@@ -229,3 +233,15 @@ def test_once_stopped_the_log_is_read_once_more_not_followed(
     log.stop(5)
     assert got == ["line 0", "line 1"]
     assert len(state.reads) == reads + 1 and "follow=true" not in state.reads[-1], state.reads[reads:]
+
+
+def test_a_container_started_again_is_not_read_as_the_same_log(
+    kubelet: tuple[Kubelet, client.ApiClient],
+) -> None:
+    state, api = kubelet
+    state.log = [stamped(0), stamped(1)]
+    state.restarted_after = 1  # the first stream ends early, and the container is started again
+    log, got = follow(api)
+    assert [text for _, text in got] == ["line 0", "line 1"]
+    assert log.ends == ["the container was started again: its new log is not read"]
+    assert len(state.reads) == 1

@@ -54,6 +54,8 @@ class LogFollower:
         self.read = 0  # lines handed on
         self.ends: list[str] = []  # each stream that ended while the container still ran: on what
         self._stopping = threading.Event()
+        self._instance: str | None = None  # the container's id when the follow began
+        self._replaced = False  # the container started again: its new log is not this one
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"podlife-log-{pod}")
 
     def start(self) -> LogFollower:
@@ -72,6 +74,7 @@ class LogFollower:
         with client.ApiClient(self.api.configuration) as own:  # a long stream: not on the shared client
             core = client.CoreV1Api(own)
             deadline = time.monotonic() + self.limit_s
+            self._instance = getattr(self._status(core), "container_id", None)
             for _ in range(MAX_OPENS):
                 follow = not self._stopping.is_set()  # once stopped: the rest read, not followed
                 try:
@@ -82,7 +85,7 @@ class LogFollower:
                 if not follow:
                     return
                 if self._stopping.is_set() or not self.running(core) or time.monotonic() > deadline:
-                    if tail:  # ended early, and the container is done: what it wrote since
+                    if tail and not self._replaced:  # ended early, the container done: what it wrote since
                         self._final(core)
                     return
                 self.ends.append(tail or "the stream closed")
@@ -137,11 +140,21 @@ class LogFollower:
         return skip
 
     def running(self, core: client.CoreV1Api) -> bool:
-        """Whether the container is still running (and so its log may grow)."""
+        """Whether the container is still running (and so its log may grow): the same instance
+        (a container started again has a new log, whose lines the count of this one does not fit)."""
+        status = self._status(core)
+        if status is None:
+            return False
+        if self._instance and status.container_id and status.container_id != self._instance:
+            self._replaced = True
+            self.ends.append("the container was started again: its new log is not read")
+            return False
+        return bool(status.state and status.state.running)
+
+    def _status(self, core: client.CoreV1Api) -> Any:
         try:
             pod = core.read_namespaced_pod(self.pod, self.namespace)
         except client.ApiException:
-            return False
+            return None
         statuses = [*(pod.status.container_statuses or []), *(pod.status.init_container_statuses or [])]
-        mine = [s for s in statuses if self.container in (None, s.name)][:1]
-        return bool(mine and mine[0].state and mine[0].state.running)
+        return next((s for s in statuses if self.container in (None, s.name)), None)
