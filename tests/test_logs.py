@@ -21,6 +21,7 @@ import pytest
 from kubernetes import client
 
 from podlife.errors import SetupError
+from podlife.kube.api.wait import poll_until
 from podlife.kube.pod import logs
 from podlife.kube.pod.logs import LogFollower
 from podlife.kube.pod.traffic import RequestLoop
@@ -226,8 +227,7 @@ def test_once_stopped_the_log_is_read_once_more_not_followed(
     state.log = [stamped(0)]  # the container runs on; every follow ends early
     got: list[str] = []
     log = LogFollower(api, "ns", "p", "c", lambda at, text: got.append(text), limit_s=20).start()
-    while len(state.reads) < 2:
-        time.sleep(0.05)
+    poll_until("two reads of the log", lambda: len(state.reads) >= 2, timeout=10)
     state.log.append(stamped(1))
     reads = len(state.reads)
     log.stop(5)

@@ -15,9 +15,7 @@ from kubernetes import config as kube_config
 from podlife.errors import SetupError
 
 CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
-
-
-POOL = 32
+POOL = 32  # connections kept per client (api_client)
 
 
 def api_client(kubeconfig: str | Path) -> client.ApiClient:
